@@ -1,0 +1,88 @@
+//! The client handle: one connection pool, cheap to clone, safe to share across tasks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::config::{ClientBuilder, ClientConfig};
+use crate::error::{Error, Result};
+
+/// Per-call overrides, applied with [`Client::with_options`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestOptions {
+    /// Retries for calls made through the returned client.
+    pub max_retries: Option<u32>,
+    /// Timeout of one HTTP attempt.
+    pub timeout: Option<Duration>,
+}
+
+/// A Nairi API client. Clones share one connection pool and configuration.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) options: RequestOptions,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: ClientConfig,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.config.base_url.as_str())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client configured from `NAIRI_API_KEY` and `NAIRI_BASE_URL`.
+    pub fn from_env() -> Result<Self> {
+        ClientBuilder::new().build()
+    }
+
+    /// A builder that falls back to the environment for what it is not given.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client from a complete configuration.
+    pub fn from_config(config: ClientConfig) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .user_agent(config.user_agent.clone())
+            .default_headers(config.default_headers.clone())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner { http, config }),
+            options: RequestOptions::default(),
+        })
+    }
+
+    /// A clone whose calls use these overrides (same connection pool).
+    pub fn with_options(&self, options: RequestOptions) -> Client {
+        let merged = RequestOptions {
+            max_retries: options.max_retries.or(self.options.max_retries),
+            timeout: options.timeout.or(self.options.timeout),
+        };
+        Client {
+            inner: Arc::clone(&self.inner),
+            options: merged,
+        }
+    }
+
+    /// The API root, ending in `/api/public/v1`.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.config.base_url
+    }
+
+    /// The configuration this client was built from.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+}

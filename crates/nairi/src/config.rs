@@ -1,0 +1,347 @@
+//! Client configuration: environment, builder, base URL normalisation.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// The API root used when none is configured.
+pub const DEFAULT_BASE_URL: &str = "https://api.nairi.ai";
+/// The path prefix of every public endpoint.
+pub const API_PREFIX: &str = "/api/public/v1";
+/// Environment variable holding the API key.
+pub const ENV_API_KEY: &str = "NAIRI_API_KEY";
+/// Environment variable holding the base URL.
+pub const ENV_BASE_URL: &str = "NAIRI_BASE_URL";
+/// Retries after the first attempt, by default.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// Per-request timeout, by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connect timeout, by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The API key, kept out of every Debug and Display output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself; only the transport should need this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// Backoff settings for retries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Delay before the first retry, doubled on each further one.
+    pub initial_backoff: Duration,
+    /// Longest computed backoff.
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` the client honours; longer asks fail with the 429/503 instead.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: DEFAULT_MAX_RETRIES,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Everything a [`crate::Client`] is built from.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The API key (`nr_...`).
+    pub api_key: ApiKey,
+    /// The API root including `/api/public/v1`, without a trailing slash.
+    pub base_url: Url,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout of one HTTP attempt.
+    pub timeout: Duration,
+    /// Retry settings.
+    pub retry: RetryPolicy,
+    /// Headers sent with every request.
+    pub default_headers: HeaderMap,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+/// Builds a [`crate::Client`]; unset values come from the environment, then the defaults.
+#[derive(Debug, Default, Clone)]
+pub struct ClientBuilder {
+    api_key: Option<ApiKey>,
+    base_url: Option<String>,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    retry: RetryPolicy,
+    default_headers: Vec<(String, String)>,
+    user_agent_suffix: Option<String>,
+    allow_insecure_http: bool,
+    use_env: bool,
+}
+
+impl ClientBuilder {
+    /// A builder that falls back to `NAIRI_API_KEY` and `NAIRI_BASE_URL`.
+    pub fn new() -> Self {
+        ClientBuilder {
+            use_env: true,
+            ..Default::default()
+        }
+    }
+
+    /// A builder that ignores the environment.
+    pub fn without_env() -> Self {
+        ClientBuilder::default()
+    }
+
+    /// Sets the API key.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// Sets the base URL: a root like `https://api.nairi.ai` or one ending in `/api/public/v1`.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Sets the connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the timeout of one HTTP attempt.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how many times a failed request is retried.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// Sets the whole retry policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Adds a header sent with every request.
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.default_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Appends to the user agent (the bindings add `nairi-python/x.y`).
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Allows plain `http://` to a non-loopback host (the key would travel in clear text).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Validates everything and produces the configuration.
+    pub fn build_config(self) -> Result<ClientConfig> {
+        let env = |name: &str| {
+            if self.use_env {
+                std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+            } else {
+                None
+            }
+        };
+        let api_key = match self.api_key {
+            Some(k) => k,
+            None => ApiKey::new(env(ENV_API_KEY).ok_or_else(|| {
+                Error::Config(format!(
+                    "no API key: set the {ENV_API_KEY} environment variable or pass an api_key \
+                     (create one in the Nairi dashboard under Settings -> API Key)"
+                ))
+            })?),
+        };
+        if api_key.expose().trim().is_empty() {
+            return Err(Error::Config("the API key is empty".into()));
+        }
+        if api_key.expose().chars().any(|c| c.is_control() || c == ' ') {
+            return Err(Error::Config(
+                "the API key contains whitespace or control characters".into(),
+            ));
+        }
+        let raw_base = self
+            .base_url
+            .or_else(|| env(ENV_BASE_URL))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let base_url = normalise_base_url(&raw_base, self.allow_insecure_http)?;
+
+        let mut default_headers = HeaderMap::new();
+        for (name, value) in self.default_headers {
+            let n = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::Config(format!("invalid header name {name:?}")))?;
+            let v = HeaderValue::from_str(&value)
+                .map_err(|_| Error::Config(format!("invalid value for header {name:?}")))?;
+            default_headers.insert(n, v);
+        }
+        let mut user_agent = format!("nairi-rust/{}", env!("CARGO_PKG_VERSION"));
+        if let Some(suffix) = self.user_agent_suffix {
+            if HeaderValue::from_str(&suffix).is_err() {
+                return Err(Error::Config(format!(
+                    "invalid user agent suffix {suffix:?}"
+                )));
+            }
+            user_agent = format!("{user_agent} {suffix}");
+        }
+        Ok(ClientConfig {
+            api_key,
+            base_url,
+            connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            retry: self.retry,
+            default_headers,
+            user_agent,
+        })
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<crate::Client> {
+        crate::Client::from_config(self.build_config()?)
+    }
+}
+
+/// Accepts `https://host`, `https://host/`, `https://host/api/public/v1/` and returns the API root.
+pub fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<Url> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let mut url = Url::parse(trimmed)
+        .map_err(|e| Error::Config(format!("invalid base URL {trimmed:?}: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if !loopback && !allow_insecure_http {
+                return Err(Error::Config(format!(
+                    "refusing plain http:// to {}: the API key would travel unencrypted; \
+                     use https:// or allow insecure http explicitly",
+                    url.host_str().unwrap_or("")
+                )));
+            }
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "unsupported base URL scheme {other:?}: use https://"
+            )));
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(
+            "the base URL must not have a query or fragment".into(),
+        ));
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    let path = if path.ends_with(API_PREFIX) {
+        path
+    } else {
+        format!("{path}{API_PREFIX}")
+    };
+    url.set_path(&path);
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_forms_are_normalised() {
+        for raw in [
+            "https://api.nairi.ai",
+            "https://api.nairi.ai/",
+            "https://api.nairi.ai/api/public/v1",
+            "https://api.nairi.ai/api/public/v1///",
+            "  https://api.nairi.ai  ",
+        ] {
+            let url = normalise_base_url(raw, false).unwrap();
+            assert_eq!(url.as_str(), "https://api.nairi.ai/api/public/v1", "{raw}");
+        }
+        let proxied = normalise_base_url("https://gw.example.com/nairi/", false).unwrap();
+        assert_eq!(
+            proxied.as_str(),
+            "https://gw.example.com/nairi/api/public/v1"
+        );
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        assert!(normalise_base_url("http://127.0.0.1:8080", false).is_ok());
+        assert!(normalise_base_url("http://localhost:8080", false).is_ok());
+        assert!(normalise_base_url("http://[::1]:8080", false).is_ok());
+        let err = normalise_base_url("http://api.example.com", false).unwrap_err();
+        assert!(
+            matches!(err, Error::Config(ref m) if m.contains("unencrypted")),
+            "{err}"
+        );
+        assert!(normalise_base_url("http://api.example.com", true).is_ok());
+        assert!(normalise_base_url("ftp://x", true).is_err());
+        assert!(normalise_base_url("not a url", true).is_err());
+    }
+
+    #[test]
+    fn missing_key_names_the_variable() {
+        let err = ClientBuilder::without_env().build_config().unwrap_err();
+        assert!(err.to_string().contains("NAIRI_API_KEY"), "{err}");
+    }
+
+    #[test]
+    fn key_never_in_debug() {
+        let cfg = ClientBuilder::without_env()
+            .api_key("nr_supersecret")
+            .build_config()
+            .unwrap();
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains("supersecret"), "{dbg}");
+        assert!(dbg.contains("redacted"));
+    }
+
+    #[test]
+    fn user_agent_suffix_is_appended() {
+        let cfg = ClientBuilder::without_env()
+            .api_key("nr_k")
+            .user_agent_suffix("nairi-python/0.1.0")
+            .build_config()
+            .unwrap();
+        assert!(cfg.user_agent.starts_with("nairi-rust/"));
+        assert!(cfg.user_agent.ends_with(" nairi-python/0.1.0"));
+    }
+}

@@ -1,0 +1,24 @@
+//! Client for the [Nairi](https://nairi.ai) public REST API.
+//!
+//! ```no_run
+//! # async fn demo() -> nairi::Result<()> {
+//! let client = nairi::Client::from_env()?; // NAIRI_API_KEY, NAIRI_BASE_URL
+//! let agents = client.agents().list().await?;
+//! println!("{} agents", agents.len());
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod api;
+mod client;
+pub mod config;
+pub mod conversation;
+mod error;
+mod path;
+mod transport;
+pub mod types;
+
+pub use client::{Client, RequestOptions};
+pub use config::{ClientBuilder, ClientConfig, RetryPolicy};
+pub use error::{ApiError, Error, ErrorKind, Result};
+pub use path::segment as encode_path_segment;

@@ -1,0 +1,363 @@
+//! Sending requests: URL building, auth, retries with backoff, error mapping, decoding.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::client::Client;
+use crate::config::RetryPolicy;
+use crate::error::{ApiError, Error, Result, truncate};
+
+/// One file part of a multipart upload; kept as `Bytes` so retries resend it without copying.
+#[derive(Clone)]
+pub(crate) struct FilePart {
+    pub(crate) field: &'static str,
+    pub(crate) filename: String,
+    pub(crate) content_type: String,
+    pub(crate) data: Bytes,
+}
+
+#[derive(Clone)]
+pub(crate) enum Body {
+    Empty,
+    Json(Bytes),
+    Multipart(FilePart),
+}
+
+/// A request before it is sent: the path is already encoded.
+#[derive(Clone)]
+pub(crate) struct ApiRequest {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Body,
+}
+
+impl ApiRequest {
+    pub(crate) fn new(method: Method, path: String) -> Self {
+        ApiRequest {
+            method,
+            path,
+            query: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    pub(crate) fn get(path: String) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    pub(crate) fn post(path: String) -> Self {
+        Self::new(Method::POST, path)
+    }
+
+    pub(crate) fn put(path: String) -> Self {
+        Self::new(Method::PUT, path)
+    }
+
+    pub(crate) fn patch(path: String) -> Self {
+        Self::new(Method::PATCH, path)
+    }
+
+    pub(crate) fn delete(path: String) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+
+    /// Serialises `body` once; retries reuse the bytes.
+    pub(crate) fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::validation("body", format!("could not be serialised: {e}")))?;
+        self.body = Body::Json(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    pub(crate) fn file(mut self, part: FilePart) -> Self {
+        self.body = Body::Multipart(part);
+        self
+    }
+
+    pub(crate) fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    fn endpoint(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    fn idempotent(&self) -> bool {
+        self.method != Method::POST
+    }
+}
+
+/// A 2xx response.
+pub(crate) struct ApiResponse {
+    pub(crate) body: Bytes,
+    pub(crate) endpoint: String,
+}
+
+impl ApiResponse {
+    pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<T> {
+        // An empty 2xx body decodes as JSON null so that `()` and `Option<T>` accept it.
+        let bytes: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+            endpoint: self.endpoint.clone(),
+            message: e.to_string(),
+            snippet: truncate(&String::from_utf8_lossy(&self.body), 200),
+        })
+    }
+}
+
+/// What one attempt produced.
+enum Attempt {
+    Done(ApiResponse),
+    Failed { error: Error, retryable: bool },
+}
+
+impl Client {
+    /// Sends `req` with retries and decodes a JSON answer.
+    pub(crate) async fn call<T: DeserializeOwned>(&self, req: ApiRequest) -> Result<T> {
+        self.send(req).await?.decode()
+    }
+
+    /// Sends `req` with retries, ignoring the body of the 2xx answer.
+    pub(crate) async fn call_empty(&self, req: ApiRequest) -> Result<()> {
+        self.send(req).await.map(|_| ())
+    }
+
+    /// Sends `req`, retrying per the policy, and returns the 2xx response or the error.
+    pub(crate) async fn send(&self, req: ApiRequest) -> Result<ApiResponse> {
+        let config = &self.inner.config;
+        let policy = RetryPolicy {
+            max_retries: self.options.max_retries.unwrap_or(config.retry.max_retries),
+            ..config.retry
+        };
+        let timeout = self.options.timeout.unwrap_or(config.timeout);
+        let mut attempt: u32 = 0;
+        loop {
+            let span = tracing::debug_span!(
+                "nairi.request",
+                method = %req.method,
+                path = %req.path,
+                attempt,
+                authorization = "Bearer <redacted>",
+            );
+            let outcome = self.attempt(&req, timeout).instrument(span).await;
+            match outcome {
+                Attempt::Done(resp) => return Ok(resp),
+                Attempt::Failed { error, retryable } => {
+                    if !retryable || attempt >= policy.max_retries {
+                        return Err(error);
+                    }
+                    let retry_after = error.as_api().and_then(|e| e.retry_after);
+                    let delay = backoff(&policy, attempt, retry_after);
+                    tracing::debug!(
+                        endpoint = %req.endpoint(),
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        error = %error,
+                        "retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, req: &ApiRequest, timeout: Duration) -> Attempt {
+        let config = &self.inner.config;
+        let url = format!("{}{}", config.base_url.as_str(), req.path);
+        let mut builder = self
+            .inner
+            .http
+            .request(req.method.clone(), &url)
+            .header(AUTHORIZATION, format!("Bearer {}", config.api_key.expose()))
+            .timeout(timeout);
+        if !req.query.is_empty() {
+            builder = builder.query(&req.query);
+        }
+        builder = match &req.body {
+            Body::Empty => builder,
+            Body::Json(bytes) => builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+            Body::Multipart(part) => {
+                let file = reqwest::multipart::Part::stream_with_length(
+                    reqwest::Body::from(part.data.clone()),
+                    part.data.len() as u64,
+                )
+                .file_name(part.filename.clone());
+                let file = match file.mime_str(&part.content_type) {
+                    Ok(f) => f,
+                    Err(_) => {
+                        return Attempt::Failed {
+                            error: Error::validation(
+                                "content_type",
+                                format!("{:?} is not a valid MIME type", part.content_type),
+                            ),
+                            retryable: false,
+                        };
+                    }
+                };
+                builder.multipart(reqwest::multipart::Form::new().part(part.field, file))
+            }
+        };
+        let endpoint = req.endpoint();
+        let response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => return transport_failure(e, req, timeout),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => return transport_failure(e, req, timeout),
+        };
+        tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
+        if status.is_success() {
+            return Attempt::Done(ApiResponse { body, endpoint });
+        }
+        let error = ApiError::from_response(
+            status.as_u16(),
+            &body,
+            header_str(&headers, "x-request-id"),
+            retry_after(&headers),
+            endpoint,
+            config.api_key.expose(),
+        );
+        let code = status.as_u16();
+        let retryable = if req.idempotent() {
+            code == 408 || code == 429 || (500..=599).contains(&code)
+        } else {
+            code == 429
+        };
+        Attempt::Failed {
+            error: Error::Api(error),
+            retryable,
+        }
+    }
+}
+
+fn transport_failure(e: reqwest::Error, req: &ApiRequest, timeout: Duration) -> Attempt {
+    if e.is_timeout() {
+        return Attempt::Failed {
+            error: Error::Timeout { timeout },
+            retryable: req.idempotent(),
+        };
+    }
+    let never_sent = e.is_connect();
+    Attempt::Failed {
+        error: Error::Connection {
+            message: format!("{}: {}", req.endpoint(), error_chain(&e)),
+            never_sent,
+        },
+        // A POST may have reached the server unless the connection was never made.
+        retryable: req.idempotent() || never_sent,
+    }
+}
+
+/// reqwest's Display hides the cause ("error sending request"); walk the sources.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `Retry-After` as seconds (possibly fractional) or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// The delay before retry number `attempt + 1`: `Retry-After` (capped) when given, else
+/// exponential backoff with jitter in [75%, 100%] of the step.
+pub(crate) fn backoff(
+    policy: &RetryPolicy,
+    attempt: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
+    if let Some(ra) = retry_after {
+        return ra.min(policy.max_retry_after);
+    }
+    let step = policy
+        .initial_backoff
+        .saturating_mul(2u32.saturating_pow(attempt))
+        .min(policy.max_backoff);
+    step.mul_f64(0.75 + 0.25 * fastrand::f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let p = RetryPolicy {
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(350),
+            max_retry_after: Duration::from_secs(2),
+        };
+        let d0 = backoff(&p, 0, None);
+        assert!(d0 >= Duration::from_millis(75) && d0 <= Duration::from_millis(100));
+        let d1 = backoff(&p, 1, None);
+        assert!(d1 >= Duration::from_millis(150) && d1 <= Duration::from_millis(200));
+        let d5 = backoff(&p, 5, None);
+        assert!(d5 <= Duration::from_millis(350));
+        assert_eq!(
+            backoff(&p, 0, Some(Duration::from_secs(1))),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            backoff(&p, 0, Some(Duration::from_secs(100))),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "2".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert(RETRY_AFTER, "0.5".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(500)));
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+}

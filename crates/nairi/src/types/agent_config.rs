@@ -1,0 +1,153 @@
+//! Agent resource assignments and environment variables.
+
+use serde::{Deserialize, Serialize};
+
+use super::common::{Extra, Timestamp, open_enum};
+
+open_enum! {
+    /// Kind of entity attached to an agent.
+    pub enum EntityType {
+        /// A rule (`aar_`).
+        Rule => "agent_artifact_rule",
+        /// An MCP config (`amc_`).
+        McpConfig => "agent_artifact_mcp_cfg",
+        /// A skill (`ask_`).
+        Skill => "agent_artifact_skill",
+        /// A vault (`vlt_`).
+        Vault => "vault",
+        /// A GitHub repository integration (bare ULID).
+        GithubRepository => "github_repository_integration",
+        /// An LLM provider integration (`ai_`).
+        AnthropicIntegration => "anthropic_integration",
+        /// An LLM model slug (`opus-4.5`).
+        LlmModel => "llm_model",
+    }
+}
+
+/// An entity attached to an agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    /// The `ccr_...` assignment id (used to detach).
+    pub id: String,
+    /// The agent (`cci_...`).
+    #[serde(default)]
+    pub container_id: Option<String>,
+    /// Kind of the attached entity.
+    #[serde(default)]
+    pub entity_type: Option<EntityType>,
+    /// Id of the attached entity.
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    /// Attachment time.
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+    /// Fields this SDK version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Body of `POST /agents/{agent_id}/resources`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignResource {
+    /// Kind of entity.
+    pub entity_type: EntityType,
+    /// Its id.
+    pub entity_id: String,
+}
+
+impl AssignResource {
+    /// Attach `entity_id` of kind `entity_type`.
+    pub fn new(entity_type: EntityType, entity_id: impl Into<String>) -> Self {
+        AssignResource {
+            entity_type,
+            entity_id: entity_id.into(),
+        }
+    }
+}
+
+/// A plaintext environment variable of an agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvVar {
+    /// The `cev_...` id.
+    pub id: String,
+    /// The agent (`cci_...`).
+    #[serde(default)]
+    pub container_id: Option<String>,
+    /// Variable name.
+    #[serde(default)]
+    pub key: String,
+    /// Value (plaintext; returned by the API).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+    /// Last change.
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    /// Fields this SDK version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Body of `POST /agents/{agent_id}/env-vars`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateEnvVar {
+    /// `[A-Za-z_][A-Za-z0-9_]*`, not starting with `NAIRI_` or `CCAGENT_`.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// Body of `PATCH /agents/{agent_id}/env-vars/{env_var_id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateEnvVar {
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// New value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// Prefixes the platform reserves for its own variables.
+pub const RESERVED_ENV_PREFIXES: [&str; 2] = ["NAIRI_", "CCAGENT_"];
+
+/// Checks an env var key as the server does, so the mistake is caught before sending.
+pub fn validate_env_key(key: &str) -> crate::Result<()> {
+    let mut chars = key.chars();
+    let valid = match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() || c == '_' => {
+            chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        _ => false,
+    };
+    if !valid {
+        return Err(crate::Error::validation(
+            "key",
+            format!("{key:?} must match [A-Za-z_][A-Za-z0-9_]*"),
+        ));
+    }
+    if let Some(p) = RESERVED_ENV_PREFIXES.iter().find(|p| key.starts_with(*p)) {
+        return Err(crate::Error::validation(
+            "key",
+            format!("{key:?} uses the reserved prefix {p}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_keys() {
+        for ok in ["A", "_x", "DATABASE_URL", "EKSEC_X", "nairi_lower"] {
+            validate_env_key(ok).unwrap();
+        }
+        for bad in ["", "1A", "A-B", "A B", "NAIRI_KEY", "CCAGENT_X", "É"] {
+            assert!(validate_env_key(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! Conversations (jobs), their messages, and the start/continue requests.
+
+use serde::{Deserialize, Serialize};
+
+use super::common::{Extra, Timestamp, null_as_default, open_enum};
+
+open_enum! {
+    /// Who wrote a message.
+    pub enum MessageRole {
+        /// A prompt sent through the API.
+        User => "user",
+        /// A reply from the agent.
+        Assistant => "assistant",
+        /// A platform notice (errors, pull requests, completion).
+        System => "system",
+        /// An intermediate streaming event; `content` is a JSON envelope.
+        Progress => "progress",
+    }
+}
+
+open_enum! {
+    /// Processing state of a message; the user message carries the turn's state.
+    pub enum MessageStatus {
+        /// Waiting for a free agent instance.
+        Queued => "queued",
+        /// Handed to an agent.
+        Pending => "pending",
+        /// Processed.
+        Completed => "completed",
+        /// Processing failed; a system message says why.
+        Failed => "failed",
+    }
+}
+
+impl MessageStatus {
+    /// Whether the turn is over (`completed` or `failed`).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, MessageStatus::Completed | MessageStatus::Failed)
+    }
+}
+
+open_enum! {
+    /// State of a conversation (job).
+    pub enum JobStatus {
+        /// Running or waiting for more turns.
+        Active => "active",
+        /// Ended (pull request merged or closed, inactivity...).
+        Completed => "completed",
+        /// The last turn failed; continuing retries.
+        Error => "error",
+        /// Ended without completion.
+        Abandoned => "abandoned",
+    }
+}
+
+open_enum! {
+    /// Ordering of the agent conversation list.
+    pub enum ConversationSort {
+        /// Oldest first.
+        CreatedAtAsc => "created_at_asc",
+        /// Newest first (the server default).
+        CreatedAtDesc => "created_at_desc",
+        /// Least recently updated first (for sync loops).
+        UpdatedAtAsc => "updated_at_asc",
+        /// Most recently updated first.
+        UpdatedAtDesc => "updated_at_desc",
+    }
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The `cmsg_...` id.
+    pub id: String,
+    /// The conversation (`job_...` or legacy `j_...`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub job_id: String,
+    /// Text; for progress messages a JSON-encoded envelope.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub content: String,
+    /// Author.
+    pub role: MessageRole,
+    /// Processing state.
+    pub status: MessageStatus,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+    /// Last change.
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    /// Attachments sent with a user message or produced by the agent (omitted when none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub attachment_ids: Vec<String>,
+    /// Cost in USD (assistant messages, when the harness reports usage).
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    /// Input tokens.
+    #[serde(default)]
+    pub input_tokens: Option<i64>,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: Option<i64>,
+    /// Cache read tokens.
+    #[serde(default)]
+    pub cache_read_tokens: Option<i64>,
+    /// Cache write tokens.
+    #[serde(default)]
+    pub cache_write_tokens: Option<i64>,
+    /// Model that produced the reply.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Progress event type (`text`, `tool_use`, ...; open set).
+    #[serde(default)]
+    pub progress_type: Option<String>,
+    /// Tool call id of a progress event.
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+    /// Parent tool call id (events from a subagent).
+    #[serde(default)]
+    pub parent_tool_use_id: Option<String>,
+    /// Tool name of a progress event.
+    #[serde(default)]
+    pub tool_name: Option<String>,
+    /// Tool status of a progress event (`running`, `completed`, `error`...).
+    #[serde(default)]
+    pub tool_status: Option<String>,
+    /// Fields this SDK version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Wrapper of `GET /conversations/{job_id}/messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageList {
+    /// Every message of the job, oldest first.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub messages: Vec<Message>,
+}
+
+/// Answer of start and continue: the conversation and the user message to poll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnHandle {
+    /// The conversation.
+    pub job_id: String,
+    /// The user message of this turn.
+    pub message_id: String,
+}
+
+/// Answer of continue, where `job_id` may be absent (the old one is then kept).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub(crate) struct ContinueAnswer {
+    #[serde(default)]
+    pub(crate) job_id: Option<String>,
+    pub(crate) message_id: String,
+}
+
+/// Body of `POST /conversations/start`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartConversation {
+    /// Agent id (`cci_...`) or slug.
+    pub agent_id: String,
+    /// The first prompt (non-empty).
+    pub prompt: String,
+    /// Read-only ask mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ask_mode: Option<bool>,
+    /// Up to 10 attachment ids from this organisation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment_ids: Vec<String>,
+}
+
+impl StartConversation {
+    /// A start request with the server's defaults.
+    pub fn new(agent_id: impl Into<String>, prompt: impl Into<String>) -> Self {
+        StartConversation {
+            agent_id: agent_id.into(),
+            prompt: prompt.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Body of `POST /conversations/{job_id}/continue`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContinueConversation {
+    /// The follow-up prompt (non-empty).
+    pub prompt: String,
+    /// Up to 10 attachment ids from this organisation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment_ids: Vec<String>,
+}
+
+impl ContinueConversation {
+    /// A follow-up with this prompt.
+    pub fn new(prompt: impl Into<String>) -> Self {
+        ContinueConversation {
+            prompt: prompt.into(),
+            attachment_ids: Vec::new(),
+        }
+    }
+}
+
+/// One conversation of an agent, as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The job id.
+    pub id: String,
+    /// The agent (may be absent on older servers).
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// Job status.
+    pub status: JobStatus,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+    /// Last change.
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    /// Fields this SDK version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Wrapper of `GET /agents/{agent_id}/conversations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationPage {
+    /// This page's conversations.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub conversations: Vec<Conversation>,
+}
+
+/// Filters of the agent conversation list, validated before sending.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListConversations {
+    /// Only these statuses (sent as CSV); empty = all.
+    pub status: Vec<JobStatus>,
+    /// Only conversations updated strictly after this time.
+    pub updated_after: Option<Timestamp>,
+    /// Ordering (server default `created_at_desc`).
+    pub sort: Option<ConversationSort>,
+    /// Page size, 1..=100 (server default 50).
+    pub limit: Option<i64>,
+    /// Items to skip, >= 0.
+    pub offset: Option<i64>,
+}
+
+/// Largest page the server accepts.
+pub const MAX_PAGE_LIMIT: i64 = 100;
+/// Page size the server uses when none is given.
+pub const DEFAULT_PAGE_LIMIT: i64 = 50;
+/// Attachments allowed on one message.
+pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
+
+impl ListConversations {
+    /// Checks every filter; the error names the first bad one.
+    pub fn validate(&self) -> crate::Result<()> {
+        if let Some(bad) = self.status.iter().find(|s| !s.is_known()) {
+            return Err(crate::Error::validation(
+                "status",
+                format!("{bad:?} is not one of {}", JobStatus::KNOWN.join(", ")),
+            ));
+        }
+        if let Some(sort) = &self.sort
+            && !sort.is_known()
+        {
+            return Err(crate::Error::validation(
+                "sort",
+                format!(
+                    "{:?} is not one of {}",
+                    sort.as_str(),
+                    ConversationSort::KNOWN.join(", ")
+                ),
+            ));
+        }
+        if let Some(limit) = self.limit
+            && !(1..=MAX_PAGE_LIMIT).contains(&limit)
+        {
+            return Err(crate::Error::validation(
+                "limit",
+                format!("{limit} is outside 1..={MAX_PAGE_LIMIT}"),
+            ));
+        }
+        if let Some(offset) = self.offset
+            && offset < 0
+        {
+            return Err(crate::Error::validation(
+                "offset",
+                format!("{offset} is negative"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The query pairs to send.
+    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        if !self.status.is_empty() {
+            let csv: Vec<&str> = self.status.iter().map(JobStatus::as_str).collect();
+            q.push(("status", csv.join(",")));
+        }
+        if let Some(t) = self.updated_after {
+            q.push((
+                "updated_after",
+                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ));
+        }
+        if let Some(sort) = &self.sort {
+            q.push(("sort", sort.as_str().to_owned()));
+        }
+        if let Some(limit) = self.limit {
+            q.push(("limit", limit.to_string()));
+        }
+        if let Some(offset) = self.offset {
+            q.push(("offset", offset.to_string()));
+        }
+        q
+    }
+}
+
+/// Checks a prompt and its attachment ids before a start or continue is sent.
+pub(crate) fn validate_turn(prompt: &str, attachment_ids: &[String]) -> crate::Result<()> {
+    if prompt.trim().is_empty() {
+        return Err(crate::Error::validation("prompt", "must not be empty"));
+    }
+    if attachment_ids.len() > MAX_ATTACHMENTS_PER_MESSAGE {
+        return Err(crate::Error::validation(
+            "attachment_ids",
+            format!(
+                "{} given, at most {MAX_ATTACHMENTS_PER_MESSAGE} per message",
+                attachment_ids.len()
+            ),
+        ));
+    }
+    if let Some(bad) = attachment_ids.iter().find(|id| id.trim().is_empty()) {
+        return Err(crate::Error::validation(
+            "attachment_ids",
+            format!("{bad:?} is not an attachment id"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_decodes_minimal_and_future_shapes() {
+        let m: Message = serde_json::from_str(
+            r#"{"id":"cmsg_1","job_id":"j_1","content":null,"role":"narrator","status":"thinking","sentiment":"calm"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.content, "");
+        assert_eq!(m.role, MessageRole::Unknown("narrator".into()));
+        assert_eq!(m.status, MessageStatus::Unknown("thinking".into()));
+        assert!(m.attachment_ids.is_empty());
+        assert_eq!(m.extra["sentiment"], "calm");
+    }
+
+    #[test]
+    fn list_filters_are_validated() {
+        let ok = ListConversations {
+            status: vec![JobStatus::Active, JobStatus::Error],
+            limit: Some(100),
+            offset: Some(0),
+            ..Default::default()
+        };
+        ok.validate().unwrap();
+        assert_eq!(ok.query()[0], ("status", "active,error".to_owned()));
+        for bad in [
+            ListConversations {
+                limit: Some(0),
+                ..Default::default()
+            },
+            ListConversations {
+                limit: Some(101),
+                ..Default::default()
+            },
+            ListConversations {
+                offset: Some(-1),
+                ..Default::default()
+            },
+            ListConversations {
+                status: vec![JobStatus::from("Active")],
+                ..Default::default()
+            },
+            ListConversations {
+                sort: Some(ConversationSort::from("newest")),
+                ..Default::default()
+            },
+        ] {
+            assert_eq!(
+                bad.validate().unwrap_err().kind(),
+                crate::ErrorKind::Validation,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn turn_validation() {
+        assert!(validate_turn("hi", &[]).is_ok());
+        assert!(validate_turn("  ", &[]).is_err());
+        let eleven: Vec<String> = (0..11).map(|i| format!("att_{i}")).collect();
+        assert!(validate_turn("hi", &eleven).is_err());
+    }
+}
