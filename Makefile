@@ -1,0 +1,35 @@
+# The README's two commands: `make demo` (the quickstart on the embedded emulator) and
+# `make test` (every test). Each installs what it needs on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+
+.PHONY: demo test test-rust contract lint doc emulator clean
+
+## demo: run the Rust quickstart against the embedded emulator (or NAIRI_BASE_URL/NAIRI_API_KEY when set)
+demo:
+	$(CARGO) run --quiet -p nairi --example quickstart
+
+## test: every test of the project
+test: test-rust contract
+
+test-rust:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+## contract: the emulator checked against spec/openapi.yaml with schemathesis
+contract:
+	scripts/contract-check.sh
+
+## lint: formatting, clippy and docs without warnings
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
+
+## emulator: run the emulator on port 8080 with human-scale timings
+emulator:
+	$(CARGO) run --quiet -p nairi-emulator -- --port 8080
+
+clean:
+	$(CARGO) clean
