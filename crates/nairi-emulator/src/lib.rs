@@ -1,1 +1,218 @@
 //! Stateful local emulator of the Nairi public REST API.
+//!
+//! Start it in-process with [`Emulator::builder`], or run the `nairi-emulator` binary. The public
+//! API lives under `/api/public/v1`; the control API (scripts, faults, request log, reset) under
+//! `/_emulator`. See the crate README for both.
+
+mod admin;
+mod agent_sim;
+mod cron;
+mod error;
+mod faults;
+mod ids;
+mod routes;
+mod script;
+mod server;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use admin::{AgentSeed, JobSeed, TurnIds};
+pub use agent_sim::default_reply;
+pub use error::EmulatorError;
+pub use faults::{Fault, LoggedRequest};
+pub use ids::new_api_key;
+pub use script::{FailSpec, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings, Usage};
+pub use server::{API_PREFIX, JSON_BODY_LIMIT, MULTIPART_BODY_LIMIT};
+
+use state::{App, Shared, World};
+
+/// Configures and starts an [`Emulator`].
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    timings: Timings,
+    api_key: Option<String>,
+    addr: SocketAddr,
+}
+
+impl EmulatorBuilder {
+    /// Agent and deploy timings (default: human-scale [`Timings::default`]).
+    pub fn timings(mut self, t: Timings) -> Self {
+        self.timings = t;
+        self
+    }
+
+    /// The default organisation's API key (default: a fresh `nr_…` key).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Address to bind (default `127.0.0.1:0`, an ephemeral port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Binds and starts serving on the current tokio runtime.
+    pub async fn start(self) -> std::io::Result<Emulator> {
+        let listener = TcpListener::bind(self.addr).await?;
+        let addr = listener.local_addr()?;
+        let api_key = self.api_key.unwrap_or_else(ids::new_api_key);
+        let mut world = World::default();
+        world.create_org(&api_key, false);
+        let app: Shared = Arc::new(App {
+            world: Mutex::new(world),
+            timings: self.timings,
+            rt: tokio::runtime::Handle::current(),
+        });
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, server::router(app.clone()), rx));
+        Ok(Emulator {
+            app,
+            addr,
+            api_key,
+            shutdown: tx,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running emulator; stops when shut down or dropped.
+pub struct Emulator {
+    app: Shared,
+    addr: SocketAddr,
+    api_key: String,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// A builder with default settings.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            timings: Timings::default(),
+            api_key: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+
+    /// Root URL, e.g. `http://127.0.0.1:PORT` (the SDK appends `/api/public/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The default organisation's API key.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// The timings in force.
+    pub fn timings(&self) -> Timings {
+        self.app.timings
+    }
+
+    /// Creates another, freshly seeded organisation and returns its key.
+    pub fn new_org(&self) -> String {
+        admin::create_org(&self.app, false)
+    }
+
+    /// Creates another organisation whose new jobs get legacy `j_` ids.
+    pub fn new_org_legacy_job_ids(&self) -> String {
+        admin::create_org(&self.app, true)
+    }
+
+    /// Creates an agent (optionally with an explicit slug, already deployed); returns its JSON.
+    pub fn create_agent(
+        &self,
+        key: &str,
+        seed: AgentSeed,
+    ) -> Result<serde_json::Value, EmulatorError> {
+        admin::create_agent(&self.app, key, seed)
+    }
+
+    /// Appends scripted turns consumed, in order, by the agent's next turns.
+    pub fn script(
+        &self,
+        key: &str,
+        agent_ref: &str,
+        turns: Vec<ScriptedTurn>,
+    ) -> Result<(), EmulatorError> {
+        admin::script(&self.app, key, agent_ref, turns).map(|_| ())
+    }
+
+    /// Seeds a job as if it came from another surface.
+    pub fn seed_job(&self, key: &str, seed: JobSeed) -> Result<TurnIds, EmulatorError> {
+        admin::seed_job(&self.app, key, seed)
+    }
+
+    /// Sets a job's status, appending `reason` as a system message when given.
+    pub fn set_job_status(
+        &self,
+        key: &str,
+        job_id: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<(), EmulatorError> {
+        admin::set_job_status(&self.app, key, job_id, status, reason)
+    }
+
+    /// Injects a fault; returns its id.
+    pub fn inject_fault(&self, fault: Fault) -> String {
+        admin::inject_fault(&self.app, fault)
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.app.lock().faults.clear();
+    }
+
+    /// The public-API requests received so far.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        admin::requests(&self.app)
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        let mut w = self.app.lock();
+        w.log.clear();
+        w.log_seq = 0;
+    }
+
+    /// Clears all state; existing keys get fresh, seeded organisations.
+    pub fn reset(&self) {
+        self.app.lock().reset();
+    }
+
+    /// Stops serving and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

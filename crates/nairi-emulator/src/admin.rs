@@ -1,0 +1,369 @@
+//! The control API under `/_emulator`, and the operations it shares with the Rust API.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use percent_encoding::percent_decode_str;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::agent_sim;
+use crate::error::{ApiResult, EmulatorError};
+use crate::faults::{Fault, FaultEntry, LoggedRequest};
+use crate::ids;
+use crate::routes::agents::insert_agent;
+use crate::script::ScriptedTurn;
+use crate::state::{Job, Message, Shared, check_job_id};
+
+/// An agent created through the control API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentSeed {
+    /// Display name.
+    pub name: String,
+    /// Explicit slug (may contain `/`, e.g. `acme/web`); derived from the name when absent.
+    pub slug: Option<String>,
+    /// Already deployed: messages are picked up at once.
+    pub deployed: bool,
+    /// Concurrent jobs (default 1).
+    pub instances_count: Option<u32>,
+}
+
+/// A conversation seeded as if it came from another surface.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobSeed {
+    /// Agent `cci_` id or slug.
+    pub agent: String,
+    /// `slack` (default), `discord`, `web` or `api`.
+    pub source: Option<String>,
+    /// `active` (default), `completed`, `error` or `abandoned`.
+    pub status: Option<String>,
+    /// The first user message (already `completed`).
+    pub prompt: Option<String>,
+    /// An assistant reply to add after the prompt.
+    pub reply: Option<String>,
+}
+
+/// IDs of a job and its user message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnIds {
+    /// The job (conversation) id.
+    pub job_id: String,
+    /// The user message id.
+    pub message_id: String,
+}
+
+const JOB_STATUSES: [&str; 4] = ["active", "completed", "error", "abandoned"];
+
+pub(crate) fn create_org(app: &Shared, legacy_job_ids: bool) -> String {
+    let key = ids::new_api_key();
+    app.lock().create_org(&key, legacy_job_ids);
+    key
+}
+
+pub(crate) fn create_agent(app: &Shared, key: &str, seed: AgentSeed) -> ApiResult<Value> {
+    if seed.name.trim().is_empty() {
+        return Err(EmulatorError::bad_request("name is required"));
+    }
+    let instances = seed.instances_count.unwrap_or(1);
+    if instances == 0 {
+        return Err(EmulatorError::bad_request(
+            "instances_count must be at least 1",
+        ));
+    }
+    let mut w = app.lock();
+    let seq = w.next_seq();
+    let org = w.org(key)?;
+    let id = insert_agent(org, seq, &seed.name, seed.slug.as_deref(), instances)?;
+    if seed.deployed {
+        agent_sim::finish_deploy(org, &id);
+    }
+    org.agents
+        .get(&id)
+        .map(|a| a.json())
+        .ok_or_else(|| EmulatorError::not_found("agent not found"))
+}
+
+pub(crate) fn script(
+    app: &Shared,
+    key: &str,
+    agent_ref: &str,
+    turns: Vec<ScriptedTurn>,
+) -> ApiResult<usize> {
+    let mut w = app.lock();
+    let org = w.org(key)?;
+    let agent = org.agent_mut(agent_ref)?;
+    agent.script.extend(turns);
+    Ok(agent.script.len())
+}
+
+pub(crate) fn seed_job(app: &Shared, key: &str, seed: JobSeed) -> ApiResult<TurnIds> {
+    let source = seed.source.unwrap_or_else(|| "slack".into());
+    if !["slack", "discord", "web", "api"].contains(&source.as_str()) {
+        return Err(EmulatorError::bad_request(
+            "source must be slack, discord, web or api",
+        ));
+    }
+    let status = seed.status.unwrap_or_else(|| "active".into());
+    if !JOB_STATUSES.contains(&status.as_str()) {
+        return Err(EmulatorError::bad_request(
+            "status must be active, completed, error or abandoned",
+        ));
+    }
+    let mut w = app.lock();
+    let seq = w.next_seq();
+    let org = w.org(key)?;
+    let agent_id = org.agent_id(&seed.agent)?;
+    let now = ids::now();
+    let job = Job {
+        id: org.new_job_id(),
+        agent_id,
+        status,
+        source,
+        mode: "execute".into(),
+        created_at: now,
+        updated_at: now,
+        seq,
+        busy: false,
+        messages: Vec::new(),
+    };
+    let job_id = job.id.clone();
+    org.jobs.insert(job_id.clone(), job);
+    let prompt = seed.prompt.unwrap_or_else(|| "Seeded conversation".into());
+    let msg = Message::new(&job_id, "user", "completed", prompt);
+    let message_id = msg.id.clone();
+    org.push_message(&job_id, msg);
+    if let Some(reply) = seed.reply {
+        org.push_message(
+            &job_id,
+            Message::new(&job_id, "assistant", "completed", reply),
+        );
+    }
+    Ok(TurnIds { job_id, message_id })
+}
+
+pub(crate) fn set_job_status(
+    app: &Shared,
+    key: &str,
+    job_id: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> ApiResult<()> {
+    check_job_id(job_id)?;
+    if !JOB_STATUSES.contains(&status) {
+        return Err(EmulatorError::bad_request(
+            "status must be active, completed, error or abandoned",
+        ));
+    }
+    let mut w = app.lock();
+    let org = w.org(key)?;
+    let job = org.job_mut(job_id)?;
+    job.status = status.to_string();
+    job.updated_at = ids::now();
+    if let Some(r) = reason {
+        org.push_message(
+            job_id,
+            Message::new(job_id, "system", "completed", r.to_string()),
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn inject_fault(app: &Shared, fault: Fault) -> String {
+    let id = ids::new_id("flt_");
+    let remaining = fault.times.unwrap_or(1).max(1);
+    app.lock().faults.push(FaultEntry {
+        id: id.clone(),
+        remaining,
+        fault,
+    });
+    id
+}
+
+pub(crate) fn requests(app: &Shared) -> Vec<LoggedRequest> {
+    app.lock().log.iter().cloned().collect()
+}
+
+// ---------------------------------------------------------------- HTTP
+
+fn org_key(headers: &HeaderMap, app: &Shared) -> ApiResult<String> {
+    let key = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+        .map(|(_, k)| k.trim().to_string())
+        .ok_or_else(|| {
+            EmulatorError::unauthorized("missing API key: send Authorization: Bearer <key>")
+        })?;
+    if app.lock().orgs.contains_key(&key) {
+        Ok(key)
+    } else {
+        Err(EmulatorError::unauthorized("invalid API key"))
+    }
+}
+
+fn parse<T: DeserializeOwned + Default>(body: &Bytes) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| EmulatorError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+fn reply(r: ApiResult<(StatusCode, Value)>) -> Response {
+    match r {
+        Ok((s, v)) => (s, axum::Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct OrgReq {
+    legacy_job_ids: bool,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ScriptReq {
+    turns: Vec<ScriptedTurn>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct StatusReq {
+    status: String,
+    reason: Option<String>,
+}
+
+pub(crate) fn router() -> Router<Shared> {
+    Router::new()
+        .route(
+            "/health",
+            get(|| async { axum::Json(json!({ "ok": true })) }),
+        )
+        .route("/orgs", post(http_org))
+        .route("/agents", post(http_agent))
+        .route("/agents/{*rest}", post(http_script))
+        .route("/jobs", post(http_job))
+        .route("/jobs/{job_id}/status", post(http_job_status))
+        .route(
+            "/faults",
+            post(http_fault)
+                .delete(http_clear_faults)
+                .get(http_list_faults),
+        )
+        .route("/requests", get(http_requests).delete(http_clear_requests))
+        .route("/reset", post(http_reset))
+}
+
+async fn http_org(State(app): State<Shared>, body: Bytes) -> Response {
+    reply(parse::<OrgReq>(&body).map(|r| {
+        (
+            StatusCode::CREATED,
+            json!({ "api_key": create_org(&app, r.legacy_job_ids) }),
+        )
+    }))
+}
+
+async fn http_agent(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    reply((|| {
+        let key = org_key(&headers, &app)?;
+        let seed: AgentSeed = parse(&body)?;
+        Ok((StatusCode::CREATED, create_agent(&app, &key, seed)?))
+    })())
+}
+
+async fn http_script(
+    State(app): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    reply((|| {
+        // The raw path keeps `%2F` apart from `/` until the suffix is matched.
+        let raw = uri.path().trim_start_matches("/_emulator/agents/");
+        let agent = raw
+            .strip_suffix("/script")
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| EmulatorError::not_found("route not found"))?;
+        let agent = percent_decode_str(agent).decode_utf8_lossy().into_owned();
+        let key = org_key(&headers, &app)?;
+        let req: ScriptReq = parse(&body)?;
+        let pending = script(&app, &key, &agent, req.turns)?;
+        Ok((
+            StatusCode::OK,
+            json!({ "ok": true, "pending_turns": pending }),
+        ))
+    })())
+}
+
+async fn http_job(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    reply((|| {
+        let key = org_key(&headers, &app)?;
+        let seed: JobSeed = parse(&body)?;
+        let ids = seed_job(&app, &key, seed)?;
+        Ok((
+            StatusCode::CREATED,
+            json!({ "job_id": ids.job_id, "message_id": ids.message_id }),
+        ))
+    })())
+}
+
+async fn http_job_status(
+    State(app): State<Shared>,
+    Path(job_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    reply((|| {
+        let key = org_key(&headers, &app)?;
+        let req: StatusReq = parse(&body)?;
+        set_job_status(&app, &key, &job_id, &req.status, req.reason.as_deref())?;
+        Ok((StatusCode::OK, json!({ "ok": true })))
+    })())
+}
+
+async fn http_fault(State(app): State<Shared>, body: Bytes) -> Response {
+    reply(
+        parse::<Fault>(&body)
+            .map(|f| (StatusCode::CREATED, json!({ "id": inject_fault(&app, f) }))),
+    )
+}
+
+async fn http_list_faults(State(app): State<Shared>) -> Response {
+    let list: Vec<Value> = app
+        .lock()
+        .faults
+        .iter()
+        .map(|f| json!({ "id": f.id, "remaining": f.remaining, "fault": f.fault }))
+        .collect();
+    axum::Json(json!({ "faults": list })).into_response()
+}
+
+async fn http_clear_faults(State(app): State<Shared>) -> Response {
+    app.lock().faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn http_requests(State(app): State<Shared>) -> Response {
+    axum::Json(json!({ "requests": requests(&app) })).into_response()
+}
+
+async fn http_clear_requests(State(app): State<Shared>) -> Response {
+    let mut w = app.lock();
+    w.log.clear();
+    w.log_seq = 0;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn http_reset(State(app): State<Shared>) -> Response {
+    app.lock().reset();
+    axum::Json(json!({ "ok": true })).into_response()
+}

@@ -1,0 +1,338 @@
+//! HTTP plumbing: the accept loop (so a fault can drop a connection), the public entry point,
+//! fault injection, the request log, body limits and JSON 404/405 fallbacks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tower::ServiceExt;
+
+use crate::error::EmulatorError;
+use crate::faults::{Fault, LOG_CAPACITY, LoggedRequest};
+use crate::ids;
+use crate::routes::{self, Ctx, RouteError};
+use crate::state::Shared;
+
+/// Prefix of the public API.
+pub const API_PREFIX: &str = "/api/public/v1";
+/// Body limit for multipart uploads (a 50 MB attachment plus multipart overhead).
+pub const MULTIPART_BODY_LIMIT: usize = 70 * 1024 * 1024;
+/// Body limit for JSON requests.
+pub const JSON_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+/// Lets a handler close its connection without answering.
+#[derive(Clone)]
+pub(crate) struct ConnKill(pub Arc<Notify>);
+
+pub(crate) fn router(app: Shared) -> Router {
+    Router::new()
+        .nest("/_emulator", crate::admin::router())
+        .route(API_PREFIX, any(public_entry))
+        .route(&format!("{API_PREFIX}/"), any(public_entry))
+        .route(&format!("{API_PREFIX}/{{*rest}}"), any(public_entry))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(app)
+}
+
+pub(crate) async fn not_found() -> Response {
+    EmulatorError::not_found("route not found").into_response()
+}
+
+pub(crate) async fn method_not_allowed() -> Response {
+    EmulatorError::new(405, "method not allowed").into_response()
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let stream = match accepted {
+            Ok((s, _)) => s,
+            Err(_) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let mut conn_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let kill = Arc::new(Notify::new());
+            let kill2 = kill.clone();
+            let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(ConnKill(kill2.clone()));
+                router.clone().oneshot(req)
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), svc);
+            tokio::select! {
+                _ = conn => {}
+                _ = kill.notified() => {}
+                _ = conn_shutdown.changed() => {}
+            }
+        });
+    }
+}
+
+fn header_map_for_log(h: &HeaderMap) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in h {
+        let name = k.as_str().to_ascii_lowercase();
+        let val = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        let val = if name == "authorization" {
+            match val.split_once(' ') {
+                Some((scheme, key)) => format!("{scheme} {}", ids::redact_key(key.trim())),
+                None => ids::redact_key(&val),
+            }
+        } else {
+            val
+        };
+        out.insert(name, val);
+    }
+    out
+}
+
+fn bearer(h: &HeaderMap) -> Option<String> {
+    let v = h.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, key) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| key.trim().to_string())
+        .filter(|k| !k.is_empty())
+}
+
+fn is_json_content_type(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|ct| {
+            ct == "application/json" || (ct.starts_with("application/") && ct.ends_with("+json"))
+        })
+}
+
+fn fault_response(f: &Fault) -> Response {
+    let mut resp = if f.html {
+        let page = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center></body></html>\n";
+        (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page,
+        )
+            .into_response()
+    } else if f.malformed_json {
+        let body =
+            r#"{"id":"cmsg_01KRK1V475HBTME8QJQMAPWK16","job_id":"job_01KRK1V46BXS73CSNK2VR3"#;
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    } else {
+        let status = StatusCode::from_u16(f.status.unwrap_or(500))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = f
+            .body
+            .clone()
+            .unwrap_or_else(|| r#"{"error":"injected fault"}"#.to_string());
+        let ct = f.content_type.clone().unwrap_or_else(|| {
+            if serde_json::from_str::<serde_json::Value>(&body).is_ok() {
+                "application/json"
+            } else {
+                "text/plain"
+            }
+            .into()
+        });
+        let mut r = (status, body).into_response();
+        if let Ok(v) = HeaderValue::from_str(&ct) {
+            r.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        r
+    };
+    if let Some(ra) = &f.retry_after
+        && let Ok(v) = HeaderValue::from_str(ra)
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    for (k, v) in &f.headers {
+        if let (Ok(k), Ok(v)) = (
+            header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+    resp
+}
+
+/// Takes one use of the first fault matching this request.
+fn take_fault(app: &Shared, method: &str, path: &str) -> Option<(String, Fault)> {
+    let mut w = app.lock();
+    let idx = w.faults.iter().position(|f| f.matches(method, path))?;
+    let entry = &mut w.faults[idx];
+    entry.remaining -= 1;
+    let out = (entry.id.clone(), entry.fault.clone());
+    if entry.remaining == 0 {
+        w.faults.remove(idx);
+    }
+    Some(out)
+}
+
+fn log_request(app: &Shared, mut entry: LoggedRequest) {
+    let mut w = app.lock();
+    w.log_seq += 1;
+    entry.seq = w.log_seq;
+    if w.log.len() >= LOG_CAPACITY {
+        w.log.pop_front();
+    }
+    w.log.push_back(entry);
+}
+
+/// Every `/api/public/v1` request goes through here.
+async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().map(str::to_string);
+    let mut entry = LoggedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        headers: header_map_for_log(&parts.headers),
+        at: ids::fmt_ts(&ids::now()),
+        ..LoggedRequest::default()
+    };
+    let rest = path
+        .strip_prefix(API_PREFIX)
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .to_string();
+    let route = routes::route(&method, &rest);
+    let limit = match &route {
+        Ok(op) if routes::is_multipart(op) => MULTIPART_BODY_LIMIT,
+        _ => JSON_BODY_LIMIT,
+    };
+    let body = axum::body::to_bytes(body, limit).await;
+
+    let fault = take_fault(&app, method.as_str(), &path);
+    if let Some((id, f)) = &fault {
+        entry.fault = Some(id.clone());
+        if f.latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
+        }
+        if f.drop_connection {
+            entry.body_len = body.as_ref().map(|b| b.len() as u64).unwrap_or(0);
+            log_request(&app, entry);
+            if let Some(ConnKill(kill)) = parts.extensions.get::<ConnKill>() {
+                kill.notify_one();
+                std::future::pending::<()>().await;
+            }
+            return EmulatorError::new(500, "connection drop requested").into_response();
+        }
+        if f.html || f.malformed_json || f.status.is_some() {
+            let resp = fault_response(f);
+            entry.status = resp.status().as_u16();
+            entry.body_len = body.as_ref().map(|b| b.len() as u64).unwrap_or(0);
+            log_request(&app, entry);
+            return resp;
+        }
+    }
+
+    let resp = match body {
+        Ok(bytes) => {
+            entry.body_len = bytes.len() as u64;
+            handle(&app, &method, route, &parts.headers, query, bytes).await
+        }
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            if too_large {
+                EmulatorError::new(413, format!("request body too large (limit {limit} bytes)"))
+                    .into_response()
+            } else {
+                EmulatorError::bad_request("could not read request body").into_response()
+            }
+        }
+    };
+    entry.status = resp.status().as_u16();
+    log_request(&app, entry);
+    resp
+}
+
+async fn handle(
+    app: &Shared,
+    method: &Method,
+    route: Result<routes::Op, RouteError>,
+    headers: &HeaderMap,
+    query: Option<String>,
+    body: Bytes,
+) -> Response {
+    let op = match route {
+        Ok(op) => op,
+        Err(RouteError::NotFound) => {
+            return EmulatorError::not_found("route not found").into_response();
+        }
+        Err(RouteError::MethodNotAllowed(allowed)) => {
+            let mut r =
+                EmulatorError::new(405, format!("method {method} not allowed")).into_response();
+            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            return r;
+        }
+    };
+    let Some(key) = bearer(headers) else {
+        return EmulatorError::unauthorized("missing API key: send Authorization: Bearer <key>")
+            .into_response();
+    };
+    if !app.lock().orgs.contains_key(&key) {
+        return EmulatorError::unauthorized("invalid API key").into_response();
+    }
+    if routes::wants_json(&op) {
+        let deploy_without_body = matches!(op, routes::Op::AgentDeploy(_)) && body.is_empty();
+        if !deploy_without_body && !is_json_content_type(headers) {
+            return EmulatorError::bad_request("Content-Type must be application/json")
+                .into_response();
+        }
+    }
+    let ctx = Ctx {
+        app: app.clone(),
+        key,
+        query,
+        headers: headers.clone(),
+        body,
+    };
+    match routes::dispatch(op, &ctx).await {
+        Ok((status, Some(v))) => (status, axum::Json(v)).into_response(),
+        Ok((status, None)) => status.into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the emulator over real HTTP.
+
+mod admin;
+mod common;
+mod faults;
+mod lifecycle;
+mod resources;
+mod routing;
+mod validation;
