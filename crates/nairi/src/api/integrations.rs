@@ -1,0 +1,47 @@
+//! `client.integrations()`: LLM provider integrations and connected GitHub repositories.
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::path::segment;
+use crate::transport::ApiRequest;
+use crate::types::{GithubRepo, LlmIntegration, UpdateLlmIntegration};
+
+/// The integrations API group.
+#[derive(Debug, Clone, Copy)]
+pub struct Integrations<'c> {
+    client: &'c Client,
+}
+
+impl<'c> Integrations<'c> {
+    pub(crate) fn new(client: &'c Client) -> Self {
+        Integrations { client }
+    }
+
+    /// `GET /integrations/llm`: LLM provider integrations (credentials never returned).
+    pub async fn list_llm(&self) -> Result<Vec<LlmIntegration>> {
+        self.client
+            .call(ApiRequest::get("/integrations/llm".into()))
+            .await
+    }
+
+    /// `PATCH /integrations/llm/{id}`: renames an integration (nothing else can change).
+    pub async fn update_llm(
+        &self,
+        integration_id: &str,
+        body: &UpdateLlmIntegration,
+    ) -> Result<LlmIntegration> {
+        let path = format!(
+            "/integrations/llm/{}",
+            segment(integration_id, "integration_id")?
+        );
+        body.validate()?;
+        self.client.call(ApiRequest::patch(path).json(body)?).await
+    }
+
+    /// `GET /integrations/github-repos`: connected GitHub repositories.
+    pub async fn list_github_repos(&self) -> Result<Vec<GithubRepo>> {
+        self.client
+            .call(ApiRequest::get("/integrations/github-repos".into()))
+            .await
+    }
+}

@@ -1,0 +1,33 @@
+//! `client.models()`: the LLM catalogue of the organisation.
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::transport::ApiRequest;
+use crate::types::Model;
+
+/// The models API group.
+#[derive(Debug, Clone, Copy)]
+pub struct Models<'c> {
+    client: &'c Client,
+}
+
+impl<'c> Models<'c> {
+    pub(crate) fn new(client: &'c Client) -> Self {
+        Models { client }
+    }
+
+    /// `GET /models`: every model, or only one provider's (`anthropic`, `opencode`, `codex`...).
+    pub async fn list(&self, provider: Option<&str>) -> Result<Vec<Model>> {
+        let mut req = ApiRequest::get("/models".into());
+        if let Some(p) = provider {
+            if p.trim().is_empty() {
+                return Err(crate::Error::validation(
+                    "provider",
+                    "must not be empty (pass None for every provider)",
+                ));
+            }
+            req = req.query("provider", p);
+        }
+        self.client.call(req).await
+    }
+}

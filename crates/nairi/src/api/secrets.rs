@@ -1,0 +1,62 @@
+//! `client.vaults().secrets()`: secrets inside a vault (values are write-only).
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::path::segment;
+use crate::transport::ApiRequest;
+use crate::types::{CreateSecret, UpdateSecret, VaultSecret};
+
+use super::vaults::vault_path;
+
+/// Secrets of vaults.
+#[derive(Debug, Clone, Copy)]
+pub struct VaultSecrets<'c> {
+    client: &'c Client,
+}
+
+fn secret_path(vault_id: &str, secret_id: &str) -> Result<String> {
+    let suffix = format!("/secrets/{}", segment(secret_id, "secret_id")?);
+    vault_path(vault_id, &suffix)
+}
+
+impl<'c> VaultSecrets<'c> {
+    pub(crate) fn new(client: &'c Client) -> Self {
+        VaultSecrets { client }
+    }
+
+    /// `GET /vaults/{vault_id}/secrets`: metadata only.
+    pub async fn list(&self, vault_id: &str) -> Result<Vec<VaultSecret>> {
+        self.client
+            .call(ApiRequest::get(vault_path(vault_id, "/secrets")?))
+            .await
+    }
+
+    /// `POST /vaults/{vault_id}/secrets`: the answer never echoes the value.
+    pub async fn create(&self, vault_id: &str, body: &CreateSecret) -> Result<VaultSecret> {
+        body.validate()?;
+        self.client
+            .call(ApiRequest::post(vault_path(vault_id, "/secrets")?).json(body)?)
+            .await
+    }
+
+    /// `PATCH /vaults/{vault_id}/secrets/{secret_id}`: rotate the value and/or change the
+    /// allowed domains.
+    pub async fn update(
+        &self,
+        vault_id: &str,
+        secret_id: &str,
+        body: &UpdateSecret,
+    ) -> Result<VaultSecret> {
+        body.validate()?;
+        self.client
+            .call(ApiRequest::patch(secret_path(vault_id, secret_id)?).json(body)?)
+            .await
+    }
+
+    /// `DELETE /vaults/{vault_id}/secrets/{secret_id}`.
+    pub async fn delete(&self, vault_id: &str, secret_id: &str) -> Result<()> {
+        self.client
+            .call_empty(ApiRequest::delete(secret_path(vault_id, secret_id)?))
+            .await
+    }
+}
