@@ -20,5 +20,6 @@ pub mod types;
 
 pub use client::{Client, RequestOptions};
 pub use config::{ClientBuilder, ClientConfig, RetryPolicy};
+pub use conversation::{RunOptions, Turn, TurnEvent, WaitOptions};
 pub use error::{ApiError, Error, ErrorKind, Result};
 pub use path::segment as encode_path_segment;

@@ -1,7 +1,11 @@
-//! `client.conversations()`: start and follow up (the raw calls); the wait/watch/run layer
-//! lives in [`crate::conversation`].
+//! `client.conversations()`: start and follow up (the raw calls), and the high-level layer on
+//! top: wait for a turn, watch its events, run a prompt to its reply. Types and the poll engine
+//! live in [`crate::conversation`].
+
+use futures::Stream;
 
 use crate::client::Client;
+use crate::conversation::{Engine, RunOptions, Turn, TurnEvent, WaitOptions};
 use crate::error::Result;
 use crate::path::segment;
 use crate::transport::ApiRequest;
@@ -47,5 +51,86 @@ impl<'c> Conversations<'c> {
                 .unwrap_or_else(|| job_id.to_owned()),
             message_id: answer.message_id,
         })
+    }
+
+    /// Waits for a turn to finish and returns its reply.
+    ///
+    /// Polls the user message with a backoff until it is `completed` or `failed`, or until a
+    /// completed reply is listed while the status lags. A `failed` turn is
+    /// [`Error::TurnFailed`](crate::Error::TurnFailed); running out of `options.timeout` is
+    /// [`Error::WaitTimeout`](crate::Error::WaitTimeout). Transient errors (network, 5xx, 429,
+    /// garbled bodies) are retried until the timeout; 4xx errors end the wait. Dropping the
+    /// future stops it.
+    pub async fn wait(&self, handle: &TurnHandle, options: &WaitOptions) -> Result<Turn> {
+        Engine::new(self.client, handle, options.clone(), false)
+            .finish(None)
+            .await
+    }
+
+    /// Streams a turn's events: status changes, progress, assistant and system messages, each
+    /// message once; the last item is [`TurnEvent::Completed`] or [`TurnEvent::Failed`], or an
+    /// `Err` (timeout, non-transient error), and then the stream ends.
+    ///
+    /// The stream owns a clone of the client; dropping it stops polling.
+    pub fn watch(
+        &self,
+        handle: &TurnHandle,
+        options: WaitOptions,
+    ) -> impl Stream<Item = Result<TurnEvent>> + Send + 'static {
+        Engine::new(self.client, handle, options, true).into_stream()
+    }
+
+    /// Starts a conversation and waits for the reply: [`start`](Self::start) then
+    /// [`wait`](Self::wait).
+    ///
+    /// `request` is a [`StartConversation`] or an `(agent_id, prompt)` pair; `options.ask_mode`
+    /// overrides its mode when set, and `options.attachment_ids` are added to its own. Nothing
+    /// is sent when the prompt, the attachments or the wait options are invalid.
+    pub async fn run(
+        &self,
+        request: impl Into<StartConversation>,
+        options: &RunOptions,
+    ) -> Result<Turn> {
+        let mut body: StartConversation = request.into();
+        if options.ask_mode.is_some() {
+            body.ask_mode = options.ask_mode;
+        }
+        body.attachment_ids
+            .extend(options.attachment_ids.iter().cloned());
+        options.wait.validate()?;
+        let handle = self.start(&body).await?;
+        self.wait_with(&handle, options).await
+    }
+
+    /// Sends a follow-up prompt and waits for the reply: [`follow_up`](Self::follow_up) then
+    /// [`wait`](Self::wait). The turn's `job_id` is the one the server answered with, when it
+    /// named one. `options.ask_mode` is ignored (the conversation keeps its mode).
+    pub async fn run_follow_up(
+        &self,
+        job_id: &str,
+        prompt: &str,
+        options: &RunOptions,
+    ) -> Result<Turn> {
+        let body = ContinueConversation {
+            prompt: prompt.to_owned(),
+            attachment_ids: options.attachment_ids.clone(),
+        };
+        options.wait.validate()?;
+        let handle = self.follow_up(job_id, &body).await?;
+        self.wait_with(&handle, options).await
+    }
+
+    async fn wait_with(&self, handle: &TurnHandle, options: &RunOptions) -> Result<Turn> {
+        let emit = options.on_event.is_some();
+        Engine::new(self.client, handle, options.wait.clone(), emit)
+            .finish(options.on_event.as_deref())
+            .await
+    }
+}
+
+impl<A: Into<String>, P: Into<String>> From<(A, P)> for StartConversation {
+    /// An `(agent_id, prompt)` pair with the server's defaults.
+    fn from((agent_id, prompt): (A, P)) -> Self {
+        StartConversation::new(agent_id, prompt)
     }
 }

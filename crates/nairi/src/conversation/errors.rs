@@ -3,34 +3,47 @@
 use std::fmt;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::types::{Message, MessageStatus};
 
+/// Shown when a failed turn has no system message of its own: quoting an earlier turn's notice
+/// (what the pi client does) would blame the wrong thing.
+pub const GENERIC_FAILURE_TEXT: &str = "the agent reported no error details for this turn";
+
 /// A turn whose user message ended `failed`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TurnFailed {
     /// The conversation.
     pub job_id: String,
     /// The user message that failed.
     pub message_id: String,
-    /// The error detail parsed from this turn's last system message (prefix removed).
+    /// The error detail parsed from this turn's last error notice (prefix removed).
     pub detail: Option<String>,
     /// That system message's raw text.
     pub raw: Option<String>,
+    /// The daemon named in the prefix (`nairid`, `eksecd`, `ccagent`), when there was one.
+    pub daemon: Option<String>,
     /// Every system message of this turn (a failure can produce two), oldest first.
     pub system_messages: Vec<Message>,
+}
+
+impl TurnFailed {
+    /// The human-readable reason: the detail, or a generic text when the turn has none.
+    pub fn reason(&self) -> &str {
+        self.detail.as_deref().unwrap_or(GENERIC_FAILURE_TEXT)
+    }
 }
 
 impl fmt::Display for TurnFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "turn failed (job {}, message {}): ",
-            self.job_id, self.message_id
-        )?;
-        match &self.detail {
-            Some(d) => f.write_str(d),
-            None => f.write_str("the agent reported no error details for this turn"),
-        }
+            "turn failed (job {}, message {}): {}",
+            self.job_id,
+            self.message_id,
+            self.reason()
+        )
     }
 }
 
@@ -47,6 +60,8 @@ pub struct WaitTimeout {
     pub last_status: Option<MessageStatus>,
     /// How long the wait lasted.
     pub waited: Duration,
+    /// The last transient error while polling, when one kept the wait from finishing.
+    pub last_error: Option<String>,
 }
 
 impl fmt::Display for WaitTimeout {
@@ -61,7 +76,11 @@ impl fmt::Display for WaitTimeout {
                 .as_ref()
                 .map(MessageStatus::as_str)
                 .unwrap_or("never seen")
-        )
+        )?;
+        if let Some(e) = &self.last_error {
+            write!(f, "; last error: {e}")?;
+        }
+        Ok(())
     }
 }
 

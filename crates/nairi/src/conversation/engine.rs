@@ -1,0 +1,480 @@
+//! The one poll loop behind `wait`, `watch` and `run`.
+//!
+//! It polls `GET /messages/{id}` with a backoff and lists the whole thread only when that is
+//! worth its cost (BEHAVIOUR 4.10): on a status change and at a slow cadence while watching, at
+//! a slower one while just waiting (to catch a reply whose status lags), and at the end. All
+//! work happens inside the caller's future or stream, so dropping it stops everything: no task
+//! is spawned and no request is made afterwards.
+
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::time::Duration;
+
+use futures::Stream;
+use tokio::time::Instant;
+
+use super::errors::{TurnFailed, WaitTimeout};
+use super::events::TurnEvent;
+use super::options::WaitOptions;
+use super::progress::ProgressEvent;
+use super::turn::{Turn, has_final_reply, has_reply, turn_messages};
+use crate::client::{Client, RequestOptions};
+use crate::error::{Error, Result};
+use crate::types::{Message, MessageRole, MessageStatus, TurnHandle};
+
+/// Called with each event of a `run` whose options ask for them.
+pub type EventCallback = dyn Fn(&TurnEvent) + Send + Sync;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Polling the user message's status.
+    Polling,
+    /// The status is terminal: listing until the reply (or error notice) is there, for at most
+    /// the grace window once a listing succeeded.
+    Finishing {
+        outcome: Outcome,
+        grace_until: Option<Instant>,
+    },
+    /// Outcome known; one more listing after the settle window, then the end.
+    Settling {
+        outcome: Outcome,
+    },
+    Done,
+}
+
+pub(crate) struct Engine {
+    /// The caller's client without per-request retries: the loop's own backoff governs.
+    client: Client,
+    job_id: String,
+    message_id: String,
+    opts: WaitOptions,
+    /// Whether a consumer wants intermediate events (`watch`, `run` with a callback).
+    emit: bool,
+    started: Instant,
+    deadline: Option<Instant>,
+    last_status: Option<MessageStatus>,
+    interval: Duration,
+    next_sleep: Option<Duration>,
+    last_list: Instant,
+    thread: Option<Vec<Message>>,
+    delivered: HashSet<String>,
+    queue: VecDeque<TurnEvent>,
+    pending_error: Option<Error>,
+    last_error: Option<String>,
+    phase: Phase,
+}
+
+impl Engine {
+    pub(crate) fn new(client: &Client, handle: &TurnHandle, opts: WaitOptions, emit: bool) -> Self {
+        let started = Instant::now();
+        let pending_error = opts.validate().err();
+        let phase = if pending_error.is_some() {
+            Phase::Done
+        } else {
+            Phase::Polling
+        };
+        Engine {
+            client: client.with_options(RequestOptions {
+                max_retries: Some(0),
+                ..Default::default()
+            }),
+            job_id: handle.job_id.clone(),
+            message_id: handle.message_id.clone(),
+            deadline: opts.timeout.map(|t| started + t),
+            interval: opts.initial_interval,
+            opts,
+            emit,
+            started,
+            last_status: None,
+            next_sleep: None,
+            last_list: started,
+            thread: None,
+            delivered: HashSet::new(),
+            queue: VecDeque::new(),
+            pending_error,
+            last_error: None,
+            phase,
+        }
+    }
+
+    /// The next event; `None` after the terminal event or an error.
+    pub(crate) async fn next(&mut self) -> Option<Result<TurnEvent>> {
+        loop {
+            if let Some(ev) = self.queue.pop_front() {
+                return Some(Ok(ev));
+            }
+            if let Some(e) = self.pending_error.take() {
+                self.phase = Phase::Done;
+                return Some(Err(e));
+            }
+            if matches!(self.phase, Phase::Done) {
+                return None;
+            }
+            if let Err(e) = self.advance().await {
+                self.phase = Phase::Done;
+                self.pending_error = Some(e);
+            }
+        }
+    }
+
+    /// Runs to the end, handing every event to `on_event`, and returns the turn.
+    pub(crate) async fn finish(mut self, on_event: Option<&EventCallback>) -> Result<Turn> {
+        while let Some(item) = self.next().await {
+            let event = item?;
+            if let Some(cb) = on_event {
+                cb(&event);
+            }
+            match event {
+                TurnEvent::Completed(turn) => return Ok(turn),
+                TurnEvent::Failed(failed) => return Err(Error::TurnFailed(Box::new(failed))),
+                _ => {}
+            }
+        }
+        // The loop always ends with a terminal event or an error; report rather than panic.
+        Err(self.timeout_error())
+    }
+
+    /// The engine as a stream that owns it.
+    pub(crate) fn into_stream(self) -> impl Stream<Item = Result<TurnEvent>> + Send + 'static {
+        futures::stream::unfold(self, |mut engine| async move {
+            engine.next().await.map(|item| (item, engine))
+        })
+    }
+
+    async fn advance(&mut self) -> Result<()> {
+        match self.phase {
+            Phase::Polling => self.poll_tick().await,
+            Phase::Finishing {
+                outcome,
+                grace_until,
+            } => self.finish_step(outcome, grace_until).await,
+            Phase::Settling { outcome } => {
+                self.settle(outcome).await;
+                Ok(())
+            }
+            Phase::Done => Ok(()),
+        }
+    }
+
+    async fn poll_tick(&mut self) -> Result<()> {
+        if let Some(d) = self.next_sleep.take() {
+            self.sleep_before(d, self.deadline).await;
+        }
+        self.check_deadline()?;
+        let client = self.client.clone();
+        let polled = self
+            .bounded(self.deadline, client.messages().get(&self.message_id))
+            .await?;
+        let message = match polled {
+            Ok(m) => m,
+            Err(e) => {
+                let retry_after = self.absorb(e)?;
+                self.schedule(false, retry_after);
+                return Ok(());
+            }
+        };
+        let changed = self.last_status.as_ref() != Some(&message.status);
+        if changed {
+            self.push(TurnEvent::StatusChanged {
+                from: self.last_status.clone(),
+                to: message.status.clone(),
+            });
+            self.last_status = Some(message.status.clone());
+        }
+        match message.status {
+            MessageStatus::Completed => {
+                self.phase = Phase::Finishing {
+                    outcome: Outcome::Completed,
+                    grace_until: None,
+                };
+                return Ok(());
+            }
+            MessageStatus::Failed => {
+                self.phase = Phase::Finishing {
+                    outcome: Outcome::Failed,
+                    grace_until: None,
+                };
+                return Ok(());
+            }
+            // queued, pending and values this SDK does not know: keep polling.
+            _ => {}
+        }
+        let since_list = self.last_list.elapsed();
+        let list_due = if self.emit {
+            changed || since_list >= self.opts.progress_interval
+        } else {
+            since_list >= self.opts.early_reply_interval
+        };
+        if list_due && let Some(thread) = self.fetch_thread(self.deadline, false).await? {
+            let early = turn_messages(&thread, &self.message_id).is_some_and(has_final_reply);
+            self.adopt(thread);
+            if early {
+                self.phase = Phase::Settling {
+                    outcome: Outcome::Completed,
+                };
+                return Ok(());
+            }
+        }
+        self.schedule(changed, None);
+        Ok(())
+    }
+
+    async fn finish_step(&mut self, outcome: Outcome, grace_until: Option<Instant>) -> Result<()> {
+        // Before the first successful listing the overall deadline applies; after it the grace
+        // window does, and its end returns what was listed rather than a timeout.
+        let limit = grace_until.or(self.deadline);
+        if let Some(d) = self.next_sleep.take() {
+            self.sleep_before(d, limit).await;
+        }
+        if grace_until.is_none() {
+            self.check_deadline()?;
+        }
+        if let Some(thread) = self.fetch_thread(limit, grace_until.is_some()).await? {
+            let turn = turn_messages(&thread, &self.message_id);
+            let satisfied = match outcome {
+                Outcome::Completed => turn.is_some_and(has_reply),
+                Outcome::Failed => turn.is_some_and(|t| t.iter().any(is_system)),
+            };
+            self.adopt(thread);
+            if satisfied {
+                self.phase = Phase::Settling { outcome };
+                return Ok(());
+            }
+            if grace_until.is_none() {
+                let until = Instant::now() + self.opts.reply_grace;
+                self.phase = Phase::Finishing {
+                    outcome,
+                    grace_until: Some(until),
+                };
+            }
+        }
+        let grace_until = match self.phase {
+            Phase::Finishing { grace_until, .. } => grace_until,
+            _ => None,
+        };
+        match grace_until {
+            Some(g) if Instant::now() >= g => {
+                self.phase = Phase::Settling { outcome };
+            }
+            Some(_) => self.next_sleep = Some(self.opts.initial_interval),
+            None => self.schedule(false, None),
+        }
+        Ok(())
+    }
+
+    /// Waits the settle window, lists once more (a failure keeps the earlier listing), and
+    /// emits the outcome.
+    async fn settle(&mut self, outcome: Outcome) {
+        let deadline_passed = self.deadline.is_some_and(|d| Instant::now() >= d);
+        if !self.opts.settle.is_zero() && !deadline_passed {
+            self.sleep_before(self.opts.settle, self.deadline).await;
+            if let Ok(Some(thread)) = self.fetch_thread(self.deadline, true).await {
+                self.adopt(thread);
+            }
+        }
+        let messages: Vec<Message> = self
+            .thread
+            .as_deref()
+            .and_then(|t| turn_messages(t, &self.message_id))
+            .map(<[Message]>::to_vec)
+            .unwrap_or_default();
+        let event = match outcome {
+            Outcome::Completed => TurnEvent::Completed(Turn::from_turn_messages(
+                &self.job_id,
+                &self.message_id,
+                self.last_status.clone().unwrap_or(MessageStatus::Completed),
+                messages,
+            )),
+            Outcome::Failed => TurnEvent::Failed(TurnFailed::from_turn_messages(
+                &self.job_id,
+                &self.message_id,
+                &messages,
+            )),
+        };
+        self.queue.push_back(event);
+        self.phase = Phase::Done;
+    }
+
+    /// Lists the thread; `None` after a transient failure (already recorded). Reaching `limit`
+    /// is the wait's timeout error unless `soft`, when it only means "nothing new".
+    async fn fetch_thread(
+        &mut self,
+        limit: Option<Instant>,
+        soft: bool,
+    ) -> Result<Option<Vec<Message>>> {
+        let client = self.client.clone();
+        let listed = match self
+            .bounded(limit, client.messages().list(&self.job_id))
+            .await
+        {
+            Ok(r) => r,
+            Err(_) if soft => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        self.last_list = Instant::now();
+        match listed {
+            Ok(thread) => Ok(Some(thread)),
+            Err(e) => {
+                self.absorb(e)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Keeps the listing and emits the messages of this turn not delivered before.
+    fn adopt(&mut self, thread: Vec<Message>) {
+        if self.emit
+            && let Some(turn) = turn_messages(&thread, &self.message_id)
+        {
+            for m in turn {
+                let event = match m.role {
+                    MessageRole::Progress => TurnEvent::Progress(ProgressEvent::from_message(m)),
+                    MessageRole::Assistant => TurnEvent::Assistant(m.clone()),
+                    MessageRole::System => TurnEvent::System(m.clone()),
+                    _ => continue,
+                };
+                if self.delivered.insert(m.id.clone()) {
+                    self.queue.push_back(event);
+                }
+            }
+        }
+        self.thread = Some(thread);
+    }
+
+    fn push(&mut self, event: TurnEvent) {
+        if self.emit {
+            self.queue.push_back(event);
+        }
+    }
+
+    /// Records a transient error and returns its `Retry-After`; other errors end the wait.
+    fn absorb(&mut self, e: Error) -> Result<Option<Duration>> {
+        if !is_transient(&e) {
+            return Err(e);
+        }
+        tracing::debug!(error = %e, message_id = %self.message_id, "transient error while waiting");
+        let retry_after = e.as_api().and_then(|a| a.retry_after);
+        self.last_error = Some(e.to_string());
+        Ok(retry_after)
+    }
+
+    /// Sets the next delay: back to the initial interval after a change, else one step
+    /// further up the backoff; jittered, at most the progress cadence while watching, and at
+    /// least a server's `Retry-After` (capped like the client's own retries).
+    fn schedule(&mut self, changed: bool, retry_after: Option<Duration>) {
+        self.interval = if changed {
+            self.opts.initial_interval
+        } else {
+            self.interval
+                .mul_f64(self.opts.backoff_multiplier)
+                .min(self.opts.max_interval)
+        };
+        let spread = self.opts.jitter * (2.0 * fastrand::f64() - 1.0);
+        let mut delay = self.interval.mul_f64((1.0 + spread).max(0.0));
+        if self.emit {
+            delay = delay.min(self.opts.progress_interval);
+        }
+        if let Some(ra) = retry_after {
+            delay = delay.max(ra.min(self.client.config().retry.max_retry_after));
+        }
+        self.next_sleep = Some(delay);
+    }
+
+    async fn sleep_before(&self, d: Duration, limit: Option<Instant>) {
+        let wake = Instant::now() + d;
+        let wake = limit.map_or(wake, |l| wake.min(l));
+        tokio::time::sleep_until(wake).await;
+    }
+
+    /// Runs a request, giving up at `limit` with the timeout error.
+    async fn bounded<T>(
+        &self,
+        limit: Option<Instant>,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<Result<T>> {
+        match limit {
+            None => Ok(fut.await),
+            Some(at) => tokio::time::timeout_at(at, fut)
+                .await
+                .map_err(|_| self.timeout_error()),
+        }
+    }
+
+    fn check_deadline(&self) -> Result<()> {
+        match self.deadline {
+            Some(d) if Instant::now() >= d => Err(self.timeout_error()),
+            _ => Ok(()),
+        }
+    }
+
+    fn timeout_error(&self) -> Error {
+        Error::WaitTimeout(Box::new(WaitTimeout {
+            job_id: self.job_id.clone(),
+            message_id: self.message_id.clone(),
+            last_status: self.last_status.clone(),
+            waited: self.started.elapsed(),
+            last_error: self.last_error.clone(),
+        }))
+    }
+}
+
+fn is_system(m: &Message) -> bool {
+    m.role == MessageRole::System
+}
+
+/// Errors worth another poll: the network, gateways, rate limits and garbled bodies.
+/// Client errors (400, 401, 403, 404...) will not fix themselves.
+pub(crate) fn is_transient(e: &Error) -> bool {
+    match e {
+        Error::Connection { .. } | Error::Timeout { .. } | Error::Decode { .. } => true,
+        Error::Api(a) => a.status == 408 || a.status == 429 || (500..=599).contains(&a.status),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn api(status: u16) -> Error {
+        Error::Api(ApiError {
+            status,
+            message: "x".into(),
+            body: None,
+            request_id: None,
+            retry_after: None,
+            endpoint: "GET /messages/m".into(),
+            hint: None,
+        })
+    }
+
+    #[test]
+    fn transient_classification() {
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(is_transient(&api(s)), "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 422] {
+            assert!(!is_transient(&api(s)), "{s}");
+        }
+        assert!(is_transient(&Error::Connection {
+            message: "reset".into(),
+            never_sent: false
+        }));
+        assert!(is_transient(&Error::Timeout {
+            timeout: Duration::from_secs(1)
+        }));
+        assert!(is_transient(&Error::Decode {
+            endpoint: "GET /x".into(),
+            message: "eof".into(),
+            snippet: "{".into()
+        }));
+        assert!(!is_transient(&Error::validation("message_id", "empty")));
+    }
+}

@@ -1,0 +1,40 @@
+//! What `watch` yields while a turn runs.
+
+use serde::Serialize;
+
+use super::errors::TurnFailed;
+use super::progress::ProgressEvent;
+use super::turn::Turn;
+use crate::types::{Message, MessageStatus};
+
+/// One event of a running turn. Each message is delivered once, however often the thread is
+/// listed; the last event is `Completed` or `Failed`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // events are moved once each; boxing would only add noise
+pub enum TurnEvent {
+    /// The user message's status changed (`from` is `None` on the first poll).
+    StatusChanged {
+        /// The previous status.
+        from: Option<MessageStatus>,
+        /// The new status.
+        to: MessageStatus,
+    },
+    /// A progress message (a preview: best-effort, unordered, possibly after the reply).
+    Progress(ProgressEvent),
+    /// An assistant message of this turn.
+    Assistant(Message),
+    /// A system message of this turn (git notices, error notices, completion reasons).
+    System(Message),
+    /// The turn finished with a reply.
+    Completed(Turn),
+    /// The turn failed.
+    Failed(TurnFailed),
+}
+
+impl TurnEvent {
+    /// Whether this is the last event (`Completed` or `Failed`).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, TurnEvent::Completed(_) | TurnEvent::Failed(_))
+    }
+}

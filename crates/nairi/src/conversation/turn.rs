@@ -1,0 +1,333 @@
+//! The result of a finished turn, assembled from the thread.
+
+use serde::Serialize;
+
+use super::links::{Link, LinkKind, parse_links};
+use crate::types::{Message, MessageRole, MessageStatus};
+
+/// Assistant content the daemon writes when the agent produced no output.
+pub const EMPTY_REPLY_SENTINEL: &str = "(agent returned no response)";
+
+/// Token and cost figures of a turn, when the agent's harness reported them.
+///
+/// Summed over the turn's assistant messages (normally one); `model` is the last one reported.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Usage {
+    /// Cost in USD.
+    pub cost_usd: Option<f64>,
+    /// Input tokens.
+    pub input_tokens: Option<i64>,
+    /// Output tokens.
+    pub output_tokens: Option<i64>,
+    /// Tokens read from the prompt cache.
+    pub cache_read_tokens: Option<i64>,
+    /// Tokens written to the prompt cache.
+    pub cache_write_tokens: Option<i64>,
+    /// Model that produced the reply.
+    pub model: Option<String>,
+}
+
+/// A finished turn: the agent's reply and everything that came with it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Turn {
+    /// The conversation (the one a follow-up's answer named, when it named one).
+    pub job_id: String,
+    /// The user message of this turn.
+    pub message_id: String,
+    /// The user message's last seen status: `completed`, or still `pending` when the reply
+    /// arrived before the status caught up.
+    pub status: MessageStatus,
+    /// The reply: the content of this turn's assistant messages, joined by blank lines when
+    /// there are several (the daemon sends one). Progress text is never part of it. The
+    /// sentinel `(agent returned no response)` is kept verbatim; see `is_empty_reply`.
+    pub text: String,
+    /// Whether the agent produced no reply: no assistant content, or only the sentinel.
+    pub is_empty_reply: bool,
+    /// This turn's messages (those after its user message, up to the next user message),
+    /// progress included, oldest first.
+    pub messages: Vec<Message>,
+    /// Files the agent produced, from assistant and system messages, deduplicated, in order.
+    pub attachment_ids: Vec<String>,
+    /// Cost and tokens, when reported (only some harnesses do; older messages never).
+    pub usage: Option<Usage>,
+    /// Links found in this turn's system messages (pull requests, commits, others).
+    pub links: Vec<Link>,
+}
+
+impl Turn {
+    /// Assembles the turn from its messages (see [`turn_messages`]).
+    pub fn from_turn_messages(
+        job_id: &str,
+        message_id: &str,
+        status: MessageStatus,
+        messages: Vec<Message>,
+    ) -> Self {
+        let replies: Vec<&str> = messages
+            .iter()
+            .filter(|m| m.role == MessageRole::Assistant && !m.content.trim().is_empty())
+            .map(|m| m.content.as_str())
+            .collect();
+        let text = replies.join("\n\n");
+        let is_empty_reply = replies.iter().all(|r| r.trim() == EMPTY_REPLY_SENTINEL);
+        let mut attachment_ids: Vec<String> = Vec::new();
+        for m in messages
+            .iter()
+            .filter(|m| matches!(m.role, MessageRole::Assistant | MessageRole::System))
+        {
+            for id in &m.attachment_ids {
+                if !id.is_empty() && !attachment_ids.contains(id) {
+                    attachment_ids.push(id.clone());
+                }
+            }
+        }
+        let mut links: Vec<Link> = Vec::new();
+        for m in messages.iter().filter(|m| m.role == MessageRole::System) {
+            for link in parse_links(&m.content, &m.id) {
+                if !links.iter().any(|l| l.url == link.url) {
+                    links.push(link);
+                }
+            }
+        }
+        let usage = sum_usage(messages.iter().filter(|m| m.role == MessageRole::Assistant));
+        Turn {
+            job_id: job_id.to_owned(),
+            message_id: message_id.to_owned(),
+            status,
+            text,
+            is_empty_reply,
+            messages,
+            attachment_ids,
+            usage,
+            links,
+        }
+    }
+
+    /// Links to pull requests.
+    pub fn pull_requests(&self) -> impl Iterator<Item = &Link> {
+        self.links
+            .iter()
+            .filter(|l| l.kind == LinkKind::PullRequest)
+    }
+
+    /// Links to commits.
+    pub fn commits(&self) -> impl Iterator<Item = &Link> {
+        self.links.iter().filter(|l| l.kind == LinkKind::Commit)
+    }
+
+    /// This turn's system messages (git notices, completion reasons), oldest first.
+    pub fn system_messages(&self) -> impl Iterator<Item = &Message> {
+        self.messages
+            .iter()
+            .filter(|m| m.role == MessageRole::System)
+    }
+}
+
+/// The messages of the turn started by user message `message_id`: those after it in the
+/// ascending thread, up to the next user message. `None` when the id is not listed (yet):
+/// treating the whole thread as the reply would quote earlier turns.
+pub fn turn_messages<'a>(thread: &'a [Message], message_id: &str) -> Option<&'a [Message]> {
+    let start = thread.iter().position(|m| m.id == message_id)? + 1;
+    let rest = &thread[start..];
+    let end = rest
+        .iter()
+        .position(|m| m.role == MessageRole::User)
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// A completed, non-empty assistant message in the turn: the reply may land before the user
+/// message's status flips (BEHAVIOUR 4.1).
+pub(crate) fn has_final_reply(turn: &[Message]) -> bool {
+    turn.iter().any(|m| {
+        m.role == MessageRole::Assistant
+            && m.status == MessageStatus::Completed
+            && !m.content.trim().is_empty()
+    })
+}
+
+/// Any non-empty assistant content, whatever its status: enough once the user message says
+/// `completed`.
+pub(crate) fn has_reply(turn: &[Message]) -> bool {
+    turn.iter()
+        .any(|m| m.role == MessageRole::Assistant && !m.content.trim().is_empty())
+}
+
+fn sum_usage<'a>(assistants: impl Iterator<Item = &'a Message>) -> Option<Usage> {
+    fn add<T: std::ops::Add<Output = T> + Copy>(acc: &mut Option<T>, v: Option<T>) {
+        if let Some(v) = v {
+            *acc = Some(acc.map_or(v, |a| a + v));
+        }
+    }
+    let mut usage = Usage::default();
+    let mut any = false;
+    for m in assistants {
+        let model = m.model.clone().filter(|s| !s.is_empty());
+        any |= m.cost_usd.is_some()
+            || m.input_tokens.is_some()
+            || m.output_tokens.is_some()
+            || m.cache_read_tokens.is_some()
+            || m.cache_write_tokens.is_some()
+            || model.is_some();
+        add(&mut usage.cost_usd, m.cost_usd.filter(|c| c.is_finite()));
+        add(&mut usage.input_tokens, m.input_tokens);
+        add(&mut usage.output_tokens, m.output_tokens);
+        add(&mut usage.cache_read_tokens, m.cache_read_tokens);
+        add(&mut usage.cache_write_tokens, m.cache_write_tokens);
+        if model.is_some() {
+            usage.model = model;
+        }
+    }
+    any.then_some(usage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: &str, role: &str, content: &str, extra: serde_json::Value) -> Message {
+        let mut v = serde_json::json!({
+            "id": id, "job_id": "job_1", "content": content, "role": role, "status": "completed",
+        });
+        if let (serde_json::Value::Object(m), serde_json::Value::Object(e)) = (&mut v, extra) {
+            m.extend(e);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn plain(id: &str, role: &str, content: &str) -> Message {
+        msg(id, role, content, serde_json::json!({}))
+    }
+
+    fn two_turn_thread() -> Vec<Message> {
+        vec![
+            plain("u1", "user", "first"),
+            plain("a1", "assistant", "reply one"),
+            plain(
+                "s1",
+                "system",
+                "Agent opened a [pull request](https://github.com/a/b/pull/1)",
+            ),
+            plain("u2", "user", "second"),
+            plain(
+                "p2",
+                "progress",
+                r#"{"progress_type":"text","text_delta":"x"}"#,
+            ),
+            plain("a2", "assistant", "reply two"),
+        ]
+    }
+
+    #[test]
+    fn turn_is_bounded_by_the_user_messages() {
+        let thread = two_turn_thread();
+        let t1: Vec<&str> = turn_messages(&thread, "u1")
+            .unwrap()
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        assert_eq!(t1, ["a1", "s1"]);
+        let t2: Vec<&str> = turn_messages(&thread, "u2")
+            .unwrap()
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        assert_eq!(t2, ["p2", "a2"]);
+        assert!(turn_messages(&thread, "u3").is_none());
+        assert_eq!(turn_messages(&thread, "a2").map(<[Message]>::len), Some(0));
+    }
+
+    #[test]
+    fn assembly_of_a_full_turn() {
+        let turn = vec![
+            plain(
+                "p1",
+                "progress",
+                r#"{"progress_type":"text","text_delta":"draft"}"#,
+            ),
+            msg(
+                "a1",
+                "assistant",
+                "Done.",
+                serde_json::json!({
+                    "attachment_ids": ["att_1", "att_2"], "cost_usd": 0.5, "input_tokens": 10,
+                    "output_tokens": 20, "model": "claude-opus-4-7"
+                }),
+            ),
+            msg(
+                "s1",
+                "system",
+                "New commit added: [abc1234](https://github.com/a/b/commit/abc1234) in [#4](https://github.com/a/b/pull/4)",
+                serde_json::json!({"attachment_ids": ["att_2", "att_3"]}),
+            ),
+        ];
+        let t = Turn::from_turn_messages("job_1", "u1", MessageStatus::Completed, turn);
+        assert_eq!(t.text, "Done.");
+        assert!(!t.is_empty_reply);
+        assert_eq!(t.attachment_ids, ["att_1", "att_2", "att_3"]);
+        assert_eq!(t.messages.len(), 3);
+        let usage = t.usage.clone().unwrap();
+        assert_eq!(usage.cost_usd, Some(0.5));
+        assert_eq!(usage.input_tokens, Some(10));
+        assert_eq!(usage.cache_read_tokens, None);
+        assert_eq!(usage.model.as_deref(), Some("claude-opus-4-7"));
+        assert_eq!(t.pull_requests().count(), 1);
+        assert_eq!(t.commits().count(), 1);
+        assert_eq!(t.system_messages().count(), 1);
+    }
+
+    #[test]
+    fn several_assistant_messages_are_joined_and_usage_summed() {
+        let turn = vec![
+            msg(
+                "a1",
+                "assistant",
+                "part one",
+                serde_json::json!({"cost_usd": 0.25, "output_tokens": 5, "model": "m1"}),
+            ),
+            plain("a-empty", "assistant", "  "),
+            msg(
+                "a2",
+                "assistant",
+                "part two",
+                serde_json::json!({"cost_usd": 0.5, "output_tokens": 7, "model": "m2"}),
+            ),
+        ];
+        let t = Turn::from_turn_messages("job_1", "u1", MessageStatus::Completed, turn);
+        assert_eq!(t.text, "part one\n\npart two");
+        let usage = t.usage.unwrap();
+        assert_eq!(usage.cost_usd, Some(0.75));
+        assert_eq!(usage.output_tokens, Some(12));
+        assert_eq!(usage.model.as_deref(), Some("m2"));
+    }
+
+    #[test]
+    fn sentinel_and_missing_replies_are_empty() {
+        let t = Turn::from_turn_messages(
+            "job_1",
+            "u1",
+            MessageStatus::Completed,
+            vec![plain("a1", "assistant", EMPTY_REPLY_SENTINEL)],
+        );
+        assert_eq!(t.text, EMPTY_REPLY_SENTINEL);
+        assert!(t.is_empty_reply);
+        assert_eq!(t.usage, None);
+        let t = Turn::from_turn_messages("job_1", "u1", MessageStatus::Completed, vec![]);
+        assert_eq!(t.text, "");
+        assert!(t.is_empty_reply);
+    }
+
+    #[test]
+    fn reply_detection() {
+        let pending_reply = msg(
+            "a1",
+            "assistant",
+            "hi",
+            serde_json::json!({"status": "pending"}),
+        );
+        assert!(!has_final_reply(std::slice::from_ref(&pending_reply)));
+        assert!(has_reply(std::slice::from_ref(&pending_reply)));
+        assert!(has_final_reply(&[plain("a1", "assistant", "hi")]));
+        assert!(!has_final_reply(&[plain("a1", "assistant", " ")]));
+        assert!(!has_final_reply(&[plain("s1", "system", "hi")]));
+    }
+}
