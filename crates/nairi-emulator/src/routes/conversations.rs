@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Multipart};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -309,17 +308,16 @@ pub(crate) async fn read_file_part(
             "expected a multipart/form-data body with a file field",
         ));
     }
-    let req = axum::http::Request::builder()
-        .header(axum::http::header::CONTENT_TYPE, ct)
-        .body(axum::body::Body::from(ctx.body.clone()))
-        .map_err(|_| EmulatorError::bad_request("invalid multipart request"))?;
-    let mut mp = Multipart::from_request(req, &()).await.map_err(|e| {
-        EmulatorError::bad_request(format!("invalid multipart body: {}", e.body_text()))
-    })?;
+    let boundary = multer::parse_boundary(ct)
+        .map_err(|_| EmulatorError::bad_request("invalid multipart boundary"))?;
+    let body = ctx.body.clone();
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut mp = multer::Multipart::new(stream, boundary);
     loop {
-        let field = mp.next_field().await.map_err(|e| {
-            EmulatorError::bad_request(format!("invalid multipart body: {}", e.body_text()))
-        })?;
+        let field = mp
+            .next_field()
+            .await
+            .map_err(|e| EmulatorError::bad_request(format!("invalid multipart body: {}", e)))?;
         let Some(field) = field else {
             return Err(EmulatorError::bad_request(
                 "missing multipart field \"file\"",
@@ -331,11 +329,12 @@ pub(crate) async fn read_file_part(
         let filename = field.file_name().unwrap_or("").to_string();
         let content_type = field
             .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_string();
-        let data = field.bytes().await.map_err(|e| {
-            EmulatorError::bad_request(format!("invalid multipart body: {}", e.body_text()))
-        })?;
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let data = field
+            .bytes()
+            .await
+            .map_err(|e| EmulatorError::bad_request(format!("invalid multipart body: {}", e)))?;
         if data.len() > max {
             return Err(EmulatorError::bad_request(format!(
                 "file too large: the limit is {max_text} ({max} bytes)"
