@@ -660,9 +660,7 @@ async fn conversation_list_filters() {
         0
     );
     // updated_after is strictly after.
-    let c = t
-        .get(&format!("/agents/lister/conversations?status=completed"))
-        .await;
+    let c = t.get("/agents/lister/conversations?status=completed").await;
     let ts = c.body["conversations"][0]["updated_at"]
         .as_str()
         .unwrap()
