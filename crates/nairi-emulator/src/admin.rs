@@ -288,9 +288,12 @@ async fn http_script(
 ) -> Response {
     reply((|| {
         // The raw path keeps `%2F` apart from `/` until the suffix is matched.
-        let raw = uri.path().trim_start_matches("/_emulator/agents/");
+        // Nested routers see the path without `/_emulator`; accept both forms.
+        let path = uri.path();
+        let raw = path.strip_prefix("/_emulator").unwrap_or(path);
         let agent = raw
-            .strip_suffix("/script")
+            .strip_prefix("/agents/")
+            .and_then(|r| r.strip_suffix("/script"))
             .filter(|a| !a.is_empty())
             .ok_or_else(|| EmulatorError::not_found("route not found"))?;
         let agent = percent_decode_str(agent).decode_utf8_lossy().into_owned();

@@ -229,11 +229,8 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
         at: ids::fmt_ts(&ids::now()),
         ..LoggedRequest::default()
     };
-    let rest = path
-        .strip_prefix(API_PREFIX)
-        .unwrap_or("")
-        .trim_start_matches('/')
-        .to_string();
+    let rest = path.strip_prefix(API_PREFIX).unwrap_or("");
+    let rest = rest.strip_prefix('/').unwrap_or(rest).to_string();
     let route = routes::route(&method, &rest);
     let limit = match &route {
         Ok(op) if routes::is_multipart(op) => MULTIPART_BODY_LIMIT,

@@ -126,7 +126,7 @@ pub(crate) fn route(method: &Method, rest: &str) -> Result<Op, RouteError> {
         return route_agent(method, agent_rest);
     }
     let segs: Vec<&str> = rest.split('/').collect();
-    if segs.iter().any(|s| s.is_empty()) && rest != "agents" {
+    if segs.iter().any(|s| s.is_empty()) {
         return Err(RouteError::NotFound);
     }
     let d = |s: &str| dec(s);
