@@ -159,6 +159,11 @@ impl Client {
                         return Err(error);
                     }
                     let retry_after = error.as_api().and_then(|e| e.retry_after);
+                    if retry_after.is_some_and(|ra| ra > policy.max_retry_after) {
+                        // Waiting longer than the cap would stall the caller; the error
+                        // carries `retry_after` so they can decide.
+                        return Err(error);
+                    }
                     let delay = backoff(&policy, attempt, retry_after);
                     tracing::debug!(
                         endpoint = %req.endpoint(),

@@ -255,3 +255,44 @@ pub const TS: &str = "2026-04-12T18:45:12.000Z";
 pub fn ts(text: &str) -> nairi::types::Timestamp {
     nairi::types::parse_timestamp(text, "ts").expect("timestamp")
 }
+
+/// Everything `tracing` writes while the guard lives, on this thread (tokio's current-thread
+/// test runtime keeps every task here), at TRACE level for every target.
+pub struct Capture {
+    buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl Capture {
+    /// Starts capturing.
+    pub fn start() -> Capture {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = CaptureWriter(buf.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        Capture { buf, _guard: guard }
+    }
+
+    /// The text captured so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
+    }
+}
+
+#[derive(Clone)]
+struct CaptureWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
