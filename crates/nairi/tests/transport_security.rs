@@ -1,0 +1,285 @@
+//! Security (the key never printed or logged, plain http refused) and forward compatibility.
+
+mod common;
+
+use common::*;
+use nairi::types::{
+    ChannelType, EntityType, JobStatus, ListConversations, MessageRole, MessageStatus,
+    ScheduledJobType, StartConversation,
+};
+use nairi::{ClientBuilder, ErrorKind};
+use serde_json::json;
+use wiremock::matchers::any;
+use wiremock::{Mock, ResponseTemplate};
+
+#[tokio::test]
+async fn key_never_in_debug_of_client_config_or_builder() {
+    let builder = ClientBuilder::without_env()
+        .api_key(KEY)
+        .base_url("https://api.nairi.ai");
+    assert!(!format!("{builder:?}").contains(KEY));
+    let config = builder.clone().build_config().unwrap();
+    assert!(!format!("{config:?}").contains(KEY));
+    assert!(!format!("{:?}", config.api_key).contains(KEY));
+    let client = builder.build().unwrap();
+    assert!(!format!("{client:?}").contains(KEY));
+    assert!(!format!("{:?}", client.config()).contains(KEY));
+    assert_eq!(
+        client.config().api_key.expose(),
+        KEY,
+        "the key is still usable"
+    );
+}
+
+#[tokio::test]
+async fn key_never_in_errors() {
+    let (server, client) = setup().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid API key"})))
+        .mount(&server)
+        .await;
+    let err = client.agents().list().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Authentication);
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(!text.contains(KEY), "{text}");
+    }
+    // Connection errors name the endpoint, not the key.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let offline = client_for(&format!("http://127.0.0.1:{port}"), fast_policy(0));
+    let err = offline.agents().list().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Connection);
+    assert!(!err.to_string().contains(KEY) && !format!("{err:?}").contains(KEY));
+    // Config errors neither.
+    let err = ClientBuilder::without_env()
+        .api_key(KEY)
+        .base_url("http://api.example.com")
+        .build()
+        .unwrap_err();
+    assert!(!err.to_string().contains(KEY) && !format!("{err:?}").contains(KEY));
+}
+
+#[tokio::test]
+async fn tracing_output_never_contains_the_key() {
+    let capture = Capture::start();
+    let (server, client) = setup().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    client.agents().list().await.unwrap();
+    client
+        .conversations()
+        .start(&StartConversation::new("a", "hi"))
+        .await
+        .unwrap_err();
+    let log = capture.text();
+    assert!(
+        log.contains("nairi.request"),
+        "the request span was traced:\n{log}"
+    );
+    assert!(log.contains("retrying"), "the retry was traced:\n{log}");
+    assert!(
+        log.contains("<redacted>"),
+        "the authorization field is redacted:\n{log}"
+    );
+    assert!(
+        !log.contains(KEY),
+        "the key leaked into tracing output:\n{log}"
+    );
+    assert!(!log.contains("5ecret"), "part of the key leaked:\n{log}");
+}
+
+#[test]
+fn plain_http_is_refused_for_non_loopback_hosts() {
+    for base in [
+        "http://api.nairi.ai",
+        "http://10.0.0.5:8080",
+        "http://example.com/api/public/v1",
+    ] {
+        let err = ClientBuilder::without_env()
+            .api_key(KEY)
+            .base_url(base)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{base}");
+        assert!(err.to_string().contains("http://"), "{err}");
+    }
+    for base in [
+        "http://127.0.0.1:9",
+        "http://localhost:9",
+        "http://[::1]:9",
+        "https://api.nairi.ai",
+    ] {
+        ClientBuilder::without_env()
+            .api_key(KEY)
+            .base_url(base)
+            .build()
+            .unwrap_or_else(|e| panic!("{base}: {e}"));
+    }
+    let allowed = ClientBuilder::without_env()
+        .api_key(KEY)
+        .base_url("http://api.internal")
+        .allow_insecure_http(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        allowed.base_url().as_str(),
+        "http://api.internal/api/public/v1"
+    );
+}
+
+#[tokio::test]
+async fn unknown_fields_are_kept_in_extra() {
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "GET",
+        "/vaults/vlt_1",
+        200,
+        json!({"id": "vlt_1", "name": "V", "secrets_count": 2, "region": "eu", "tags": ["a"], "owner": {"id": 7}}),
+    )
+    .await;
+    let v = client.vaults().get("vlt_1").await.unwrap();
+    assert_eq!(v.secrets_count, Some(2));
+    assert_eq!(v.extra["region"], "eu");
+    assert_eq!(v.extra["tags"], json!(["a"]));
+    assert_eq!(v.extra["owner"]["id"], 7);
+    // The extra fields survive a round trip.
+    let back = serde_json::to_value(&v).unwrap();
+    assert_eq!(back["region"], "eu");
+}
+
+#[tokio::test]
+async fn unknown_enum_values_decode_as_unknown() {
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "GET",
+        "/messages/cmsg_1",
+        200,
+        json!({"id": "cmsg_1", "job_id": "job_1", "content": "x", "role": "narrator", "status": "paused"}),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/agents/a/conversations",
+        200,
+        json!({"conversations": [{"id": "job_1", "status": "archived"}]}),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/agents/a/resources",
+        200,
+        json!([{"id": "ccr_1", "entity_type": "gitlab_repository_integration", "entity_id": "x"}]),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/connected-channels",
+        200,
+        json!([{"id": "cc_1", "channel_type": "teams", "channel_id": "T1"}]),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/scheduled-jobs/sj_1",
+        200,
+        json!({"id": "sj_1", "job_type": "email", "schedule": "0 9 * * *", "timezone": "UTC", "prompt": "p"}),
+    )
+    .await;
+
+    let m = client.messages().get("cmsg_1").await.unwrap();
+    assert_eq!(m.role, MessageRole::Unknown("narrator".into()));
+    assert_eq!(m.status, MessageStatus::Unknown("paused".into()));
+    assert!(!m.status.is_terminal());
+    let c = client
+        .agents()
+        .conversations()
+        .list("a", &ListConversations::default())
+        .await
+        .unwrap();
+    assert_eq!(c[0].status, JobStatus::Unknown("archived".into()));
+    let r = client.agents().resources().list("a").await.unwrap();
+    assert_eq!(
+        r[0].entity_type,
+        Some(EntityType::Unknown("gitlab_repository_integration".into()))
+    );
+    let ch = client.channels().list().await.unwrap();
+    assert_eq!(
+        ch[0].channel_type,
+        Some(ChannelType::Unknown("teams".into()))
+    );
+    let j = client.scheduled_jobs().get("sj_1").await.unwrap();
+    assert_eq!(j.job_type, Some(ScheduledJobType::Unknown("email".into())));
+    assert_eq!(j.job_type.unwrap().as_str(), "email");
+}
+
+#[tokio::test]
+async fn missing_and_null_optional_fields_never_fail() {
+    let (server, client) = setup().await;
+    let minimal = [
+        ("/agents/a", json!({"id": "cci_1"})),
+        (
+            "/artifacts/rules/aar_1",
+            json!({"id": "aar_1", "title": null}),
+        ),
+        ("/artifacts/mcp-configs/amc_1", json!({"id": "amc_1"})),
+        (
+            "/artifacts/skills/ask_1",
+            json!({"id": "ask_1", "warnings": null}),
+        ),
+        (
+            "/vaults/vlt_1",
+            json!({"id": "vlt_1", "name": null, "description": null}),
+        ),
+        (
+            "/scheduled-jobs/sj_1",
+            json!({"id": "sj_1", "last_executed_at": null, "connected_channel_id": null}),
+        ),
+    ];
+    for (route, body) in &minimal {
+        mount(&server, "GET", route, 200, body.clone()).await;
+    }
+    let a = client.agents().get("a").await.unwrap();
+    assert_eq!((a.name.as_str(), a.created_at), ("", None));
+    assert_eq!(client.rules().get("aar_1").await.unwrap().title, "");
+    assert_eq!(
+        client
+            .mcp_configs()
+            .get("amc_1")
+            .await
+            .unwrap()
+            .is_sensitive,
+        None
+    );
+    assert!(
+        client
+            .skills()
+            .get("ask_1")
+            .await
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+    assert_eq!(client.vaults().get("vlt_1").await.unwrap().name, "");
+    assert_eq!(
+        client.scheduled_jobs().get("sj_1").await.unwrap().job_type,
+        None
+    );
+}
