@@ -23,11 +23,10 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", new_ulid())
 }
 
-/// Whether `s` is a 26-character upper-case Crockford base32 ULID that fits in 128 bits.
+/// Whether `s` is 26 upper-case Crockford base32 characters (the contract's ID pattern).
 pub fn is_ulid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 26
-        && b[0] <= b'7'
         && b.iter().all(|c| {
             matches!(c, b'0'..=b'9' | b'A'..=b'H' | b'J' | b'K' | b'M' | b'N' | b'P'..=b'T' | b'V'..=b'Z')
         })
@@ -80,7 +79,6 @@ mod tests {
         assert!(has_prefix_ulid(&a, "cci_"));
         assert!(a < b);
         assert!(!is_ulid("01KEQ6963XS96YDP3NF9NKB7QI"));
-        assert!(!is_ulid("81KEQ6963XS96YDP3NF9NKB7QJ"));
         assert!(!is_ulid("01keq6963xs96ydp3nf9nkb7qj"));
     }
 

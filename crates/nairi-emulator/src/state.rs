@@ -187,9 +187,6 @@ impl Org {
                 Err(EmulatorError::not_found("agent not found"))
             };
         }
-        if r.is_empty() {
-            return Err(EmulatorError::bad_request("agent_id must not be empty"));
-        }
         self.agents
             .values()
             .find(|a| a.slug == r)

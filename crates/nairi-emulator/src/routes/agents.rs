@@ -17,16 +17,25 @@ pub(crate) fn instances_count(
     m: &Map<String, Value>,
     default: Option<u32>,
 ) -> ApiResult<Option<u32>> {
-    match m.get("instances_count") {
-        None | Some(Value::Null) => Ok(default),
-        Some(v) => match v.as_i64() {
-            Some(n) if (1..=1000).contains(&n) => Ok(Some(n as u32)),
-            _ => Err(EmulatorError::bad_request(
-                "instances_count must be an integer between 1 and 1000",
-            )),
-        },
+    let Some(v) = m.get("instances_count") else {
+        return Ok(default);
+    };
+    // JSON has one number type: 2.0 is an integer too.
+    let n = v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+            .map(|f| f as i64)
+    });
+    match n {
+        Some(n) if (1..=MAX_INSTANCES).contains(&n) => Ok(Some(n as u32)),
+        _ => Err(EmulatorError::bad_request(format!(
+            "instances_count must be an integer between 1 and {MAX_INSTANCES}"
+        ))),
     }
 }
+
+/// Emulator cap on `instances_count` (the real limit is undocumented).
+pub const MAX_INSTANCES: i64 = 1000;
 
 /// Creates an agent; `slug` overrides the one derived from the name (control API only).
 pub(crate) fn insert_agent(
@@ -116,12 +125,7 @@ pub(crate) fn update(ctx: &Ctx, r: &str) -> ApiResult<Reply> {
         None => None,
         Some(_) => Some(req_nonempty(&body, "name")?),
     };
-    let description = match body.get("description") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(s)) => Some(Some(s.clone())),
-        Some(_) => return Err(EmulatorError::bad_request("description must be a string")),
-    };
+    let description = opt_str(&body, "description")?.map(Some);
     let system_prompt = match body.get("system_prompt") {
         None => None,
         Some(Value::Null) => Some(None),

@@ -27,9 +27,6 @@ pub(crate) fn rule_create(ctx: &Ctx) -> ApiResult<Reply> {
     let title = req_str(&body, "title")?;
     let description = req_str(&body, "description")?;
     let content = req_str(&body, "content")?;
-    if title.trim().is_empty() {
-        return Err(EmulatorError::bad_request("title must not be empty"));
-    }
     let mut w = ctx.app.lock();
     let seq = w.next_seq();
     let org = w.org(&ctx.key)?;
@@ -59,40 +56,23 @@ pub(crate) fn rule_get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     ok(r.json(false))
 }
 
-/// PUT replaces every field; PATCH (an undocumented convenience) changes only those sent.
-pub(crate) fn rule_put(ctx: &Ctx, id: &str, partial: bool) -> ApiResult<Reply> {
+/// PUT replaces every field.
+pub(crate) fn rule_put(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     rule_id(id)?;
     let body = json_object(ctx, false)?;
-    let field = |k: &str| {
-        if partial {
-            opt_str(&body, k)
-        } else {
-            req_str(&body, k).map(Some)
-        }
-    };
-    let (title, description, content) = (field("title")?, field("description")?, field("content")?);
-    if title.as_ref().is_some_and(|t| t.trim().is_empty()) {
-        return Err(EmulatorError::bad_request("title must not be empty"));
-    }
+    let title = req_str(&body, "title")?;
+    let description = req_str(&body, "description")?;
+    let content = req_str(&body, "content")?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let r = org
         .rules
         .get_mut(id)
         .ok_or_else(|| EmulatorError::not_found("rule not found"))?;
-    let changed = title.is_some() || description.is_some() || content.is_some();
-    if let Some(t) = title {
-        r.title = t;
-    }
-    if let Some(d) = description {
-        r.description = d;
-    }
-    if let Some(c) = content {
-        r.content = c;
-    }
-    if changed {
-        r.updated_at = ids::now();
-    }
+    r.title = title;
+    r.description = description;
+    r.content = content;
+    r.updated_at = ids::now();
     ok(r.json(true))
 }
 
@@ -149,9 +129,6 @@ pub(crate) fn mcp_create(ctx: &Ctx) -> ApiResult<Reply> {
     let description = req_str(&body, "description")?;
     let content = req_str(&body, "content")?;
     let is_sensitive = opt_bool(&body, "is_sensitive")?.unwrap_or(false);
-    if title.trim().is_empty() {
-        return Err(EmulatorError::bad_request("title must not be empty"));
-    }
     check_mcp_content(&content)?;
     let mut w = ctx.app.lock();
     let seq = w.next_seq();
@@ -190,9 +167,6 @@ pub(crate) fn mcp_put(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let description = req_str(&body, "description")?;
     let content = opt_str(&body, "content")?;
     let is_sensitive = opt_bool(&body, "is_sensitive")?;
-    if title.trim().is_empty() {
-        return Err(EmulatorError::bad_request("title must not be empty"));
-    }
     if let Some(c) = &content {
         check_mcp_content(c)?;
     }

@@ -19,7 +19,7 @@ pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
 
 fn prompt_of(m: &serde_json::Map<String, Value>) -> ApiResult<String> {
     let p = req_str(m, "prompt")?;
-    if p.trim().is_empty() {
+    if p.is_empty() {
         return Err(EmulatorError::bad_request("prompt must not be empty"));
     }
     Ok(p)

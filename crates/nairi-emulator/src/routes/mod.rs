@@ -65,7 +65,6 @@ pub(crate) enum Op {
     RuleCreate,
     RuleGet(String),
     RulePut(String),
-    RulePatch(String),
     RuleDelete(String),
     McpList,
     McpCreate,
@@ -140,8 +139,7 @@ pub(crate) fn route(method: &Method, rest: &str) -> Result<Op, RouteError> {
         ["agents"] => methods!(method; "GET" => Op::AgentList, "POST" => Op::AgentCreate),
         ["artifacts", "rules"] => methods!(method; "GET" => Op::RuleList, "POST" => Op::RuleCreate),
         ["artifacts", "rules", id] => methods!(method;
-            "GET" => Op::RuleGet(d(id)), "PUT" => Op::RulePut(d(id)), "PATCH" => Op::RulePatch(d(id)),
-            "DELETE" => Op::RuleDelete(d(id))),
+            "GET" => Op::RuleGet(d(id)), "PUT" => Op::RulePut(d(id)), "DELETE" => Op::RuleDelete(d(id))),
         ["artifacts", "mcp-configs"] => {
             methods!(method; "GET" => Op::McpList, "POST" => Op::McpCreate)
         }
@@ -232,7 +230,6 @@ pub(crate) fn wants_json(op: &Op) -> bool {
             | EnvUpdate(..)
             | RuleCreate
             | RulePut(_)
-            | RulePatch(_)
             | McpCreate
             | McpPut(_)
             | VaultCreate
@@ -278,8 +275,7 @@ pub(crate) async fn dispatch(op: Op, ctx: &Ctx) -> ApiResult<Reply> {
         RuleList => artifacts::rule_list(ctx),
         RuleCreate => artifacts::rule_create(ctx),
         RuleGet(id) => artifacts::rule_get(ctx, &id),
-        RulePut(id) => artifacts::rule_put(ctx, &id, false),
-        RulePatch(id) => artifacts::rule_put(ctx, &id, true),
+        RulePut(id) => artifacts::rule_put(ctx, &id),
         RuleDelete(id) => artifacts::rule_delete(ctx, &id),
         McpList => artifacts::mcp_list(ctx),
         McpCreate => artifacts::mcp_create(ctx),
@@ -340,19 +336,19 @@ pub(crate) fn req_str(m: &Map<String, Value>, k: &str) -> ApiResult<String> {
     }
 }
 
-/// A required, non-blank string field.
+/// A required, non-empty string field.
 pub(crate) fn req_nonempty(m: &Map<String, Value>, k: &str) -> ApiResult<String> {
     let s = req_str(m, k)?;
-    if s.trim().is_empty() {
+    if s.is_empty() {
         return Err(EmulatorError::bad_request(format!("{k} must not be empty")));
     }
     Ok(s)
 }
 
-/// An optional string field (absent or null = `None`).
+/// An optional string field (absent = `None`; `null` is rejected like any other wrong type).
 pub(crate) fn opt_str(m: &Map<String, Value>, k: &str) -> ApiResult<Option<String>> {
     match m.get(k) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(EmulatorError::bad_request(format!("{k} must be a string"))),
     }
@@ -361,7 +357,7 @@ pub(crate) fn opt_str(m: &Map<String, Value>, k: &str) -> ApiResult<Option<Strin
 /// An optional boolean field.
 pub(crate) fn opt_bool(m: &Map<String, Value>, k: &str) -> ApiResult<Option<bool>> {
     match m.get(k) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(EmulatorError::bad_request(format!("{k} must be a boolean"))),
     }
@@ -370,7 +366,7 @@ pub(crate) fn opt_bool(m: &Map<String, Value>, k: &str) -> ApiResult<Option<bool
 /// An optional array of strings.
 pub(crate) fn opt_str_array(m: &Map<String, Value>, k: &str) -> ApiResult<Option<Vec<String>>> {
     match m.get(k) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::Array(a)) => a
             .iter()
             .map(|v| v.as_str().map(str::to_string))

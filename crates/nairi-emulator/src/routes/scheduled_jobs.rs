@@ -94,7 +94,7 @@ pub(crate) fn list(ctx: &Ctx) -> ApiResult<Reply> {
 
 fn prompt(body: &Map<String, Value>) -> ApiResult<String> {
     let p = req_str(body, "prompt")?;
-    if p.trim().is_empty() {
+    if p.is_empty() {
         return Err(bad("prompt must not be empty"));
     }
     Ok(p)

@@ -585,7 +585,7 @@ async fn continue_rules() {
         "invalid job id",
     );
     let (job2, _) = t.start_conv("rules", "b").await;
-    assert_err(&t.continue_conv(&job2, "  ").await, 400, "prompt");
+    assert_err(&t.continue_conv(&job2, "").await, 400, "prompt");
     let api_seed = t
         .emu
         .seed_job(
