@@ -4,6 +4,8 @@
 //! API lives under `/api/public/v1`; the control API (scripts, faults, request log, reset) under
 //! `/_emulator`. See the crate README for both.
 
+#![warn(missing_docs)]
+
 mod admin;
 mod agent_sim;
 mod cron;

@@ -4,6 +4,7 @@ mod admin;
 mod common;
 mod faults;
 mod lifecycle;
+mod load;
 mod resources;
 mod routing;
 mod validation;
