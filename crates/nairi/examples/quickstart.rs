@@ -4,11 +4,10 @@
 //! `https://api.nairi.ai`); otherwise it starts the embedded emulator first, so it runs with no
 //! account and no network: `cargo run -p nairi --example quickstart`.
 
-use futures::StreamExt;
-use nairi::conversation::{RunOptions, TurnEvent, WaitOptions};
+use nairi::conversation::{RunOptions, TurnEvent};
 use nairi::types::{
     AssignResource, CreateAgent, CreateSecret, CreateVault, DeployAgent, EntityType, MessageRole,
-    RuleInput, StartConversation,
+    RuleInput,
 };
 
 #[tokio::main]
@@ -58,40 +57,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("deploy: {}", deploy.status);
 
-    // 3. Start a conversation and watch its events as they arrive.
-    let handle = client
+    // 3. Run a conversation: `run` = start + wait; the callback prints events as they arrive.
+    let options = RunOptions::default().on_event(print_event);
+    let prompt = "Refund the failed charge for customer cus_123.";
+    println!("\n> {prompt}");
+    let first = client
         .conversations()
-        .start(&StartConversation::new(
-            agent.agent_id.as_str(),
-            "Refund the failed charge for customer cus_123.",
-        ))
+        .run((agent.agent_id.as_str(), prompt), &options)
         .await?;
-    println!("\n> Refund the failed charge for customer cus_123.");
-    let mut events = std::pin::pin!(
-        client
-            .conversations()
-            .watch(&handle, WaitOptions::default())
-    );
-    let mut first = None;
-    while let Some(event) = events.next().await {
-        match event? {
-            TurnEvent::StatusChanged { to, .. } => println!("  [status] {to}"),
-            TurnEvent::Progress(p) => {
-                let kind = p.progress_type.as_deref().unwrap_or("progress");
-                let detail = match (kind, &p.tool_name) {
-                    ("tool_use", Some(tool)) => {
-                        format!("{tool} {}", p.tool_status.as_deref().unwrap_or(""))
-                    }
-                    _ => p.summary.or(p.text_delta).unwrap_or_default(),
-                };
-                println!("  [{kind}] {detail}");
-            }
-            TurnEvent::Completed(turn) => first = Some(turn),
-            TurnEvent::Failed(failure) => return Err(failure.into()),
-            TurnEvent::Assistant(_) | TurnEvent::System(_) => {}
-        }
-    }
-    let first = first.ok_or("the watch ended without a result")?;
     println!("< {}", first.text);
 
     // 4. Follow up on the same conversation: `run_follow_up` = continue + wait.
@@ -99,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n> {follow_up}");
     let second = client
         .conversations()
-        .run_follow_up(&first.job_id, follow_up, &RunOptions::default())
+        .run_follow_up(&first.job_id, follow_up, &options)
         .await?;
     println!("< {}", second.text);
     if let Some(usage) = &second.usage {
@@ -123,6 +96,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// Prints status changes and progress; the reply itself is printed from the turn.
+fn print_event(event: &TurnEvent) {
+    match event {
+        TurnEvent::StatusChanged { to, .. } => println!("  [status] {to}"),
+        TurnEvent::Progress(p) => {
+            let kind = p.progress_type.as_deref().unwrap_or("progress");
+            let detail = match (kind, &p.tool_name) {
+                ("tool_use", Some(tool)) => {
+                    format!("{tool} {}", p.tool_status.as_deref().unwrap_or(""))
+                }
+                _ => p
+                    .summary
+                    .clone()
+                    .or(p.text_delta.clone())
+                    .unwrap_or_default(),
+            };
+            println!("  [{kind}] {detail}");
+        }
+        _ => {}
+    }
 }
 
 /// A client for the configured server, or for an emulator started here when no key is set.
