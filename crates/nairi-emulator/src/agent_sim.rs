@@ -351,17 +351,26 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
     }
 
     let status_lag = turn.status_lag_ms.unwrap_or(tm.status_lag_ms);
+    // Lags are the platform's, not the agent's: the agent is free for the job's next message
+    // while the status or the listing catches up.
     if turn.reply_lag_ms > 0 {
         set_user_status(&app, &t, "completed");
+        release(&app, &t);
         sleep_ms(turn.reply_lag_ms).await;
         let now = ids::now();
         reply.created_at = now;
         reply.updated_at = now;
         push(&app, &t, reply);
-    } else if status_lag > 0 {
+        trailing(&app, &t, &turn).await;
+        return;
+    }
+    if status_lag > 0 {
         push(&app, &t, reply);
-        sleep_ms(status_lag).await;
-        set_user_status(&app, &t, "completed");
+        let (app2, t2) = (app.clone(), t.clone());
+        app.rt.spawn(async move {
+            sleep_ms(status_lag).await;
+            set_user_status(&app2, &t2, "completed");
+        });
     } else {
         with_org(&app, &t.key, t.epoch, |org| {
             org.push_message(&t.job_id, reply);
@@ -370,17 +379,23 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
             }
         });
     }
+    trailing(&app, &t, &turn).await;
+    release(&app, &t);
+}
+
+/// Late progress events and trailing system messages, after the reply.
+async fn trailing(app: &Shared, t: &TurnRef, turn: &ScriptedTurn) {
+    let tm = app.timings;
     for ev in &turn.late_progress {
         sleep_ms(tm.step_ms).await;
-        push(&app, &t, progress_message(&t.job_id, ev));
+        push(app, t, progress_message(&t.job_id, ev));
     }
     for text in &turn.system_messages {
         sleep_ms(tm.system_after_ms).await;
         push(
-            &app,
-            &t,
+            app,
+            t,
             Message::new(&t.job_id, "system", "completed", text.clone()),
         );
     }
-    release(&app, &t);
 }

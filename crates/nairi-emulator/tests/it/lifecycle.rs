@@ -677,3 +677,40 @@ async fn llm_model_assignment_reaches_agent_at_deploy() {
     let msgs = t.messages(&job).await;
     assert_eq!(msgs.last().unwrap()["model"], "sonnet-4.6");
 }
+
+#[tokio::test]
+async fn lags_do_not_keep_the_agent_busy() {
+    let t = start().await;
+    t.deployed_agent("Laggy").await;
+    t.emu
+        .script(
+            &t.key,
+            "laggy",
+            vec![
+                ScriptedTurn {
+                    status_lag_ms: Some(60_000),
+                    progress: Some(vec![]),
+                    ..Default::default()
+                },
+                ScriptedTurn {
+                    reply_lag_ms: 60_000,
+                    progress: Some(vec![]),
+                    ..Default::default()
+                },
+            ],
+        )
+        .unwrap();
+    let (job, m1) = t.start_conv("laggy", "one").await;
+    t.wait_thread(&job, |ms| ms.iter().any(|x| x["role"] == "assistant"))
+        .await;
+    let r = t.continue_conv(&job, "two").await;
+    let m2 = r.body["message_id"].as_str().unwrap().to_string();
+    t.wait_status(&m2, &["completed"]).await;
+    let r = t.continue_conv(&job, "three").await;
+    let m3 = r.body["message_id"].as_str().unwrap().to_string();
+    t.wait_status(&m3, &["completed"]).await;
+    assert_eq!(
+        t.get(&format!("/messages/{m1}")).await.body["status"],
+        "pending"
+    );
+}
