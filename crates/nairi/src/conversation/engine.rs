@@ -179,31 +179,9 @@ impl Engine {
                 return Ok(());
             }
         };
-        let changed = self.last_status.as_ref() != Some(&message.status);
-        if changed {
-            self.push(TurnEvent::StatusChanged {
-                from: self.last_status.clone(),
-                to: message.status.clone(),
-            });
-            self.last_status = Some(message.status.clone());
-        }
-        match message.status {
-            MessageStatus::Completed => {
-                self.phase = Phase::Finishing {
-                    outcome: Outcome::Completed,
-                    grace_until: None,
-                };
-                return Ok(());
-            }
-            MessageStatus::Failed => {
-                self.phase = Phase::Finishing {
-                    outcome: Outcome::Failed,
-                    grace_until: None,
-                };
-                return Ok(());
-            }
-            // queued, pending and values this SDK does not know: keep polling.
-            _ => {}
+        let mut changed = self.observe(&message.status);
+        if self.finish_if_terminal() {
+            return Ok(());
         }
         let since_list = self.last_list.elapsed();
         let list_due = if self.emit {
@@ -212,17 +190,49 @@ impl Engine {
             since_list >= self.opts.early_reply_interval
         };
         if list_due && let Some(thread) = self.fetch_thread(self.deadline, false).await? {
-            let early = turn_messages(&thread, &self.message_id).is_some_and(has_final_reply);
-            self.adopt(thread);
+            let early =
+                turn_messages(&thread, &self.message_id).is_some_and(|t| has_final_reply(&t));
+            changed |= self.adopt(thread);
             if early {
                 self.phase = Phase::Settling {
                     outcome: Outcome::Completed,
                 };
                 return Ok(());
             }
+            if self.finish_if_terminal() {
+                return Ok(());
+            }
         }
         self.schedule(changed, None);
         Ok(())
+    }
+
+    /// Records a status seen on the user message; returns whether it changed.
+    fn observe(&mut self, status: &MessageStatus) -> bool {
+        if self.last_status.as_ref() == Some(status) {
+            return false;
+        }
+        self.push(TurnEvent::StatusChanged {
+            from: self.last_status.clone(),
+            to: status.clone(),
+        });
+        self.last_status = Some(status.clone());
+        true
+    }
+
+    /// Moves on to finishing once the last status seen is terminal; queued, pending and values
+    /// this SDK does not know keep the polling going.
+    fn finish_if_terminal(&mut self) -> bool {
+        let outcome = match self.last_status {
+            Some(MessageStatus::Completed) => Outcome::Completed,
+            Some(MessageStatus::Failed) => Outcome::Failed,
+            _ => return false,
+        };
+        self.phase = Phase::Finishing {
+            outcome,
+            grace_until: None,
+        };
+        true
     }
 
     async fn finish_step(&mut self, outcome: Outcome, grace_until: Option<Instant>) -> Result<()> {
@@ -238,7 +248,7 @@ impl Engine {
         if let Some(thread) = self.fetch_thread(limit, grace_until.is_some()).await? {
             let turn = turn_messages(&thread, &self.message_id);
             let satisfied = match outcome {
-                Outcome::Completed => turn.is_some_and(has_reply),
+                Outcome::Completed => turn.is_some_and(|t| has_reply(&t)),
                 Outcome::Failed => turn.is_some_and(|t| t.iter().any(is_system)),
             };
             self.adopt(thread);
@@ -282,7 +292,6 @@ impl Engine {
             .thread
             .as_deref()
             .and_then(|t| turn_messages(t, &self.message_id))
-            .map(<[Message]>::to_vec)
             .unwrap_or_default();
         let event = match outcome {
             Outcome::Completed => TurnEvent::Completed(Turn::from_turn_messages(
@@ -327,12 +336,21 @@ impl Engine {
         }
     }
 
-    /// Keeps the listing and emits the messages of this turn not delivered before.
-    fn adopt(&mut self, thread: Vec<Message>) {
+    /// Keeps the listing and emits the messages of this turn not delivered before. The listing
+    /// is newer than the last poll, so the user message's status in it counts as seen; returns
+    /// whether that changed the status.
+    fn adopt(&mut self, thread: Vec<Message>) -> bool {
+        let changed = match thread.iter().find(|m| m.id == self.message_id) {
+            Some(user) => {
+                let status = user.status.clone();
+                self.observe(&status)
+            }
+            None => false,
+        };
         if self.emit
             && let Some(turn) = turn_messages(&thread, &self.message_id)
         {
-            for m in turn {
+            for m in &turn {
                 let event = match m.role {
                     MessageRole::Progress => TurnEvent::Progress(ProgressEvent::from_message(m)),
                     MessageRole::Assistant => TurnEvent::Assistant(m.clone()),
@@ -345,6 +363,7 @@ impl Engine {
             }
         }
         self.thread = Some(thread);
+        changed
     }
 
     fn push(&mut self, event: TurnEvent) {

@@ -1,7 +1,10 @@
 //! The result of a finished turn, assembled from the thread.
 
+use std::collections::VecDeque;
+
 use serde::Serialize;
 
+use super::failure::parse_failure_text;
 use super::links::{Link, LinkKind, parse_links};
 use crate::types::{Message, MessageRole, MessageStatus};
 
@@ -122,17 +125,66 @@ impl Turn {
     }
 }
 
-/// The messages of the turn started by user message `message_id`: those after it in the
-/// ascending thread, up to the next user message. `None` when the id is not listed (yet):
-/// treating the whole thread as the reply would quote earlier turns.
-pub fn turn_messages<'a>(thread: &'a [Message], message_id: &str) -> Option<&'a [Message]> {
-    let start = thread.iter().position(|m| m.id == message_id)? + 1;
-    let rest = &thread[start..];
-    let end = rest
-        .iter()
-        .position(|m| m.role == MessageRole::User)
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
+/// The messages of the turn started by user message `message_id`, oldest first. `None` when
+/// the id is not listed (yet): treating the whole thread as the reply would quote earlier turns.
+///
+/// The thread is positional (ascending), and follow-ups sent before the previous turn ended
+/// sit next to each other ahead of their replies (`u1 u2 reply1 reply2`), because the agent
+/// works through one job's messages in order (BEHAVIOUR 4.9, 4.13). So the thread is walked
+/// like the agent's queue: each non-user message belongs to the oldest unfinished turn; a
+/// non-empty assistant message finishes it; a failed turn that already has an error notice is
+/// finished by the next progress or assistant message; a system message that is not an error
+/// notice, arriving before the next turn produced anything, trails the turn that just finished
+/// (git notices come ~200 ms after the reply), as does anything listed when no turn is waiting
+/// (late progress, completion reasons).
+pub fn turn_messages(thread: &[Message], message_id: &str) -> Option<Vec<Message>> {
+    let target = thread.iter().position(|m| m.id == message_id)?;
+    let mut owners: Vec<Option<usize>> = vec![None; thread.len()];
+    let mut queue: VecDeque<usize> = VecDeque::new();
+    let mut last_finished: Option<usize> = None;
+    // Whether the front turn has been given a message / an error notice yet.
+    let mut front_started = false;
+    let mut front_errored = false;
+    for (i, m) in thread.iter().enumerate() {
+        if m.role == MessageRole::User {
+            queue.push_back(i);
+            continue;
+        }
+        let is_error = m.role == MessageRole::System && parse_failure_text(&m.content).is_error;
+        if let Some(&front) = queue.front()
+            && thread[front].status == MessageStatus::Failed
+            && front_errored
+            && matches!(m.role, MessageRole::Progress | MessageRole::Assistant)
+        {
+            last_finished = queue.pop_front();
+            front_started = false;
+            front_errored = false;
+        }
+        let Some(&front) = queue.front() else {
+            owners[i] = last_finished;
+            continue;
+        };
+        if m.role == MessageRole::System && !is_error && !front_started && last_finished.is_some() {
+            owners[i] = last_finished;
+            continue;
+        }
+        owners[i] = Some(front);
+        front_started = true;
+        front_errored |= is_error;
+        if m.role == MessageRole::Assistant && !m.content.trim().is_empty() {
+            last_finished = queue.pop_front();
+            front_started = false;
+            front_errored = false;
+        }
+    }
+    Some(
+        thread
+            .iter()
+            .zip(owners)
+            .filter(|(_, owner)| *owner == Some(target))
+            .map(|(m, _)| m.clone())
+            .collect(),
+    )
 }
 
 /// A completed, non-empty assistant message in the turn: the reply may land before the user
@@ -217,23 +269,88 @@ mod tests {
         ]
     }
 
+    fn ids(thread: &[Message], id: &str) -> Option<Vec<String>> {
+        turn_messages(thread, id).map(|t| t.into_iter().map(|m| m.id).collect())
+    }
+
+    fn status(mut m: Message, status: &str) -> Message {
+        m.status = MessageStatus::from(status);
+        m
+    }
+
     #[test]
-    fn turn_is_bounded_by_the_user_messages() {
+    fn sequential_turns_are_split_at_the_user_messages() {
         let thread = two_turn_thread();
-        let t1: Vec<&str> = turn_messages(&thread, "u1")
-            .unwrap()
-            .iter()
-            .map(|m| m.id.as_str())
-            .collect();
-        assert_eq!(t1, ["a1", "s1"]);
-        let t2: Vec<&str> = turn_messages(&thread, "u2")
-            .unwrap()
-            .iter()
-            .map(|m| m.id.as_str())
-            .collect();
-        assert_eq!(t2, ["p2", "a2"]);
-        assert!(turn_messages(&thread, "u3").is_none());
-        assert_eq!(turn_messages(&thread, "a2").map(<[Message]>::len), Some(0));
+        assert_eq!(ids(&thread, "u1").unwrap(), ["a1", "s1"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2"]);
+        assert_eq!(
+            ids(&thread, "u3"),
+            None,
+            "a missing id is not the whole thread"
+        );
+        assert_eq!(ids(&thread, "a2").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn queued_follow_ups_get_their_own_replies() {
+        let thread = vec![
+            plain("u1", "user", "A"),
+            plain("u2", "user", "B"),
+            plain("p1", "progress", "{}"),
+            plain("a1", "assistant", "reply A"),
+            plain(
+                "s1",
+                "system",
+                "Agent opened a [pull request](https://x/pull/1)",
+            ),
+            plain("p2", "progress", "{}"),
+            plain("a2", "assistant", "reply B"),
+            plain("late", "progress", "{}"),
+            plain("done", "system", "Job complete - Thread is inactive"),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["p1", "a1", "s1"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2", "late", "done"]);
+    }
+
+    #[test]
+    fn a_failed_turn_hands_over_to_the_next_one() {
+        let thread = vec![
+            status(plain("u1", "user", "A"), "failed"),
+            plain("u2", "user", "B"),
+            plain("p1", "progress", "{}"),
+            plain("e1", "system", "nairid encountered error: boom"),
+            plain(
+                "e2",
+                "system",
+                "nairid encountered error: error continuing Claude session: boom",
+            ),
+            plain("p2", "progress", "{}"),
+            plain("a2", "assistant", "reply B"),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["p1", "e1", "e2"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2"]);
+    }
+
+    #[test]
+    fn an_error_notice_after_a_reply_belongs_to_the_waiting_turn() {
+        let thread = vec![
+            plain("u1", "user", "A"),
+            plain("u2", "user", "B"),
+            plain("a1", "assistant", "reply A"),
+            plain("e2", "system", "nairid encountered error: boom"),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["a1"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["e2"]);
+    }
+
+    #[test]
+    fn messages_before_any_user_message_belong_to_no_turn() {
+        let thread = vec![
+            plain("s0", "system", "hello"),
+            plain("u1", "user", "A"),
+            plain("a1", "assistant", "reply"),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["a1"]);
     }
 
     #[test]

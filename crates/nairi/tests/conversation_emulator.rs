@@ -1,0 +1,967 @@
+//! `wait`, `watch`, `run` and `run_follow_up` against the emulator's scripted agent, one test
+//! (or more) per client-side case of BEHAVIOUR.md section 4. Timings are milliseconds and no
+//! test asserts on elapsed time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use nairi::conversation::{
+    EMPTY_REPLY_SENTINEL, GENERIC_FAILURE_TEXT, LinkKind, RunOptions, Turn, TurnEvent, WaitOptions,
+};
+use nairi::types::{
+    ContinueConversation, DeployAgent, MessageRole, MessageStatus, StartConversation,
+};
+use nairi::{Client, Error, ErrorKind, RetryPolicy};
+use nairi_emulator::{
+    AgentSeed, Emulator, FailSpec, Fault, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings,
+    Usage,
+};
+
+const SLUG: &str = "acme/web";
+
+struct Env {
+    emu: Emulator,
+    key: String,
+    client: Client,
+}
+
+impl Env {
+    async fn start() -> Env {
+        Self::start_with(false).await
+    }
+
+    /// An emulator with fast timings, one organisation and a deployed agent `acme/web`.
+    async fn start_with(legacy_job_ids: bool) -> Env {
+        let emu = Emulator::builder()
+            .timings(Timings::fast())
+            .start()
+            .await
+            .expect("emulator starts");
+        let key = if legacy_job_ids {
+            emu.new_org_legacy_job_ids()
+        } else {
+            emu.api_key().to_owned()
+        };
+        let client = client_for(&emu, &key);
+        let env = Env { emu, key, client };
+        env.agent(SLUG, true);
+        env
+    }
+
+    fn agent(&self, slug: &str, deployed: bool) -> String {
+        let agent = self
+            .emu
+            .create_agent(
+                &self.key,
+                AgentSeed {
+                    name: format!("Agent {slug}"),
+                    slug: Some(slug.to_owned()),
+                    deployed,
+                    instances_count: Some(1),
+                },
+            )
+            .expect("agent created");
+        agent["id"].as_str().expect("agent id").to_owned()
+    }
+
+    fn script(&self, turns: Vec<ScriptedTurn>) {
+        self.emu.script(&self.key, SLUG, turns).expect("scripted");
+    }
+
+    fn count(&self, method: &str, path_part: &str) -> usize {
+        self.emu
+            .requests()
+            .iter()
+            .filter(|r| r.method == method && r.path.contains(path_part))
+            .count()
+    }
+}
+
+fn client_for(emu: &Emulator, key: &str) -> Client {
+    nairi::ClientBuilder::without_env()
+        .api_key(key)
+        .base_url(emu.base_url())
+        .retry_policy(RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(2),
+            max_backoff: Duration::from_millis(10),
+            max_retry_after: Duration::from_millis(50),
+        })
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client builds")
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Millisecond polling; a generous overall timeout that only a broken wait would reach.
+fn fast_wait() -> WaitOptions {
+    WaitOptions::default()
+        .initial_interval(ms(2))
+        .max_interval(ms(20))
+        .progress_interval(ms(5))
+        .early_reply_interval(ms(10))
+        .reply_grace(ms(1000))
+        .settle(ms(100))
+        .timeout(Some(Duration::from_secs(20)))
+}
+
+fn fast_run() -> RunOptions {
+    RunOptions::default().wait(fast_wait())
+}
+
+fn reply(text: &str) -> ScriptedTurn {
+    ScriptedTurn {
+        reply: Some(text.to_owned()),
+        ..Default::default()
+    }
+}
+
+async fn collect(stream: impl futures::Stream<Item = nairi::Result<TurnEvent>>) -> Vec<TurnEvent> {
+    stream
+        .map(|item| item.expect("no error item"))
+        .collect()
+        .await
+}
+
+fn completed(events: &[TurnEvent]) -> &Turn {
+    match events.last() {
+        Some(TurnEvent::Completed(turn)) => turn,
+        other => panic!("expected Completed last, got {other:?}"),
+    }
+}
+
+fn statuses(events: &[TurnEvent]) -> Vec<MessageStatus> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TurnEvent::StatusChanged { to, .. } => Some(to.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn turn_failed(err: Error) -> nairi::conversation::TurnFailed {
+    match err {
+        Error::TurnFailed(f) => *f,
+        other => panic!("expected TurnFailed, got {other:?}"),
+    }
+}
+
+// Case 1 (happy path) and 7 (progress is not the reply), 25 (usage present).
+#[tokio::test]
+async fn run_returns_the_reply_of_this_turn_only() {
+    let env = Env::start().await;
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "Refund the failed charge"), &fast_run())
+        .await
+        .unwrap();
+    assert!(turn.job_id.starts_with("job_"), "{}", turn.job_id);
+    assert!(turn.message_id.starts_with("cmsg_"));
+    assert_eq!(turn.status, MessageStatus::Completed);
+    assert_eq!(turn.text, "Echo: Refund the failed charge");
+    assert!(!turn.is_empty_reply);
+    assert!(
+        turn.messages.iter().all(|m| m.role != MessageRole::User),
+        "the user message is not part of the reply"
+    );
+    let progress = turn
+        .messages
+        .iter()
+        .filter(|m| m.role == MessageRole::Progress)
+        .count();
+    assert_eq!(
+        progress, 4,
+        "the default turn's progress is kept in messages"
+    );
+    assert!(
+        !turn.text.contains("Working on"),
+        "progress text is never the reply"
+    );
+    let usage = turn.usage.expect("default turns report usage");
+    assert_eq!(usage.model.as_deref(), Some("claude-opus-4-7"));
+    assert!(usage.cost_usd.is_some() && usage.output_tokens.is_some());
+    assert!(turn.links.is_empty());
+    assert!(turn.attachment_ids.is_empty());
+}
+
+// Case 10: `wait` without a consumer lists the thread only at the end.
+#[tokio::test]
+async fn wait_lists_the_thread_only_at_the_end() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        delay_ms: 150,
+        ..reply("slow")
+    }]);
+    let conv = env.client.conversations();
+    let handle = conv
+        .start(&StartConversation::new(SLUG, "take your time"))
+        .await
+        .unwrap();
+    let opts = fast_wait()
+        .early_reply_interval(Duration::from_secs(60))
+        .settle(Duration::ZERO);
+    let turn = conv.wait(&handle, &opts).await.unwrap();
+    assert_eq!(turn.text, "slow");
+    let polls = env.count("GET", &format!("/messages/{}", handle.message_id));
+    let lists = env.count("GET", &format!("/conversations/{}/messages", handle.job_id));
+    assert!(polls > 1, "the status was polled ({polls})");
+    assert_eq!(lists, 1, "one listing, at the end");
+}
+
+// Cases 11-12: queued while no agent instance is free, then picked up after a deploy.
+#[tokio::test]
+async fn queued_until_the_agent_is_deployed() {
+    let env = Env::start().await;
+    let id = env.agent("acme/later", false);
+    let conv = env.client.conversations();
+    let handle = conv
+        .start(&StartConversation::new("acme/later", "wait for me"))
+        .await
+        .unwrap();
+    let mut stream = Box::pin(conv.watch(&handle, fast_wait()));
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(
+        first,
+        TurnEvent::StatusChanged {
+            from: None,
+            to: MessageStatus::Queued
+        }
+    );
+    env.client
+        .agents()
+        .deploy(&id, &DeployAgent::default())
+        .await
+        .unwrap();
+    let mut events = vec![first];
+    while let Some(item) = stream.next().await {
+        events.push(item.unwrap());
+    }
+    assert_eq!(
+        statuses(&events),
+        [
+            MessageStatus::Queued,
+            MessageStatus::Pending,
+            MessageStatus::Completed
+        ]
+    );
+    assert_eq!(completed(&events).text, "Echo: wait for me");
+}
+
+#[tokio::test]
+async fn queued_for_a_while_then_pending_then_done() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        queue_ms: 150,
+        ..reply("after the queue")
+    }]);
+    let conv = env.client.conversations();
+    let handle = conv
+        .start(&StartConversation::new(SLUG, "queued"))
+        .await
+        .unwrap();
+    let events = collect(conv.watch(&handle, fast_wait())).await;
+    let seen = statuses(&events);
+    assert_eq!(seen.first(), Some(&MessageStatus::Queued));
+    assert!(seen.contains(&MessageStatus::Pending), "{seen:?}");
+    let TurnEvent::StatusChanged { from, .. } = &events
+        .iter()
+        .find(|e| {
+            matches!(
+                e,
+                TurnEvent::StatusChanged {
+                    to: MessageStatus::Pending,
+                    ..
+                }
+            )
+        })
+        .unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(from, &Some(MessageStatus::Queued));
+    assert_eq!(completed(&events).text, "after the queue");
+}
+
+// Case 1: the reply ends the wait while the user message still says `pending`.
+#[tokio::test]
+async fn early_reply_ends_the_wait_while_the_status_lags() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        status_lag_ms: Some(60_000),
+        ..reply("early bird")
+    }]);
+    let conv = env.client.conversations();
+    let handle = conv
+        .start(&StartConversation::new(SLUG, "hurry"))
+        .await
+        .unwrap();
+    // The status flips only after a minute: finishing before the timeout proves the early exit.
+    let opts = fast_wait().timeout(Some(Duration::from_secs(15)));
+    let turn = conv.wait(&handle, &opts).await.unwrap();
+    assert_eq!(turn.text, "early bird");
+    assert_eq!(turn.status, MessageStatus::Pending);
+
+    env.script(vec![ScriptedTurn {
+        status_lag_ms: Some(60_000),
+        ..reply("early bird, watched")
+    }]);
+    let handle = conv
+        .follow_up(&handle.job_id, &ContinueConversation::new("again"))
+        .await
+        .unwrap();
+    let events = collect(conv.watch(&handle, opts)).await;
+    assert_eq!(completed(&events).text, "early bird, watched");
+}
+
+// Case 1: the status says completed before the reply is listed; the grace window catches it.
+#[tokio::test]
+async fn status_first_reply_later_is_caught_by_the_grace_window() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        reply_lag_ms: 200,
+        ..reply("worth the wait")
+    }]);
+    let opts = fast_run().wait(fast_wait().reply_grace(Duration::from_secs(5)));
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "lagging"), &opts)
+        .await
+        .unwrap();
+    assert_eq!(turn.text, "worth the wait");
+    assert!(!turn.is_empty_reply);
+}
+
+#[tokio::test]
+async fn without_a_grace_window_a_lagging_reply_is_reported_empty_not_invented() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        reply_lag_ms: 30_000,
+        ..reply("too late")
+    }]);
+    let opts = fast_run().wait(
+        fast_wait()
+            .reply_grace(Duration::ZERO)
+            .settle(Duration::ZERO),
+    );
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "lagging a lot"), &opts)
+        .await
+        .unwrap();
+    assert_eq!(turn.text, "");
+    assert!(turn.is_empty_reply);
+    assert_eq!(turn.status, MessageStatus::Completed);
+}
+
+// Cases 3 and 5: a double failure keeps both messages and reports the last; every prefix parses.
+#[tokio::test]
+async fn double_system_message_failure() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        fail: Some(FailSpec {
+            detail: Some("model overloaded".into()),
+            prefix: None,
+            double: true,
+        }),
+        ..Default::default()
+    }]);
+    let err = env
+        .client
+        .conversations()
+        .run((SLUG, "fail twice"), &fast_run())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TurnFailed);
+    let f = turn_failed(err);
+    assert_eq!(
+        f.detail.as_deref(),
+        Some("error continuing Claude session: model overloaded")
+    );
+    assert_eq!(f.daemon.as_deref(), Some("nairid"));
+    assert_eq!(f.system_messages.len(), 2);
+    assert_eq!(
+        f.system_messages[0].content,
+        "nairid encountered error: model overloaded"
+    );
+    assert!(f.job_id.starts_with("job_") && f.message_id.starts_with("cmsg_"));
+}
+
+#[tokio::test]
+async fn old_daemon_prefixes_are_parsed() {
+    let env = Env::start().await;
+    for prefix in ["eksecd", "ccagent"] {
+        env.script(vec![ScriptedTurn {
+            fail: Some(FailSpec {
+                detail: Some("git push rejected".into()),
+                prefix: Some(prefix.into()),
+                double: false,
+            }),
+            ..Default::default()
+        }]);
+        let f = turn_failed(
+            env.client
+                .conversations()
+                .run((SLUG, "push"), &fast_run())
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(f.detail.as_deref(), Some("git push rejected"));
+        assert_eq!(f.daemon.as_deref(), Some(prefix));
+        assert_eq!(
+            f.raw.as_deref(),
+            Some(format!("{prefix} encountered error: git push rejected").as_str())
+        );
+    }
+}
+
+// Case 4 (and 2, 6): turn 1 opens a PR; turn 2 fails silently. The PR notice belongs to turn 1
+// and must never be quoted as turn 2's error.
+#[tokio::test]
+async fn stale_system_message_from_an_earlier_turn_is_never_quoted() {
+    let env = Env::start().await;
+    let pr = "Agent opened a [pull request](https://github.com/acme/web/pull/42)";
+    env.script(vec![
+        ScriptedTurn {
+            system_messages: vec![pr.into()],
+            ..reply("opened it")
+        },
+        ScriptedTurn {
+            fail: Some(FailSpec {
+                detail: None,
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    ]);
+    let conv = env.client.conversations();
+    let first = conv.run((SLUG, "open a PR"), &fast_run()).await.unwrap();
+    assert_eq!(
+        first.system_messages().count(),
+        1,
+        "the settle window caught the notice"
+    );
+    assert_eq!(
+        first
+            .pull_requests()
+            .map(|l| l.url.as_str())
+            .collect::<Vec<_>>(),
+        ["https://github.com/acme/web/pull/42"]
+    );
+    let opts = fast_run().wait(fast_wait().reply_grace(ms(100)));
+    let err = conv
+        .run_follow_up(&first.job_id, "now fail", &opts)
+        .await
+        .unwrap_err();
+    let f = turn_failed(err);
+    assert_eq!(f.detail, None);
+    assert!(f.system_messages.is_empty());
+    assert_eq!(f.reason(), GENERIC_FAILURE_TEXT);
+    let text = f.to_string();
+    assert!(!text.contains("pull request"), "{text}");
+    assert!(text.contains(&f.message_id), "{text}");
+}
+
+// Case 6: git notices trail the reply; links are parsed from the markdown.
+#[tokio::test]
+async fn pull_request_and_commit_links_are_parsed() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        system_messages: vec![
+            "Agent opened a [pull request](https://github.com/acme/web/pull/42)".into(),
+            "New commit added: [a1b2c3d](https://github.com/acme/web/commit/a1b2c3d4e5f60718) \
+             in [#42](https://github.com/acme/web/pull/42)"
+                .into(),
+        ],
+        ..reply("pushed")
+    }]);
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "commit"), &fast_run())
+        .await
+        .unwrap();
+    let links: Vec<(&str, LinkKind)> = turn
+        .links
+        .iter()
+        .map(|l| (l.url.as_str(), l.kind))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            ("https://github.com/acme/web/pull/42", LinkKind::PullRequest),
+            (
+                "https://github.com/acme/web/commit/a1b2c3d4e5f60718",
+                LinkKind::Commit
+            ),
+        ]
+    );
+    assert_eq!(turn.text, "pushed", "system messages are not the reply");
+}
+
+// Cases 7-8: progress is delivered once per message although the thread is listed again and
+// again, including progress that lands after the reply, unknown types and non-JSON content.
+#[tokio::test]
+async fn progress_is_deduplicated_and_lenient() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        progress: Some(vec![
+            ProgressEvent {
+                progress_type: Some("tool_use".into()),
+                tool_name: Some("Bash".into()),
+                tool_status: Some("running".into()),
+                tool_use_id: Some("tu_1".into()),
+                tool_input: Some("cargo test".into()),
+                ..Default::default()
+            },
+            ProgressEvent {
+                progress_type: Some("hologram".into()),
+                summary: Some("a type nobody knows".into()),
+                ..Default::default()
+            },
+            ProgressEvent {
+                raw_content: Some("plain words, not JSON".into()),
+                ..Default::default()
+            },
+        ]),
+        late_progress: vec![ProgressEvent {
+            progress_type: Some("text".into()),
+            text_delta: Some("written after the reply".into()),
+            ..Default::default()
+        }],
+        delay_ms: 150,
+        ..reply("final answer")
+    }]);
+    let conv = env.client.conversations();
+    let handle = conv
+        .start(&StartConversation::new(SLUG, "show progress"))
+        .await
+        .unwrap();
+    let events = collect(conv.watch(&handle, fast_wait().settle(ms(200)))).await;
+    let turn = completed(&events);
+    let progress: Vec<&nairi::conversation::ProgressEvent> = events
+        .iter()
+        .filter_map(|e| match e {
+            TurnEvent::Progress(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let mut ids: Vec<&str> = progress.iter().map(|p| p.message_id.as_str()).collect();
+    let delivered = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), delivered, "each progress message once");
+    let in_turn = turn
+        .messages
+        .iter()
+        .filter(|m| m.role == MessageRole::Progress)
+        .count();
+    assert_eq!(delivered, 4);
+    assert_eq!(in_turn, 4);
+
+    assert_eq!(progress[0].tool_name.as_deref(), Some("Bash"));
+    assert_eq!(progress[0].input.as_deref(), Some("cargo test"));
+    assert_eq!(progress[1].progress_type.as_deref(), Some("hologram"));
+    assert_eq!(progress[1].summary.as_deref(), Some("a type nobody knows"));
+    assert_eq!(progress[2].raw_content, "plain words, not JSON");
+    assert!(progress[2].data.is_none());
+
+    let assistant_at = events
+        .iter()
+        .position(|e| matches!(e, TurnEvent::Assistant(_)))
+        .expect("assistant event");
+    let late_at = events
+        .iter()
+        .position(|e| {
+            matches!(e, TurnEvent::Progress(p)
+                if p.text_delta.as_deref() == Some("written after the reply"))
+        })
+        .expect("late progress delivered");
+    assert!(late_at > assistant_at);
+    let assistants = events
+        .iter()
+        .filter(|e| matches!(e, TurnEvent::Assistant(_)))
+        .count();
+    assert_eq!(assistants, 1);
+    assert_eq!(turn.text, "final answer");
+    assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
+}
+
+// Case 11: a turn that never ends hits the overall timeout with the ids and last status.
+#[tokio::test]
+async fn stuck_turn_ends_in_wait_timeout() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        stuck: true,
+        ..Default::default()
+    }]);
+    let conv = env.client.conversations();
+    let handle = conv
+        .start(&StartConversation::new(SLUG, "never finishes"))
+        .await
+        .unwrap();
+    let opts = fast_wait().timeout(Some(ms(300)));
+    let err = conv.wait(&handle, &opts).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WaitTimeout);
+    let Error::WaitTimeout(t) = err else {
+        unreachable!()
+    };
+    assert_eq!(t.job_id, handle.job_id);
+    assert_eq!(t.message_id, handle.message_id);
+    assert_eq!(t.last_status, Some(MessageStatus::Pending));
+    assert!(t.waited >= ms(300));
+
+    // The stream ends with the same error as its last item.
+    let items: Vec<_> = conv.watch(&handle, opts).collect().await;
+    assert!(matches!(items.last(), Some(Err(Error::WaitTimeout(_)))));
+    assert!(items[..items.len() - 1].iter().all(Result::is_ok));
+}
+
+// Case 11: dropping the future or the stream stops polling; no request is made afterwards.
+#[tokio::test]
+async fn cancellation_makes_no_request_afterwards() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        stuck: true,
+        ..Default::default()
+    }]);
+    let conv = env.client.conversations();
+    let handle = conv
+        .start(&StartConversation::new(SLUG, "cancel me"))
+        .await
+        .unwrap();
+    let opts = fast_wait().timeout(None);
+
+    let outcome = tokio::time::timeout(ms(150), conv.wait(&handle, &opts)).await;
+    assert!(outcome.is_err(), "the wait was still running when dropped");
+    let before = env.emu.requests().len();
+    assert!(before > 2, "it was polling");
+    tokio::time::sleep(ms(200)).await;
+    assert_eq!(
+        env.emu.requests().len(),
+        before,
+        "no request after the drop"
+    );
+
+    let mut stream = Box::pin(conv.watch(&handle, opts));
+    let first = stream.next().await.expect("an event").expect("no error");
+    assert!(matches!(first, TurnEvent::StatusChanged { from: None, .. }));
+    // A stuck turn yields nothing more: keep the stream polling for a while, then drop it.
+    let more = tokio::time::timeout(ms(150), stream.next()).await;
+    assert!(more.is_err(), "nothing new on a stuck turn: {more:?}");
+    let polled = env.emu.requests().len();
+    assert!(polled > before + 2, "the stream was polling");
+    drop(stream);
+    tokio::time::sleep(ms(200)).await;
+    assert_eq!(
+        env.emu.requests().len(),
+        polled,
+        "no request after the stream is dropped"
+    );
+}
+
+// Case 21 (client side): gateway errors, dropped connections and garbled bodies while polling
+// are retried by the loop and do not fail the wait.
+#[tokio::test]
+async fn transient_errors_while_polling_do_not_fail_the_wait() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        delay_ms: 100,
+        ..reply("survived")
+    }]);
+    for fault in [
+        Fault {
+            method: Some("GET".into()),
+            path_prefix: "/api/public/v1/messages/".into(),
+            times: Some(3),
+            html: true,
+            ..Default::default()
+        },
+        Fault {
+            method: Some("GET".into()),
+            path_prefix: "/api/public/v1/messages/".into(),
+            times: Some(1),
+            drop_connection: true,
+            ..Default::default()
+        },
+        Fault {
+            method: Some("GET".into()),
+            path_prefix: "/api/public/v1/messages/".into(),
+            times: Some(1),
+            malformed_json: true,
+            ..Default::default()
+        },
+        Fault {
+            method: Some("GET".into()),
+            path_prefix: "/api/public/v1/messages/".into(),
+            times: Some(1),
+            status: Some(429),
+            retry_after: Some("0".into()),
+            ..Default::default()
+        },
+        Fault {
+            method: Some("GET".into()),
+            path_prefix: "/api/public/v1/conversations/".into(),
+            times: Some(2),
+            status: Some(503),
+            body: Some(String::new()),
+            ..Default::default()
+        },
+    ] {
+        env.emu.inject_fault(fault);
+    }
+    // No per-request retries at all: the poll loop alone must absorb the faults.
+    let client = env.client.with_options(nairi::RequestOptions {
+        max_retries: Some(0),
+        ..Default::default()
+    });
+    let turn = client
+        .conversations()
+        .run((SLUG, "through the storm"), &fast_run())
+        .await
+        .unwrap();
+    assert_eq!(turn.text, "survived");
+    let faulted = env
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .count();
+    assert_eq!(faulted, 3 + 1 + 1 + 1 + 2, "every injected fault was hit");
+}
+
+// A client error while polling ends the wait at once.
+#[tokio::test]
+async fn not_found_while_polling_fails_immediately() {
+    let env = Env::start().await;
+    let handle = nairi::types::TurnHandle {
+        job_id: "job_01KRK1V46BXS73CSNK2VR35NPJ".into(),
+        message_id: "cmsg_01KRK1V475HBTME8QJQMAPWK16".into(),
+    };
+    let err = env
+        .client
+        .conversations()
+        .wait(&handle, &fast_wait())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(env.emu.requests().len(), 1);
+}
+
+// Case 16: a conversation that ended refuses follow-ups with a clear 400.
+#[tokio::test]
+async fn follow_up_on_an_ended_conversation_is_a_bad_request() {
+    let env = Env::start().await;
+    let conv = env.client.conversations();
+    let turn = conv.run((SLUG, "first"), &fast_run()).await.unwrap();
+    env.emu
+        .set_job_status(
+            &env.key,
+            &turn.job_id,
+            "completed",
+            Some("Job complete - Pull request was merged"),
+        )
+        .unwrap();
+    let before = env.emu.requests().len();
+    let err = conv
+        .run_follow_up(&turn.job_id, "one more", &fast_run())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadRequest);
+    assert!(
+        err.to_string().contains("start a new conversation"),
+        "{err}"
+    );
+    assert_eq!(
+        env.emu.requests().len(),
+        before + 1,
+        "the rejected continue is not retried and nothing is polled"
+    );
+}
+
+// Case 15 (with the emulator answering the same job) and legacy `j_` job ids.
+#[tokio::test]
+async fn legacy_job_ids_work_end_to_end() {
+    let env = Env::start_with(true).await;
+    let conv = env.client.conversations();
+    let turn = conv.run((SLUG, "old style"), &fast_run()).await.unwrap();
+    assert!(turn.job_id.starts_with("j_"), "{}", turn.job_id);
+    assert_eq!(turn.text, "Echo: old style");
+    let next = conv
+        .run_follow_up(&turn.job_id, "again", &fast_run())
+        .await
+        .unwrap();
+    assert_eq!(next.job_id, turn.job_id);
+    assert_eq!(next.text, "Echo: again");
+    assert!(next.messages.iter().all(|m| m.content != "Echo: old style"));
+}
+
+// Case 13 and 9: follow-ups sent back to back run in order; each turn sees only its messages.
+#[tokio::test]
+async fn back_to_back_follow_ups_keep_their_own_replies() {
+    let env = Env::start().await;
+    let conv = env.client.conversations();
+    let first = conv.run((SLUG, "A"), &fast_run()).await.unwrap();
+    let b = conv
+        .follow_up(&first.job_id, &ContinueConversation::new("B"))
+        .await
+        .unwrap();
+    let c = conv
+        .follow_up(&first.job_id, &ContinueConversation::new("C"))
+        .await
+        .unwrap();
+    let turn_c = conv.wait(&c, &fast_wait()).await.unwrap();
+    let turn_b = conv.wait(&b, &fast_wait()).await.unwrap();
+    assert_eq!(turn_b.text, "Echo: B");
+    assert_eq!(turn_c.text, "Echo: C");
+    assert!(turn_b.messages.iter().all(|m| m.content != "Echo: C"));
+}
+
+// Case 24: the empty-reply sentinel.
+#[tokio::test]
+async fn sentinel_reply_is_flagged() {
+    let env = Env::start().await;
+    env.script(vec![reply(EMPTY_REPLY_SENTINEL)]);
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "say nothing"), &fast_run())
+        .await
+        .unwrap();
+    assert!(turn.is_empty_reply);
+    assert_eq!(turn.text, EMPTY_REPLY_SENTINEL);
+}
+
+// Case 25: usage is optional; present figures are read as sent.
+#[tokio::test]
+async fn usage_present_and_absent() {
+    let env = Env::start().await;
+    env.script(vec![
+        ScriptedTurn {
+            usage: Some(None),
+            ..reply("no usage")
+        },
+        ScriptedTurn {
+            usage: Some(Some(Usage {
+                cost_usd: 1.25,
+                input_tokens: 100,
+                output_tokens: 200,
+                cache_read_tokens: 3,
+                cache_write_tokens: 4,
+                model: "sonnet-4.6".into(),
+            })),
+            ..reply("with usage")
+        },
+    ]);
+    let conv = env.client.conversations();
+    let first = conv.run((SLUG, "one"), &fast_run()).await.unwrap();
+    assert_eq!(first.usage, None);
+    let second = conv
+        .run_follow_up(&first.job_id, "two", &fast_run())
+        .await
+        .unwrap();
+    let u = second.usage.unwrap();
+    assert_eq!(u.cost_usd, Some(1.25));
+    assert_eq!(
+        (
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_read_tokens,
+            u.cache_write_tokens
+        ),
+        (Some(100), Some(200), Some(3), Some(4))
+    );
+    assert_eq!(u.model.as_deref(), Some("sonnet-4.6"));
+}
+
+// Case 19: files the agent produced are listed on the assistant message.
+#[tokio::test]
+async fn attachments_on_the_assistant_message() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        attachments: vec![
+            OutboundAttachment {
+                filename: "report.txt".into(),
+                content_type: Some("text/plain".into()),
+                data_base64: "aGVsbG8=".into(),
+            },
+            OutboundAttachment {
+                filename: "chart.png".into(),
+                content_type: Some("image/png".into()),
+                data_base64: "iVBORw0KGgo=".into(),
+            },
+        ],
+        ..reply("files attached")
+    }]);
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "make files"), &fast_run())
+        .await
+        .unwrap();
+    assert_eq!(turn.attachment_ids.len(), 2);
+    assert!(turn.attachment_ids.iter().all(|id| id.starts_with("att_")));
+}
+
+// Ask mode and attachment ids go with `run`; more than 10 ids are refused before sending.
+#[tokio::test]
+async fn run_options_are_sent_and_checked() {
+    let env = Env::start().await;
+    let conv = env.client.conversations();
+    let turn = conv
+        .run((SLUG, "just answer"), &fast_run().ask_mode(true))
+        .await
+        .unwrap();
+    assert_eq!(turn.text, "(ask mode) Echo: just answer");
+
+    let before = env.emu.requests().len();
+    let eleven: Vec<String> = (0..11).map(|i| format!("att_{i}")).collect();
+    let err = conv
+        .run(
+            (SLUG, "too many"),
+            &fast_run().attachment_ids(eleven.clone()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    let err = conv
+        .run_follow_up(&turn.job_id, "too many", &fast_run().attachment_ids(eleven))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    let err = conv
+        .run(
+            (SLUG, "bad options"),
+            &fast_run().wait(fast_wait().jitter(2.0)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    assert_eq!(env.emu.requests().len(), before, "nothing was sent");
+}
+
+// `run` with a callback sees the same events `watch` yields, the end included.
+#[tokio::test]
+async fn run_reports_events_to_the_callback() {
+    let env = Env::start().await;
+    let seen: Arc<Mutex<Vec<TurnEvent>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let opts = fast_run().on_event(move |ev| sink.lock().unwrap().push(ev.clone()));
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "narrate"), &opts)
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert!(seen.iter().any(|e| matches!(e, TurnEvent::Progress(_))));
+    assert!(seen.iter().any(|e| matches!(e, TurnEvent::Assistant(_))));
+    assert_eq!(seen.last(), Some(&TurnEvent::Completed(turn)));
+}
