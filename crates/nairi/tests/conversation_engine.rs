@@ -1,0 +1,322 @@
+//! The wait engine against scripted HTTP answers, for server behaviours the emulator does not
+//! produce: a continue that names another job, a thread that does not list the user message,
+//! null strings, unknown statuses, rate limits and authentication failures while polling.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use nairi::conversation::{RunOptions, TurnEvent, WaitOptions};
+use nairi::types::{MessageStatus, TurnHandle};
+use nairi::{Client, ErrorKind, RetryPolicy};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const P: &str = "/api/public/v1";
+const JOB: &str = "job_01KRK1V46BXS73CSNK2VR35NPJ";
+const MSG: &str = "cmsg_01KRK1V475HBTME8QJQMAPWK16";
+
+fn client(server: &MockServer) -> Client {
+    nairi::ClientBuilder::without_env()
+        .api_key("nr_test_key")
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(2),
+            max_backoff: Duration::from_millis(10),
+            max_retry_after: Duration::from_millis(50),
+        })
+        .build()
+        .expect("client builds")
+}
+
+fn opts() -> WaitOptions {
+    WaitOptions::default()
+        .initial_interval(Duration::from_millis(2))
+        .max_interval(Duration::from_millis(10))
+        .progress_interval(Duration::from_millis(5))
+        .early_reply_interval(Duration::from_millis(5))
+        .reply_grace(Duration::from_millis(50))
+        .settle(Duration::ZERO)
+        .timeout(Some(Duration::from_secs(10)))
+}
+
+fn handle() -> TurnHandle {
+    TurnHandle {
+        job_id: JOB.into(),
+        message_id: MSG.into(),
+    }
+}
+
+fn message(id: &str, job: &str, role: &str, status: &str, content: &str) -> Value {
+    json!({"id": id, "job_id": job, "content": content, "role": role, "status": status,
+           "created_at": "2026-11-28T10:00:00.000Z", "updated_at": "2026-11-28T10:00:00.000Z"})
+}
+
+/// `GET /messages/{MSG}` answers `status` for the next `times` polls (then the next mock).
+async fn poll_answers(server: &MockServer, status: &str, times: Option<u64>) {
+    let mock = Mock::given(method("GET"))
+        .and(path(format!("{P}/messages/{MSG}")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(message(MSG, JOB, "user", status, "hi")),
+        );
+    match times {
+        Some(n) => mock.up_to_n_times(n).mount(server).await,
+        None => mock.mount(server).await,
+    }
+}
+
+async fn thread_answers(server: &MockServer, job: &str, messages: Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/conversations/{job}/messages")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "messages": messages })))
+        .mount(server)
+        .await;
+}
+
+fn count(requests: &[wiremock::Request], m: &str, p: &str) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.method.as_str() == m && r.url.path() == p)
+        .count()
+}
+
+// BEHAVIOUR 4.15: the continue answer's job id is adopted, and the thread is read from it.
+#[tokio::test]
+async fn follow_up_adopts_the_job_id_the_server_names() {
+    let server = MockServer::start().await;
+    let new_job = "job_01KRK1V46BXS73CSNK2VR35NPK";
+    Mock::given(method("POST"))
+        .and(path(format!("{P}/conversations/{JOB}/continue")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"job_id": new_job, "message_id": MSG})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        new_job,
+        json!([
+            message(MSG, new_job, "user", "completed", "again"),
+            message(
+                "cmsg_a",
+                new_job,
+                "assistant",
+                "completed",
+                "from the new job"
+            ),
+        ]),
+    )
+    .await;
+    let turn = client(&server)
+        .conversations()
+        .run_follow_up(JOB, "again", &RunOptions::default().wait(opts()))
+        .await
+        .unwrap();
+    assert_eq!(turn.job_id, new_job);
+    assert_eq!(turn.text, "from the new job");
+}
+
+// BEHAVIOUR 4.9: if the user message is not listed, the thread is not the reply.
+#[tokio::test]
+async fn a_thread_without_the_user_message_is_not_taken_as_the_reply() {
+    let server = MockServer::start().await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            message("cmsg_other", JOB, "user", "completed", "earlier prompt"),
+            message(
+                "cmsg_old",
+                JOB,
+                "assistant",
+                "completed",
+                "an earlier reply"
+            ),
+            message(
+                "cmsg_s",
+                JOB,
+                "system",
+                "completed",
+                "Agent opened a [pull request](https://github.com/a/b/pull/1)"
+            ),
+        ]),
+    )
+    .await;
+    let turn = client(&server)
+        .conversations()
+        .wait(&handle(), &opts())
+        .await
+        .unwrap();
+    assert_eq!(turn.text, "");
+    assert!(turn.is_empty_reply);
+    assert!(turn.messages.is_empty());
+    assert!(turn.links.is_empty());
+    let lists = count(
+        &server.received_requests().await.unwrap(),
+        "GET",
+        &format!("{P}/conversations/{JOB}/messages"),
+    );
+    assert!(lists > 1, "the grace window listed again ({lists})");
+}
+
+// BEHAVIOUR 4.22: null strings and unknown statuses are tolerated; unknown statuses keep the
+// wait going.
+#[tokio::test]
+async fn nulls_and_unknown_statuses_do_not_break_the_wait() {
+    let server = MockServer::start().await;
+    poll_answers(&server, "thinking", Some(3)).await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            {"id": MSG, "job_id": null, "content": null, "role": "user", "status": "completed"},
+            {"id": "cmsg_p", "job_id": JOB, "content": null, "role": "progress", "status": "completed",
+             "progress_type": null},
+            {"id": "cmsg_a", "job_id": null, "content": "the reply", "role": "assistant",
+             "status": "completed", "attachment_ids": null, "cost_usd": null, "model": null},
+        ]),
+    )
+    .await;
+    let events: Vec<TurnEvent> = client(&server)
+        .conversations()
+        .watch(&handle(), opts())
+        .map(|e| e.unwrap())
+        .collect()
+        .await;
+    let statuses: Vec<MessageStatus> = events
+        .iter()
+        .filter_map(|e| match e {
+            TurnEvent::StatusChanged { to, .. } => Some(to.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            MessageStatus::Unknown("thinking".into()),
+            MessageStatus::Completed
+        ]
+    );
+    let Some(TurnEvent::Completed(turn)) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(turn.text, "the reply");
+    assert_eq!(turn.usage, None);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TurnEvent::Progress(p) if p.raw_content.is_empty()))
+    );
+}
+
+// A rate limit while polling waits for Retry-After and carries on.
+#[tokio::test]
+async fn rate_limit_while_polling_is_waited_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/messages/{MSG}")))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "0")
+                .set_body_json(json!({"error": "slow down"})),
+        )
+        .up_to_n_times(4)
+        .mount(&server)
+        .await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            message(MSG, JOB, "user", "completed", "hi"),
+            message("cmsg_a", JOB, "assistant", "completed", "patience pays"),
+        ]),
+    )
+    .await;
+    let c = client(&server).with_options(nairi::RequestOptions {
+        max_retries: Some(0),
+        ..Default::default()
+    });
+    let turn = c.conversations().wait(&handle(), &opts()).await.unwrap();
+    assert_eq!(turn.text, "patience pays");
+}
+
+// 401 and 403 while polling end the wait at once, without retries.
+#[tokio::test]
+async fn authentication_errors_while_polling_fail_at_once() {
+    for status in [401u16, 403] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/messages/{MSG}")))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({"error": "no"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .conversations()
+            .wait(&handle(), &opts())
+            .await
+            .unwrap_err();
+        let expected = if status == 401 {
+            ErrorKind::Authentication
+        } else {
+            ErrorKind::PermissionDenied
+        };
+        assert_eq!(err.kind(), expected);
+    }
+}
+
+// Transient errors until the deadline end in WaitTimeout carrying the last error.
+#[tokio::test]
+async fn endless_gateway_errors_end_in_a_timeout_with_the_last_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/messages/{MSG}")))
+        .respond_with(
+            ResponseTemplate::new(502)
+                .insert_header("content-type", "text/html")
+                .set_body_string("<html><head><title>502 Bad Gateway</title></head></html>"),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .conversations()
+        .wait(&handle(), &opts().timeout(Some(Duration::from_millis(150))))
+        .await
+        .unwrap_err();
+    let nairi::Error::WaitTimeout(t) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(t.last_status, None);
+    assert!(
+        t.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("502 Bad Gateway"),
+        "{t:?}"
+    );
+    assert!(t.to_string().contains("never seen"));
+}
+
+// Invalid options are reported before any request, as the stream's only item too.
+#[tokio::test]
+async fn invalid_options_send_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let bad = opts().backoff_multiplier(0.0);
+    let c = client(&server);
+    let err = c.conversations().wait(&handle(), &bad).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    let items: Vec<_> = c.conversations().watch(&handle(), bad).collect().await;
+    assert_eq!(items.len(), 1);
+    assert!(matches!(&items[0], Err(e) if e.kind() == ErrorKind::Validation));
+}
