@@ -155,10 +155,11 @@ fn turn_failed(err: Error) -> nairi::conversation::TurnFailed {
 #[tokio::test]
 async fn run_returns_the_reply_of_this_turn_only() {
     let env = Env::start().await;
+    let request = StartConversation::new(SLUG, "Refund the failed charge");
     let turn = env
         .client
         .conversations()
-        .run((SLUG, "Refund the failed charge"), &fast_run())
+        .run(&request, &fast_run())
         .await
         .unwrap();
     assert!(turn.job_id.starts_with("job_"), "{}", turn.job_id);
@@ -779,6 +780,8 @@ async fn follow_up_on_an_ended_conversation_is_a_bad_request() {
         err.to_string().contains("start a new conversation"),
         "{err}"
     );
+    let hint = err.as_api().and_then(|a| a.hint.as_deref()).unwrap_or("");
+    assert!(hint.contains("cannot be continued"), "{err}");
     assert_eq!(
         env.emu.requests().len(),
         before + 1,

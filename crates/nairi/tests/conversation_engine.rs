@@ -320,3 +320,22 @@ async fn invalid_options_send_nothing() {
     assert_eq!(items.len(), 1);
     assert!(matches!(&items[0], Err(e) if e.kind() == ErrorKind::Validation));
 }
+
+// Bindings run these on multi-threaded runtimes: the futures and the stream must be Send.
+#[test]
+fn futures_and_streams_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let c = nairi::ClientBuilder::without_env()
+        .api_key("nr_test_key")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let conv = c.conversations();
+    let h = handle();
+    let run_opts = RunOptions::default().on_event(|_| {});
+    let wait_opts = opts();
+    send(&conv.wait(&h, &wait_opts));
+    send(&conv.run(("agent", "prompt"), &run_opts));
+    send(&conv.run_follow_up(JOB, "prompt", &run_opts));
+    send(&conv.watch(&h, opts()));
+}

@@ -6,7 +6,7 @@ use futures::Stream;
 
 use crate::client::Client;
 use crate::conversation::{Engine, RunOptions, Turn, TurnEvent, WaitOptions};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::path::segment;
 use crate::transport::ApiRequest;
 use crate::types::{
@@ -40,10 +40,15 @@ impl<'c> Conversations<'c> {
     /// `POST /conversations/{job_id}/continue`: sends a follow-up prompt on an API job.
     ///
     /// The returned handle adopts a `job_id` from the answer when present, else keeps `job_id`.
+    /// A 400 carries a hint that ended conversations cannot be continued (BEHAVIOUR 4.16).
     pub async fn follow_up(&self, job_id: &str, body: &ContinueConversation) -> Result<TurnHandle> {
         validate_turn(&body.prompt, &body.attachment_ids)?;
         let path = format!("/conversations/{}/continue", segment(job_id, "job_id")?);
-        let answer: ContinueAnswer = self.client.call(ApiRequest::post(path).json(body)?).await?;
+        let answer: ContinueAnswer = self
+            .client
+            .call(ApiRequest::post(path).json(body)?)
+            .await
+            .map_err(with_ended_hint)?;
         Ok(TurnHandle {
             job_id: answer
                 .job_id
@@ -125,6 +130,29 @@ impl<'c> Conversations<'c> {
         Engine::new(self.client, handle, options.wait.clone(), emit)
             .finish(options.on_event.as_deref())
             .await
+    }
+}
+
+/// The server does not say why a continue was refused; the likeliest reason is worth a hint.
+fn with_ended_hint(mut e: Error) -> Error {
+    if let Error::Api(a) = &mut e
+        && a.status == 400
+        && a.hint.is_none()
+    {
+        a.hint = Some(
+            "a conversation that ended (pull request merged or closed, 25 h inactive, \
+             abandoned) or that was not started through the API cannot be continued; \
+             start a new one"
+                .to_owned(),
+        );
+    }
+    e
+}
+
+impl From<&StartConversation> for StartConversation {
+    /// A copy, so that `run` takes a borrowed request too.
+    fn from(request: &StartConversation) -> Self {
+        request.clone()
     }
 }
 
