@@ -65,7 +65,7 @@ pub struct LoggedRequest {
     pub path: String,
     /// Raw query string, if any.
     pub query: Option<String>,
-    /// Response status; 0 when the connection was dropped by a fault.
+    /// Response status; 0 while in flight or when no response was sent (a dropped connection).
     pub status: u16,
     /// Request headers, lower-case names; the API key is redacted.
     pub headers: BTreeMap<String, String>,

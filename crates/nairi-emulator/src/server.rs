@@ -205,7 +205,8 @@ fn take_fault(app: &Shared, method: &str, path: &str) -> Option<(String, Fault)>
     Some(out)
 }
 
-fn log_request(app: &Shared, mut entry: LoggedRequest) {
+/// Records a request as soon as it arrives, so the log never lags behind what clients sent.
+fn log_arrival(app: &Shared, mut entry: LoggedRequest) -> u64 {
     let mut w = app.lock();
     w.log_seq += 1;
     entry.seq = w.log_seq;
@@ -213,6 +214,17 @@ fn log_request(app: &Shared, mut entry: LoggedRequest) {
         w.log.pop_front();
     }
     w.log.push_back(entry);
+    w.log_seq
+}
+
+/// Fills in what is known once the request is answered (or dropped).
+fn log_outcome(app: &Shared, seq: u64, status: u16, body_len: u64, fault: Option<String>) {
+    let mut w = app.lock();
+    if let Some(e) = w.log.iter_mut().rev().find(|e| e.seq == seq) {
+        e.status = status;
+        e.body_len = body_len;
+        e.fault = fault;
+    }
 }
 
 /// Every `/api/public/v1` request goes through here.
@@ -221,7 +233,7 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().map(str::to_string);
-    let mut entry = LoggedRequest {
+    let entry = LoggedRequest {
         method: method.to_string(),
         path: path.clone(),
         query: query.clone(),
@@ -229,6 +241,7 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
         at: ids::fmt_ts(&ids::now()),
         ..LoggedRequest::default()
     };
+    let seq = log_arrival(&app, entry);
     let rest = path.strip_prefix(API_PREFIX).unwrap_or("");
     let rest = rest.strip_prefix('/').unwrap_or(rest).to_string();
     let route = routes::route(&method, &rest);
@@ -238,15 +251,14 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
     };
     let body = axum::body::to_bytes(body, limit).await;
 
+    let body_len = body.as_ref().map(|b| b.len() as u64).unwrap_or(0);
     let fault = take_fault(&app, method.as_str(), &path);
     if let Some((id, f)) = &fault {
-        entry.fault = Some(id.clone());
         if f.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
         }
         if f.drop_connection {
-            entry.body_len = body.as_ref().map(|b| b.len() as u64).unwrap_or(0);
-            log_request(&app, entry);
+            log_outcome(&app, seq, 0, body_len, Some(id.clone()));
             if let Some(ConnKill(kill)) = parts.extensions.get::<ConnKill>() {
                 kill.notify_one();
                 std::future::pending::<()>().await;
@@ -255,18 +267,19 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
         }
         if f.html || f.malformed_json || f.status.is_some() {
             let resp = fault_response(f);
-            entry.status = resp.status().as_u16();
-            entry.body_len = body.as_ref().map(|b| b.len() as u64).unwrap_or(0);
-            log_request(&app, entry);
+            log_outcome(
+                &app,
+                seq,
+                resp.status().as_u16(),
+                body_len,
+                Some(id.clone()),
+            );
             return resp;
         }
     }
 
     let resp = match body {
-        Ok(bytes) => {
-            entry.body_len = bytes.len() as u64;
-            handle(&app, &method, route, &parts.headers, query, bytes).await
-        }
+        Ok(bytes) => handle(&app, &method, route, &parts.headers, query, bytes).await,
         Err(e) => {
             let too_large = std::error::Error::source(&e)
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
@@ -279,8 +292,13 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
             }
         }
     };
-    entry.status = resp.status().as_u16();
-    log_request(&app, entry);
+    log_outcome(
+        &app,
+        seq,
+        resp.status().as_u16(),
+        body_len,
+        fault.map(|(id, _)| id),
+    );
     resp
 }
 
