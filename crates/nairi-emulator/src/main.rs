@@ -66,8 +66,24 @@ async fn main() -> std::io::Result<()> {
     println!("NAIRI_BASE_URL={}", emu.base_url());
     println!("NAIRI_API_KEY={}", emu.api_key());
     println!("Control API: {}/_emulator (Ctrl-C to stop)", emu.base_url());
-    let _ = tokio::signal::ctrl_c().await;
+    wait_for_stop_signal().await;
     emu.shutdown().await;
     println!("Nairi emulator stopped");
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what scripts and process managers send) on Unix.
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
