@@ -474,6 +474,91 @@ mod tests {
         })
     }
 
+    fn engine(opts: WaitOptions, emit: bool) -> Engine {
+        let client = crate::ClientBuilder::without_env()
+            .api_key("nr_test")
+            .base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        let handle = TurnHandle {
+            job_id: "job_1".into(),
+            message_id: "cmsg_1".into(),
+        };
+        Engine::new(&client, &handle, opts, emit)
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn backoff_grows_to_the_cap_and_resets_on_a_change() {
+        let opts = WaitOptions::default()
+            .initial_interval(ms(100))
+            .max_interval(ms(1000))
+            .backoff_multiplier(2.0)
+            .jitter(0.0);
+        let mut e = engine(opts, false);
+        e.schedule(true, None);
+        assert_eq!(e.next_sleep, Some(ms(100)));
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            e.schedule(false, None);
+            seen.push(e.next_sleep.unwrap());
+        }
+        assert_eq!(seen, [ms(200), ms(400), ms(800), ms(1000), ms(1000)]);
+        e.schedule(true, None);
+        assert_eq!(e.next_sleep, Some(ms(100)));
+    }
+
+    #[test]
+    fn jitter_stays_within_its_fraction() {
+        let opts = WaitOptions::default()
+            .initial_interval(ms(1000))
+            .max_interval(ms(1000))
+            .jitter(0.2);
+        let mut e = engine(opts, false);
+        for _ in 0..200 {
+            e.schedule(true, None);
+            let d = e.next_sleep.unwrap();
+            assert!(d >= ms(800) && d <= ms(1200), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn watching_caps_the_delay_and_retry_after_raises_it() {
+        let opts = WaitOptions::default()
+            .initial_interval(ms(100))
+            .max_interval(ms(5000))
+            .progress_interval(ms(300))
+            .jitter(0.0);
+        let mut watching = engine(opts.clone(), true);
+        for _ in 0..10 {
+            watching.schedule(false, None);
+        }
+        assert_eq!(watching.next_sleep, Some(ms(300)));
+        let mut waiting = engine(opts, false);
+        waiting.schedule(true, Some(ms(700)));
+        assert_eq!(waiting.next_sleep, Some(ms(700)));
+        // Capped like the client's own retries (RetryPolicy::max_retry_after).
+        let cap = waiting.client.config().retry.max_retry_after;
+        waiting.schedule(true, Some(cap + Duration::from_secs(3600)));
+        assert_eq!(waiting.next_sleep, Some(cap.max(ms(100))));
+    }
+
+    #[tokio::test]
+    async fn a_zero_timeout_ends_before_any_request() {
+        let mut e = engine(WaitOptions::default().timeout(Some(Duration::ZERO)), true);
+        match e.next().await {
+            Some(Err(Error::WaitTimeout(t))) => {
+                assert_eq!(t.last_status, None);
+                assert_eq!(t.last_error, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e.next().await.is_none());
+    }
+
     #[test]
     fn transient_classification() {
         for s in [408, 429, 500, 502, 503, 504] {

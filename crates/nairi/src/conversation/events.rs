@@ -38,3 +38,44 @@ impl TurnEvent {
         matches!(self, TurnEvent::Completed(_) | TurnEvent::Failed(_))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_with_a_type_tag() {
+        let message: Message = serde_json::from_value(serde_json::json!({
+            "id": "cmsg_a", "job_id": "job_1", "content": "hi", "role": "assistant",
+            "status": "completed", "future_field": 1
+        }))
+        .unwrap();
+        let turn = Turn::from_turn_messages(
+            "job_1",
+            "cmsg_u",
+            MessageStatus::Completed,
+            vec![message.clone()],
+        );
+        let failed = TurnFailed::from_turn_messages("job_1", "cmsg_u", &[]);
+        let progress = ProgressEvent::from_message(&message);
+        let cases = [
+            (
+                TurnEvent::StatusChanged {
+                    from: None,
+                    to: MessageStatus::Queued,
+                },
+                "status_changed",
+            ),
+            (TurnEvent::Progress(progress), "progress"),
+            (TurnEvent::Assistant(message.clone()), "assistant"),
+            (TurnEvent::System(message), "system"),
+            (TurnEvent::Completed(turn), "completed"),
+            (TurnEvent::Failed(failed), "failed"),
+        ];
+        for (event, tag) in cases {
+            let v = serde_json::to_value(&event).unwrap();
+            assert_eq!(v["type"], tag);
+            assert_eq!(event.is_terminal(), matches!(tag, "completed" | "failed"));
+        }
+    }
+}
