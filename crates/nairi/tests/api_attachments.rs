@@ -37,6 +37,31 @@ async fn upload_bytes_as_multipart_file_field() {
 }
 
 #[tokio::test]
+async fn non_ascii_filenames_travel_as_utf8() {
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "POST",
+        "/attachments",
+        201,
+        json!({"attachment_id": "att_u"}),
+    )
+    .await;
+    client
+        .attachments()
+        .upload(FileUpload::new(
+            "résumé 2026.pdf",
+            "application/pdf",
+            &b"%PDF"[..],
+        ))
+        .await
+        .unwrap();
+    let part = single_file_part(&only_request(&server).await);
+    assert_eq!(part.filename.as_deref(), Some("résumé 2026.pdf"));
+    assert_eq!(part.content_type.as_deref(), Some("application/pdf"));
+}
+
+#[tokio::test]
 async fn upload_answer_keeps_extra_fields() {
     let (server, client) = setup().await;
     mount(

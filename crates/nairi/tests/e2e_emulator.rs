@@ -683,6 +683,19 @@ async fn attachments_round_trip_and_safe_saving() {
     assert_eq!(got2.content_type.as_deref(), Some("text/markdown"));
     assert_eq!(&got2.data[..], b"# hello\n");
 
+    let up3 = client
+        .attachments()
+        .upload(FileUpload::new(
+            "résumé 2026.pdf",
+            "application/pdf",
+            &b"%PDF-1.7"[..],
+        ))
+        .await
+        .unwrap();
+    let got3 = client.attachments().get(&up3.attachment_id).await.unwrap();
+    assert_eq!(got3.filename.as_deref(), Some("résumé 2026.pdf"));
+    assert_eq!(got3.safe_filename(), "r_sum__2026.pdf");
+
     // An agent-produced file with a hostile name is saved inside the target directory.
     emu.create_agent(
         emu.api_key(),
