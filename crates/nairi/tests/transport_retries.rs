@@ -420,7 +420,9 @@ async fn connect_failure_on_post_is_retried() {
     }
     let log = capture.text();
     assert_eq!(
-        log.matches("retrying").count(),
+        log.lines()
+            .filter(|l| l.contains("nairi::transport") && l.contains("retrying"))
+            .count(),
         2,
         "two retries after connect failures:\n{log}"
     );
