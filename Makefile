@@ -13,8 +13,13 @@ demo:
 ## test: every test of the project
 test: test-rust contract
 
+# nextest when installed (per-test hang guard from .config/nextest.toml), else cargo test.
 test-rust:
-	$(CARGO) test --workspace --all-targets
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --all-targets; \
+	else \
+	  $(CARGO) test --workspace --all-targets; \
+	fi
 	$(CARGO) test --workspace --doc
 
 ## contract: the emulator checked against spec/openapi.yaml with schemathesis

@@ -23,3 +23,8 @@ pub use config::{ClientBuilder, ClientConfig, RetryPolicy};
 pub use conversation::{RunOptions, Turn, TurnEvent, WaitOptions};
 pub use error::{ApiError, Error, ErrorKind, Result};
 pub use path::segment as encode_path_segment;
+
+/// Compiles the README's Rust examples as doc tests, so the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -2,7 +2,8 @@
 //! top: wait for a turn, watch its events, run a prompt to its reply. Types and the poll engine
 //! live in [`crate::conversation`].
 
-use futures::Stream;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use crate::client::Client;
 use crate::conversation::{Engine, RunOptions, Turn, TurnEvent, WaitOptions};
@@ -12,6 +13,9 @@ use crate::transport::ApiRequest;
 use crate::types::{
     ContinueAnswer, ContinueConversation, StartConversation, TurnHandle, validate_turn,
 };
+
+/// The events of one turn, as [`Conversations::watch`] yields them (`Unpin`, `Send`).
+pub type TurnEventStream = BoxStream<'static, Result<TurnEvent>>;
 
 /// The conversations API group.
 #[derive(Debug, Clone, Copy)]
@@ -77,12 +81,10 @@ impl<'c> Conversations<'c> {
     /// `Err` (timeout, non-transient error), and then the stream ends.
     ///
     /// The stream owns a clone of the client; dropping it stops polling.
-    pub fn watch(
-        &self,
-        handle: &TurnHandle,
-        options: WaitOptions,
-    ) -> impl Stream<Item = Result<TurnEvent>> + Send + 'static {
-        Engine::new(self.client, handle, options, true).into_stream()
+    pub fn watch(&self, handle: &TurnHandle, options: WaitOptions) -> TurnEventStream {
+        Engine::new(self.client, handle, options, true)
+            .into_stream()
+            .boxed()
     }
 
     /// Starts a conversation and waits for the reply: [`start`](Self::start) then
