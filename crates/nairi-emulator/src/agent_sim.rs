@@ -122,6 +122,8 @@ pub fn default_reply(prompt: &str) -> String {
     format!("Echo: {prompt}")
 }
 
+/// Text, a tool call that heartbeats while running, and its completion: the shape of a
+/// Claude harness turn.
 fn default_progress(prompt: &str) -> Vec<ProgressEvent> {
     let preview: String = prompt.chars().take(80).collect();
     vec![
@@ -139,19 +141,19 @@ fn default_progress(prompt: &str) -> Vec<ProgressEvent> {
             ..Default::default()
         },
         ProgressEvent {
-            progress_type: Some("tool_use".into()),
-            tool_name: Some("Bash".into()),
-            tool_status: Some("completed".into()),
-            tool_use_id: Some("tu_1".into()),
-            tool_output: Some("README.md".into()),
-            ..Default::default()
-        },
-        ProgressEvent {
             progress_type: Some("tool_heartbeat".into()),
             tool_name: Some("Bash".into()),
             tool_status: Some("running".into()),
             tool_use_id: Some("tu_1".into()),
             summary: Some("Running for 1s...".into()),
+            ..Default::default()
+        },
+        ProgressEvent {
+            progress_type: Some("tool_use".into()),
+            tool_name: Some("Bash".into()),
+            tool_status: Some("completed".into()),
+            tool_use_id: Some("tu_1".into()),
+            tool_output: Some("README.md".into()),
             ..Default::default()
         },
     ]

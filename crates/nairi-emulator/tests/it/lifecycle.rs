@@ -33,11 +33,13 @@ async fn happy_path_default_turn() {
         .iter()
         .map(|m| m["progress_type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, ["text", "tool_use", "tool_use", "tool_heartbeat"]);
+    assert_eq!(types, ["text", "tool_use", "tool_heartbeat", "tool_use"]);
     assert_eq!(msgs[2]["tool_status"], "running");
-    assert_eq!(msgs[3]["tool_status"], "completed");
+    assert_eq!(msgs[3]["tool_status"], "running");
+    assert_eq!(msgs[4]["tool_status"], "completed");
     assert_eq!(msgs[2]["tool_name"], "Bash");
-    assert_eq!(msgs[2]["tool_use_id"], msgs[3]["tool_use_id"]);
+    assert_eq!(msgs[2]["tool_use_id"], msgs[4]["tool_use_id"]);
+    assert_eq!(msgs[3]["tool_use_id"], msgs[4]["tool_use_id"]);
     for p in &msgs[1..5] {
         let env: Value = serde_json::from_str(p["content"].as_str().unwrap()).unwrap();
         assert_eq!(env["job_id"], job.as_str());
