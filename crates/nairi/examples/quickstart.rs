@@ -95,6 +95,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+
+    // 6. Clean up, so a run against a real organisation leaves nothing behind. Deleting the
+    //    agent detaches its resources; a vault must be empty before it can go.
+    let secret_ids: Vec<String> = client
+        .vaults()
+        .secrets()
+        .list(&vault.id)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    client.agents().delete(&agent.id).await?;
+    client.rules().delete(&rule.id).await?;
+    for id in &secret_ids {
+        client.vaults().secrets().delete(&vault.id, id).await?;
+    }
+    client.vaults().delete(&vault.id).await?;
+    println!("\ncleaned up the agent, the rule and the vault");
     Ok(())
 }
 
