@@ -54,7 +54,9 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// Longest computed backoff.
     pub max_backoff: Duration,
-    /// Longest `Retry-After` the client honours; longer asks fail with the 429/503 instead.
+    /// Longest `Retry-After` the client waits out before retrying. A server asking for longer
+    /// is not waited for: the call fails at once with the 429/503 error, whose
+    /// [`crate::ApiError::retry_after`] says how long the server asked for.
     pub max_retry_after: Duration,
 }
 

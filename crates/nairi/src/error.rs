@@ -189,7 +189,9 @@ pub struct ApiError {
     pub body: Option<String>,
     /// The `x-request-id` response header, when present.
     pub request_id: Option<String>,
-    /// The delay asked for by a `Retry-After` header.
+    /// The delay asked for by a `Retry-After` header (seconds or an HTTP date); a number too
+    /// large for a `Duration` reads as `Duration::MAX`. When it exceeds
+    /// [`crate::RetryPolicy::max_retry_after`] the call was not retried.
     pub retry_after: Option<Duration>,
     /// `METHOD path` of the request.
     pub endpoint: String,

@@ -159,12 +159,11 @@ impl Client {
                         return Err(error);
                     }
                     let retry_after = error.as_api().and_then(|e| e.retry_after);
-                    if retry_after.is_some_and(|ra| ra > policy.max_retry_after) {
+                    let Some(delay) = backoff(&policy, attempt, retry_after) else {
                         // Waiting longer than the cap would stall the caller; the error
                         // carries `retry_after` so they can decide.
                         return Err(error);
-                    }
-                    let delay = backoff(&policy, attempt, retry_after);
+                    };
                     tracing::debug!(
                         endpoint = %req.endpoint(),
                         attempt,
@@ -292,11 +291,16 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `Retry-After` as seconds (possibly fractional) or an HTTP date.
+/// `Retry-After` as seconds (possibly fractional) or an HTTP date. A number of seconds too
+/// large for a `Duration` (`1e20`) saturates to `Duration::MAX`: it is still "longer than the
+/// cap", so the call fails at once instead of being retried early (or panicking).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        if !(secs.is_finite() && secs >= 0.0) {
+            return None;
+        }
+        return Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(
@@ -305,21 +309,25 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-/// The delay before retry number `attempt + 1`: `Retry-After` (capped) when given, else
-/// exponential backoff with jitter in [75%, 100%] of the step.
+/// The delay before retry number `attempt + 1`, or `None` when the retry must not happen.
+///
+/// A `Retry-After` up to [`RetryPolicy::max_retry_after`] is waited out exactly; a longer one
+/// gives `None` (the caller fails at once with the error, which carries `retry_after`).
+/// Without `Retry-After`: exponential backoff with jitter in [75%, 100%] of the step, the step
+/// doubling from [`RetryPolicy::initial_backoff`] up to [`RetryPolicy::max_backoff`].
 pub(crate) fn backoff(
     policy: &RetryPolicy,
     attempt: u32,
     retry_after: Option<Duration>,
-) -> Duration {
+) -> Option<Duration> {
     if let Some(ra) = retry_after {
-        return ra.min(policy.max_retry_after);
+        return (ra <= policy.max_retry_after).then_some(ra);
     }
     let step = policy
         .initial_backoff
         .saturating_mul(2u32.saturating_pow(attempt))
         .min(policy.max_backoff);
-    step.mul_f64(0.75 + 0.25 * fastrand::f64())
+    Some(step.mul_f64(0.75 + 0.25 * fastrand::f64()))
 }
 
 #[cfg(test)]
@@ -334,20 +342,32 @@ mod tests {
             max_backoff: Duration::from_millis(350),
             max_retry_after: Duration::from_secs(2),
         };
-        let d0 = backoff(&p, 0, None);
+        let d0 = backoff(&p, 0, None).unwrap();
         assert!(d0 >= Duration::from_millis(75) && d0 <= Duration::from_millis(100));
-        let d1 = backoff(&p, 1, None);
+        let d1 = backoff(&p, 1, None).unwrap();
         assert!(d1 >= Duration::from_millis(150) && d1 <= Duration::from_millis(200));
-        let d5 = backoff(&p, 5, None);
+        let d5 = backoff(&p, 5, None).unwrap();
         assert!(d5 <= Duration::from_millis(350));
+        let d_huge = backoff(&p, u32::MAX, None).unwrap();
+        assert!(d_huge <= Duration::from_millis(350));
+    }
+
+    #[test]
+    fn retry_after_is_waited_out_up_to_the_cap_and_refused_beyond() {
+        let p = RetryPolicy {
+            max_retry_after: Duration::from_secs(2),
+            ..RetryPolicy::default()
+        };
         assert_eq!(
             backoff(&p, 0, Some(Duration::from_secs(1))),
-            Duration::from_secs(1)
+            Some(Duration::from_secs(1))
         );
         assert_eq!(
-            backoff(&p, 0, Some(Duration::from_secs(100))),
-            Duration::from_secs(2)
+            backoff(&p, 0, Some(Duration::from_secs(2))),
+            Some(Duration::from_secs(2))
         );
+        assert_eq!(backoff(&p, 0, Some(Duration::from_millis(2001))), None);
+        assert_eq!(backoff(&p, 0, Some(Duration::MAX)), None);
     }
 
     #[test]
@@ -364,5 +384,11 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, "-1".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, "NaN".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, "1e20".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::MAX));
     }
 }

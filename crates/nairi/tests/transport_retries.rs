@@ -301,6 +301,26 @@ async fn retry_after_beyond_the_cap_fails_at_once() {
 }
 
 #[tokio::test]
+async fn absurd_retry_after_is_a_rate_limit_error_not_a_panic() {
+    // 1e20 s does not fit a Duration; it reads as "longer than any cap": fail at once.
+    for value in ["1e20", "1e300", "18446744073709551616"] {
+        let (server, client) = setup().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", value))
+            .mount(&server)
+            .await;
+        let err = client.agents().list().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimit, "{value}: {err}");
+        assert_eq!(
+            err.as_api().unwrap().retry_after,
+            Some(Duration::MAX),
+            "{value}"
+        );
+        assert_eq!(requests(&server).await.len(), 1, "{value}");
+    }
+}
+
+#[tokio::test]
 async fn per_call_max_retries_override() {
     let (server, client) = setup().await;
     Mock::given(any())
