@@ -303,6 +303,106 @@ async fn endless_gateway_errors_end_in_a_timeout_with_the_last_error() {
     assert!(t.to_string().contains("never seen"));
 }
 
+/// `GET /messages/{MSG}` answers a body that never decodes as a message, `times` times.
+async fn poll_garbles(server: &MockServer, times: Option<u64>) {
+    let mock = Mock::given(method("GET"))
+        .and(path(format!("{P}/messages/{MSG}")))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"id\": [not json"));
+    match times {
+        Some(n) => mock.up_to_n_times(n).mount(server).await,
+        None => mock.mount(server).await,
+    }
+}
+
+// A listing that never decodes is not transient forever: the wait ends with the decode error
+// after a few in a row instead of spinning to its timeout.
+#[tokio::test]
+async fn a_thread_that_never_decodes_ends_the_wait_with_the_decode_error() {
+    let server = MockServer::start().await;
+    poll_answers(&server, "completed", None).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/conversations/{JOB}/messages")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": "nope"})))
+        .mount(&server)
+        .await;
+    // Only the decode bound can end this wait before its timeout.
+    let long = opts().timeout(Some(Duration::from_secs(20)));
+    let err = client(&server)
+        .conversations()
+        .wait(&handle(), &long)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
+    let lists = count(
+        &server.received_requests().await.unwrap(),
+        "GET",
+        &format!("{P}/conversations/{JOB}/messages"),
+    );
+    assert!(
+        (2..=5).contains(&lists),
+        "a few listings, then the end ({lists})"
+    );
+
+    // Watching ends the same way, with the decode error as the last item.
+    let items: Vec<_> = client(&server)
+        .conversations()
+        .watch(&handle(), long)
+        .collect()
+        .await;
+    assert!(
+        matches!(items.last(), Some(Err(e)) if e.kind() == ErrorKind::Decode),
+        "{items:?}"
+    );
+}
+
+// The same for the status poll.
+#[tokio::test]
+async fn a_status_that_never_decodes_ends_the_wait_with_the_decode_error() {
+    let server = MockServer::start().await;
+    poll_garbles(&server, None).await;
+    let err = client(&server)
+        .conversations()
+        .wait(&handle(), &opts().timeout(Some(Duration::from_secs(20))))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
+    let polls = count(
+        &server.received_requests().await.unwrap(),
+        "GET",
+        &format!("{P}/messages/{MSG}"),
+    );
+    assert!(
+        (2..=5).contains(&polls),
+        "a few polls, then the end ({polls})"
+    );
+}
+
+// Garbled bodies now and then, never many in a row, are absorbed: a good answer resets the
+// count.
+#[tokio::test]
+async fn occasional_decode_failures_are_absorbed() {
+    let server = MockServer::start().await;
+    poll_garbles(&server, Some(3)).await;
+    poll_answers(&server, "pending", Some(1)).await;
+    poll_garbles(&server, Some(3)).await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            message(MSG, JOB, "user", "completed", "hi"),
+            message("cmsg_a", JOB, "assistant", "completed", "through the noise"),
+        ]),
+    )
+    .await;
+    let turn = client(&server)
+        .conversations()
+        .wait(&handle(), &opts())
+        .await
+        .unwrap();
+    assert_eq!(turn.text, "through the noise");
+}
+
 // Invalid options are reported before any request, as the stream's only item too.
 #[tokio::test]
 async fn invalid_options_send_nothing() {

@@ -67,9 +67,11 @@ impl<'c> Conversations<'c> {
     /// Polls the user message with a backoff until it is `completed` or `failed`, or until a
     /// completed reply is listed while the status lags. A `failed` turn is
     /// [`Error::TurnFailed`](crate::Error::TurnFailed); running out of `options.timeout` is
-    /// [`Error::WaitTimeout`](crate::Error::WaitTimeout). Transient errors (network, 5xx, 429,
-    /// garbled bodies) are retried until the timeout; 4xx errors end the wait. Dropping the
-    /// future stops it.
+    /// [`Error::WaitTimeout`](crate::Error::WaitTimeout). Transient errors (network, 5xx, 429)
+    /// are retried until the timeout; a garbled body is retried too, but an endpoint whose
+    /// answer fails to decode several times in a row ends the wait with that
+    /// [`Error::Decode`](crate::Error::Decode); 4xx errors end the wait. Dropping the future
+    /// stops it.
     pub async fn wait(&self, handle: &TurnHandle, options: &WaitOptions) -> Result<Turn> {
         Engine::new(self.client, handle, options.clone(), false)
             .finish(None)

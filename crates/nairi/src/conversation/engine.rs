@@ -22,6 +22,17 @@ use crate::client::{Client, RequestOptions};
 use crate::error::{Error, Result};
 use crate::types::{Message, MessageRole, MessageStatus, TurnHandle};
 
+/// Undecodable answers in a row from one endpoint after which the wait gives up with the
+/// decode error: a garbled body now and then is transient, one that never decodes is not.
+pub(crate) const MAX_DECODE_FAILURES: u32 = 4;
+
+/// Which request a transient error came from (decode failures are counted per endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Poll,
+    List,
+}
+
 /// Called with each event of a `run` whose options ask for them.
 pub type EventCallback = dyn Fn(&TurnEvent) + Send + Sync;
 
@@ -67,6 +78,9 @@ pub(crate) struct Engine {
     queue: VecDeque<TurnEvent>,
     pending_error: Option<Error>,
     last_error: Option<String>,
+    /// Consecutive undecodable answers of `GET /messages/{id}` and of the listing.
+    poll_decode_failures: u32,
+    list_decode_failures: u32,
     phase: Phase,
 }
 
@@ -99,6 +113,8 @@ impl Engine {
             queue: VecDeque::new(),
             pending_error,
             last_error: None,
+            poll_decode_failures: 0,
+            list_decode_failures: 0,
             phase,
         }
     }
@@ -172,9 +188,12 @@ impl Engine {
             .bounded(self.deadline, client.messages().get(&self.message_id))
             .await?;
         let message = match polled {
-            Ok(m) => m,
+            Ok(m) => {
+                self.poll_decode_failures = 0;
+                m
+            }
             Err(e) => {
-                let retry_after = self.absorb(e)?;
+                let retry_after = self.absorb(e, Source::Poll)?;
                 self.schedule(false, retry_after);
                 return Ok(());
             }
@@ -328,9 +347,12 @@ impl Engine {
         };
         self.last_list = Instant::now();
         match listed {
-            Ok(thread) => Ok(Some(thread)),
+            Ok(thread) => {
+                self.list_decode_failures = 0;
+                Ok(Some(thread))
+            }
             Err(e) => {
-                self.absorb(e)?;
+                self.absorb(e, Source::List)?;
                 Ok(None)
             }
         }
@@ -372,10 +394,22 @@ impl Engine {
         }
     }
 
-    /// Records a transient error and returns its `Retry-After`; other errors end the wait.
-    fn absorb(&mut self, e: Error) -> Result<Option<Duration>> {
+    /// Records a transient error and returns its `Retry-After`; other errors end the wait, and
+    /// so does the [`MAX_DECODE_FAILURES`]th undecodable answer in a row from one endpoint
+    /// (the network, gateways and rate limits stay transient until the timeout).
+    fn absorb(&mut self, e: Error, source: Source) -> Result<Option<Duration>> {
         if !is_transient(&e) {
             return Err(e);
+        }
+        if matches!(e, Error::Decode { .. }) {
+            let failures = match source {
+                Source::Poll => &mut self.poll_decode_failures,
+                Source::List => &mut self.list_decode_failures,
+            };
+            *failures += 1;
+            if *failures >= MAX_DECODE_FAILURES {
+                return Err(e);
+            }
         }
         tracing::debug!(error = %e, message_id = %self.message_id, "transient error while waiting");
         let retry_after = e.as_api().and_then(|a| a.retry_after);
