@@ -95,6 +95,10 @@ pub(crate) fn script(
     agent_ref: &str,
     turns: Vec<ScriptedTurn>,
 ) -> ApiResult<usize> {
+    for (i, turn) in turns.iter().enumerate() {
+        turn.validate()
+            .map_err(|e| EmulatorError::bad_request(format!("turns[{i}]: {}", e.message)))?;
+    }
     let mut w = app.lock();
     let org = w.org(key)?;
     let agent = org.agent_mut(agent_ref)?;
@@ -119,19 +123,8 @@ pub(crate) fn seed_job(app: &Shared, key: &str, seed: JobSeed) -> ApiResult<Turn
     let seq = w.next_seq();
     let org = w.org(key)?;
     let agent_id = org.agent_id(&seed.agent)?;
-    let now = ids::now();
-    let job = Job {
-        id: org.new_job_id(),
-        agent_id,
-        status,
-        source,
-        mode: "execute".into(),
-        created_at: now,
-        updated_at: now,
-        seq,
-        busy: false,
-        messages: Vec::new(),
-    };
+    let mut job = Job::new(org.new_job_id(), agent_id, &source, "execute", seq);
+    job.status = status;
     let job_id = job.id.clone();
     org.jobs.insert(job_id.clone(), job);
     let prompt = seed.prompt.unwrap_or_else(|| "Seeded conversation".into());

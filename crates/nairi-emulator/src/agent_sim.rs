@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::ids;
@@ -224,7 +223,39 @@ fn release(app: &Shared, t: &TurnRef) {
     });
 }
 
+/// The job and instance a turn holds. They are released exactly once: explicitly, or when the
+/// guard is dropped, which also happens when the turn task panics or is cancelled, so that
+/// nothing can leave an agent's instance (or a job) busy forever.
+struct Slot {
+    app: Shared,
+    t: TurnRef,
+    held: bool,
+}
+
+impl Slot {
+    fn new(app: &Shared, t: &TurnRef) -> Self {
+        Self {
+            app: app.clone(),
+            t: t.clone(),
+            held: true,
+        }
+    }
+
+    fn release(&mut self) {
+        if std::mem::take(&mut self.held) {
+            release(&self.app, &self.t);
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: Option<String>) {
+    let mut slot = Slot::new(&app, &t);
     let tm = app.timings;
     sleep_ms(tm.pickup_ms.max(turn.queue_ms)).await;
     let prompt = with_org(&app, &t.key, t.epoch, |org| {
@@ -236,11 +267,9 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
         Some((prompt, job.mode == "ask"))
     });
     let Some(Some((prompt, ask_mode))) = prompt else {
-        release(&app, &t);
         return;
     };
     if turn.stuck {
-        release(&app, &t);
         return;
     }
     let progress = turn
@@ -253,7 +282,7 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
             return;
         }
     }
-    sleep_ms(tm.reply_ms + turn.delay_ms).await;
+    sleep_ms(tm.reply_ms.saturating_add(turn.delay_ms)).await;
 
     if let Some(fail) = &turn.fail {
         let prefix = fail.prefix.clone().unwrap_or_else(|| "nairid".into());
@@ -286,7 +315,6 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
                 job.updated_at = ids::now();
             }
         });
-        release(&app, &t);
         return;
     }
 
@@ -328,9 +356,8 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
         let mut ids_out = Vec::new();
         let mut atts = Vec::new();
         for a in &turn.attachments {
-            let data = base64::engine::general_purpose::STANDARD
-                .decode(a.data_base64.as_bytes())
-                .unwrap_or_default();
+            // Checked when the script was accepted.
+            let data = a.decode().unwrap_or_default();
             let att = Attachment {
                 id: ids::new_id("att_"),
                 filename: a.filename.clone(),
@@ -357,7 +384,7 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
     // while the status or the listing catches up.
     if turn.reply_lag_ms > 0 {
         set_user_status(&app, &t, "completed");
-        release(&app, &t);
+        slot.release();
         sleep_ms(turn.reply_lag_ms).await;
         let now = ids::now();
         reply.created_at = now;
@@ -382,7 +409,7 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
         });
     }
     trailing(&app, &t, &turn).await;
-    release(&app, &t);
+    slot.release();
 }
 
 /// Late progress events and trailing system messages, after the reply.
@@ -399,5 +426,51 @@ async fn trailing(app: &Shared, t: &TurnRef, turn: &ScriptedTurn) {
             t,
             Message::new(&t.job_id, "system", "completed", text.clone()),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::routes::agents::insert_agent;
+    use crate::script::Timings;
+    use crate::state::{App, Job, World};
+
+    #[tokio::test]
+    async fn a_panicking_turn_still_frees_its_instance_and_job() {
+        let mut world = World::default();
+        world.create_org("nr_k", false);
+        let app: Shared = Arc::new(App::new(world, Timings::fast()));
+        let t = {
+            let mut w = app.lock();
+            let org = w.org("nr_k").unwrap();
+            let agent_id = insert_agent(org, 1, "A", None, 1).unwrap();
+            let job_id = org.new_job_id();
+            org.jobs.insert(
+                job_id.clone(),
+                Job::new(job_id.clone(), agent_id.clone(), "api", "execute", 2),
+            );
+            org.jobs.get_mut(&job_id).unwrap().busy = true;
+            org.agents.get_mut(&agent_id).unwrap().running = 1;
+            TurnRef {
+                key: org.key.clone(),
+                epoch: org.epoch,
+                agent_id,
+                job_id,
+                msg_id: "cmsg_x".into(),
+            }
+        };
+        let (app2, t2) = (app.clone(), t.clone());
+        let task = tokio::spawn(async move {
+            let _slot = Slot::new(&app2, &t2);
+            panic!("a bug in the turn task");
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        let mut w = app.lock();
+        let org = w.org("nr_k").unwrap();
+        assert_eq!(org.agents[&t.agent_id].running, 0);
+        assert!(!org.jobs[&t.job_id].busy);
     }
 }

@@ -18,7 +18,7 @@ mod server;
 mod state;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -68,11 +68,7 @@ impl EmulatorBuilder {
         let api_key = self.api_key.unwrap_or_else(ids::new_api_key);
         let mut world = World::default();
         world.create_org(&api_key, false);
-        let app: Shared = Arc::new(App {
-            world: Mutex::new(world),
-            timings: self.timings,
-            rt: tokio::runtime::Handle::current(),
-        });
+        let app: Shared = Arc::new(App::new(world, self.timings));
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, server::router(app.clone()), rx));
         Ok(Emulator {

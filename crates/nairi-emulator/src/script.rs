@@ -1,6 +1,13 @@
 //! Scripted agent turns and timing configuration, shared by the control API and the Rust API.
 
+use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{ApiResult, EmulatorError};
+
+/// The longest delay a scripted turn may ask for (`queue_ms`, `delay_ms`, `status_lag_ms`,
+/// `reply_lag_ms`): 24 hours.
+pub const MAX_SCRIPT_DELAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Delays of the fake agent and of deploys, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +167,45 @@ pub struct ScriptedTurn {
     pub status_lag_ms: Option<u64>,
     /// User status flips to `completed` first; the reply is listed this much later.
     pub reply_lag_ms: u64,
+}
+
+impl ScriptedTurn {
+    /// Checks what the turn task relies on, so that a bad script is a 400 when it is posted
+    /// rather than a surprise when it runs: delays of at most [`MAX_SCRIPT_DELAY_MS`] and
+    /// attachments in valid standard base64.
+    pub(crate) fn validate(&self) -> ApiResult<()> {
+        let delays = [
+            ("queue_ms", Some(self.queue_ms)),
+            ("delay_ms", Some(self.delay_ms)),
+            ("status_lag_ms", self.status_lag_ms),
+            ("reply_lag_ms", Some(self.reply_lag_ms)),
+        ];
+        for (name, v) in delays {
+            if v.is_some_and(|v| v > MAX_SCRIPT_DELAY_MS) {
+                return Err(EmulatorError::bad_request(format!(
+                    "{name} must be at most {MAX_SCRIPT_DELAY_MS} (24 hours)"
+                )));
+            }
+        }
+        for a in &self.attachments {
+            a.decode()?;
+        }
+        Ok(())
+    }
+}
+
+impl OutboundAttachment {
+    /// The attachment's bytes; a 400 naming the file when `data_base64` is not valid base64.
+    pub(crate) fn decode(&self) -> ApiResult<Vec<u8>> {
+        base64::engine::general_purpose::STANDARD
+            .decode(self.data_base64.as_bytes())
+            .map_err(|e| {
+                EmulatorError::bad_request(format!(
+                    "attachment {:?}: data_base64 is not valid base64: {e}",
+                    self.filename
+                ))
+            })
+    }
 }
 
 fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>

@@ -22,6 +22,15 @@ pub(crate) struct App {
 pub(crate) type Shared = Arc<App>;
 
 impl App {
+    /// State for a server on the current tokio runtime.
+    pub fn new(world: World, timings: Timings) -> Self {
+        Self {
+            world: Mutex::new(world),
+            timings,
+            rt: tokio::runtime::Handle::current(),
+        }
+    }
+
     pub fn lock(&self) -> MutexGuard<'_, World> {
         // A panic elsewhere must not make the emulator unusable.
         self.world.lock().unwrap_or_else(|e| e.into_inner())
@@ -594,6 +603,23 @@ pub(crate) struct Job {
 }
 
 impl Job {
+    /// A new `active` job with no messages yet.
+    pub fn new(id: String, agent_id: String, source: &str, mode: &str, seq: u64) -> Self {
+        let now = ids::now();
+        Self {
+            id,
+            agent_id,
+            status: "active".into(),
+            source: source.into(),
+            mode: mode.into(),
+            created_at: now,
+            updated_at: now,
+            seq,
+            busy: false,
+            messages: Vec::new(),
+        }
+    }
+
     pub fn json(&self) -> Value {
         json!({
             "id": self.id, "agent_id": self.agent_id, "status": self.status,

@@ -83,19 +83,8 @@ pub(crate) fn start(ctx: &Ctx) -> ApiResult<Reply> {
     let org = w.org(&ctx.key)?;
     let agent_id = org.agent_id(&agent_ref)?;
     let atts = check_attachments(org, &atts)?;
-    let now = ids::now();
-    let job = Job {
-        id: org.new_job_id(),
-        agent_id,
-        status: "active".into(),
-        source: "api".into(),
-        mode: if ask { "ask" } else { "execute" }.into(),
-        created_at: now,
-        updated_at: now,
-        seq,
-        busy: false,
-        messages: Vec::new(),
-    };
+    let mode = if ask { "ask" } else { "execute" };
+    let job = Job::new(org.new_job_id(), agent_id, "api", mode, seq);
     let job_id = job.id.clone();
     org.jobs.insert(job_id.clone(), job);
     let msg_id = enqueue_user_message(ctx, org, &job_id, prompt, atts);

@@ -2,6 +2,7 @@
 
 mod admin;
 mod common;
+mod control_api;
 mod faults;
 mod lifecycle;
 mod load;

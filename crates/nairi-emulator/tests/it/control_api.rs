@@ -1,0 +1,108 @@
+//! Control-API input checks: scripts, faults, bodies, and the JSON shape of every rejection.
+
+use nairi_emulator::{OutboundAttachment, ScriptedTurn};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::*;
+
+/// 24 hours: the largest delay a scripted turn may ask for.
+const DAY_MS: u64 = 86_400_000;
+
+#[tokio::test]
+async fn delays_beyond_a_day_are_rejected_and_the_agent_keeps_working() {
+    let t = start().await;
+    t.deployed_agent("Jam").await;
+    // u64::MAX used to overflow `reply_ms + delay_ms` in the turn task and jam the agent.
+    let r = t
+        .admin(
+            Method::POST,
+            "/agents/jam/script",
+            Some(&t.key),
+            Some(json!({ "turns": [{ "delay_ms": u64::MAX }] })),
+        )
+        .await;
+    assert_err(&r, 400, "delay_ms");
+    for field in ["queue_ms", "delay_ms", "status_lag_ms", "reply_lag_ms"] {
+        let r = t
+            .admin(
+                Method::POST,
+                "/agents/jam/script",
+                Some(&t.key),
+                Some(json!({ "turns": [{ field: DAY_MS + 1 }] })),
+            )
+            .await;
+        assert_err(&r, 400, field);
+    }
+    let err = t
+        .emu
+        .script(
+            &t.key,
+            "jam",
+            vec![ScriptedTurn {
+                delay_ms: u64::MAX,
+                ..Default::default()
+            }],
+        )
+        .unwrap_err();
+    assert_eq!(err.status, 400, "{err}");
+    // A rejected script leaves nothing behind: the next turn is the default one, and it completes.
+    let (job, m) = t.start_conv("jam", "still alive").await;
+    t.wait_status(&m, &["completed"]).await;
+    assert_eq!(
+        t.messages(&job).await.last().unwrap()["content"],
+        "Echo: still alive"
+    );
+    // Exactly a day is accepted (on an agent that never runs it).
+    t.deployed_agent("Patient").await;
+    let r = t
+        .admin(
+            Method::POST,
+            "/agents/patient/script",
+            Some(&t.key),
+            Some(json!({ "turns": [{ "delay_ms": DAY_MS, "queue_ms": DAY_MS,
+                                     "status_lag_ms": DAY_MS, "reply_lag_ms": DAY_MS }] })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["pending_turns"], 1);
+}
+
+#[tokio::test]
+async fn invalid_base64_in_a_scripted_attachment_is_rejected() {
+    let t = start().await;
+    t.deployed_agent("Files").await;
+    let r = t
+        .admin(
+            Method::POST,
+            "/agents/files/script",
+            Some(&t.key),
+            Some(json!({ "turns": [{ "attachments": [
+                { "filename": "out.txt", "data_base64": "not base64!" }
+            ] }] })),
+        )
+        .await;
+    assert_err(&r, 400, "data_base64");
+    let err = t
+        .emu
+        .script(
+            &t.key,
+            "files",
+            vec![ScriptedTurn {
+                attachments: vec![OutboundAttachment {
+                    filename: "a.bin".into(),
+                    content_type: None,
+                    data_base64: "%%%".into(),
+                }],
+                ..Default::default()
+            }],
+        )
+        .unwrap_err();
+    assert_eq!(err.status, 400);
+    // Nothing was queued: the next turn has no attachment.
+    let (job, m) = t.start_conv("files", "x").await;
+    t.wait_status(&m, &["completed"]).await;
+    let last = t.messages(&job).await.last().unwrap().clone();
+    assert_eq!(last["role"], "assistant");
+    assert!(last.get("attachment_ids").is_none(), "{last}");
+}
