@@ -283,3 +283,115 @@ async fn missing_and_null_optional_fields_never_fail() {
         None
     );
 }
+
+#[tokio::test]
+async fn one_odd_message_never_fails_the_whole_thread() {
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "GET",
+        "/conversations/job_1/messages",
+        200,
+        json!({"messages": [
+            {"id": "cmsg_1", "job_id": "job_1", "content": "hi", "role": "user",
+             "status": "completed", "created_at": TS},
+            // status null, role missing, an unparsable timestamp, token counts as floats.
+            {"id": "cmsg_2", "job_id": null, "content": "done", "status": null,
+             "created_at": "garbage", "updated_at": 1_776_019_512,
+             "input_tokens": 12.0, "output_tokens": 3, "cache_read_tokens": 1.5,
+             "cache_write_tokens": "4", "cost_usd": "0.25"}
+        ]}),
+    )
+    .await;
+    let messages = client.messages().list("job_1").await.unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].role, MessageRole::User);
+    assert_eq!(messages[0].created_at, Some(ts(TS)));
+    let odd = &messages[1];
+    assert_eq!(odd.id, "cmsg_2");
+    assert_eq!(odd.job_id, "");
+    assert_eq!(odd.content, "done");
+    assert_eq!(odd.status, MessageStatus::Unknown(String::new()));
+    assert!(!odd.status.is_known() && !odd.status.is_terminal());
+    assert_eq!(odd.role, MessageRole::Unknown(String::new()));
+    assert_eq!(odd.created_at, None, "garbage timestamps decode as None");
+    assert_eq!(odd.updated_at, None, "non-string timestamps decode as None");
+    assert_eq!(odd.input_tokens, Some(12), "integral floats are integers");
+    assert_eq!(odd.output_tokens, Some(3));
+    assert_eq!(odd.cache_read_tokens, None, "fractional counts are unknown");
+    assert_eq!(odd.cache_write_tokens, Some(4), "numeric strings are read");
+    assert_eq!(odd.cost_usd, Some(0.25));
+}
+
+#[tokio::test]
+async fn null_strings_enums_and_odd_numbers_never_fail_other_models() {
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "GET",
+        "/agents",
+        200,
+        json!([{"id": "cci_1", "name": null, "agent_id": null, "instances_count": 2.0,
+                "created_at": "yesterday", "updated_at": null}]),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/agents/a/env-vars",
+        200,
+        json!([{"id": "cev_1", "key": null, "value": "v", "created_at": "2026-13-45"}]),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/agents/a/conversations",
+        200,
+        json!({"conversations": [{"id": "job_1", "status": null}, {"id": "job_2"}]}),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/vaults",
+        200,
+        json!([{"id": "vlt_1", "name": "V", "secrets_count": "3", "created_at": 0}]),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/models",
+        200,
+        json!([{"id": "opus-4.5", "input_price": "15", "output_price": null}]),
+    )
+    .await;
+    let agents = client.agents().list().await.unwrap();
+    assert_eq!(
+        (agents[0].name.as_str(), agents[0].agent_id.as_str()),
+        ("", "")
+    );
+    assert_eq!(agents[0].instances_count, Some(2));
+    assert_eq!((agents[0].created_at, agents[0].updated_at), (None, None));
+    let env = client.agents().env_vars().list("a").await.unwrap();
+    assert_eq!((env[0].key.as_str(), env[0].created_at), ("", None));
+    let convs = client
+        .agents()
+        .conversations()
+        .list("a", &ListConversations::default())
+        .await
+        .unwrap();
+    assert_eq!(convs[0].status, JobStatus::Unknown(String::new()));
+    assert_eq!(convs[1].status, JobStatus::Unknown(String::new()));
+    let vaults = client.vaults().list().await.unwrap();
+    assert_eq!(
+        (vaults[0].secrets_count, vaults[0].created_at),
+        (Some(3), None)
+    );
+    let models = client.models().list(None).await.unwrap();
+    assert_eq!(
+        (models[0].input_price, models[0].output_price),
+        (Some(15.0), None)
+    );
+}

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, Timestamp, open_enum};
+use super::common::{Extra, Timestamp, lenient_timestamp, null_as_default, open_enum};
 
 open_enum! {
     /// Kind of entity attached to an agent.
@@ -39,7 +39,7 @@ pub struct Resource {
     #[serde(default)]
     pub entity_id: Option<String>,
     /// Attachment time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
@@ -74,16 +74,16 @@ pub struct EnvVar {
     #[serde(default)]
     pub container_id: Option<String>,
     /// Variable name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub key: String,
     /// Value (plaintext; returned by the API).
     #[serde(default)]
     pub value: Option<String>,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, Timestamp};
+use super::common::{Extra, Timestamp, lenient_int, lenient_timestamp, null_as_default};
 
 /// An agent of the organisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -10,13 +10,13 @@ pub struct Agent {
     /// The `cci_...` id.
     pub id: String,
     /// Display name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// The slug (may contain `/`), accepted wherever an agent id is.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub agent_id: String,
     /// Concurrent instances.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_int")]
     pub instances_count: Option<i64>,
     /// Description; `None` when null or omitted.
     #[serde(default)]
@@ -28,10 +28,10 @@ pub struct Agent {
     #[serde(default)]
     pub system_prompt: Option<String>,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
@@ -89,7 +89,7 @@ pub struct DeployAgent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeployStatus {
     /// Opaque status text.
-    #[serde(default, deserialize_with = "super::common::null_as_default")]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub status: String,
     /// Fields this SDK version does not model.
     #[serde(flatten)]

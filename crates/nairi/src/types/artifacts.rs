@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, Timestamp, null_as_default};
+use super::common::{Extra, Timestamp, lenient_timestamp, null_as_default};
 
 /// A rule: markdown injected into the system prompt when its description matches the task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,10 +19,10 @@ pub struct Rule {
     #[serde(default, deserialize_with = "null_as_default")]
     pub content: String,
     /// Creation time (omitted by `GET` one rule).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change (omitted by `GET` one rule).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
@@ -80,10 +80,10 @@ pub struct McpConfig {
     #[serde(default)]
     pub is_sensitive: Option<bool>,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
@@ -202,10 +202,10 @@ pub struct Skill {
     #[serde(default, deserialize_with = "null_as_default")]
     pub warnings: Vec<String>,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]

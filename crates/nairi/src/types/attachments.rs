@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, Timestamp, null_as_default};
+use super::common::{Extra, Timestamp, lenient_int, lenient_timestamp, null_as_default};
 
 /// Largest attachment the API accepts: 50 MB, counted as 52,428,800 bytes.
 pub const MAX_ATTACHMENT_BYTES: u64 = 52_428_800;
@@ -37,10 +37,10 @@ pub struct Attachment {
     #[serde(default)]
     pub content_type: Option<String>,
     /// Size in bytes, when the server reports it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_int")]
     pub size_bytes: Option<i64>,
     /// Upload time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// The file's bytes (base64 on the wire, decoded here).
     #[serde(default, with = "base64_bytes")]

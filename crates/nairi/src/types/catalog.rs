@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::common::{Extra, Timestamp, null_as_default, open_enum};
+use super::common::{Extra, Timestamp, lenient_f64, lenient_timestamp, null_as_default, open_enum};
 
 open_enum! {
     /// Chat platform of a connected channel.
@@ -45,7 +45,7 @@ pub struct Channel {
     #[serde(default)]
     pub mode: Option<ChannelMode>,
     /// Connection time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
@@ -64,10 +64,10 @@ pub struct Model {
     #[serde(default)]
     pub provider: Option<String>,
     /// Input price (assumed USD per million tokens); `None` when unknown.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_f64")]
     pub input_price: Option<f64>,
     /// Output price (assumed USD per million tokens); `None` when unknown.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_f64")]
     pub output_price: Option<f64>,
     /// Whether using it costs nothing.
     #[serde(default)]
@@ -89,10 +89,10 @@ pub struct LlmIntegration {
     #[serde(default)]
     pub provider: Option<String>,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
@@ -133,7 +133,7 @@ pub struct GithubRepo {
     #[serde(default, deserialize_with = "string_or_number")]
     pub installation_id: Option<String>,
     /// Connection time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]

@@ -8,13 +8,134 @@ pub type Extra = serde_json::Map<String, serde_json::Value>;
 /// RFC 3339 timestamps, parsed.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
-/// Decodes `null` or a missing field as the type's default (strings that should never be null).
+/// Decodes `null` as the type's default; with `#[serde(default)]` a missing field too.
+///
+/// Used for every non-ID string and list of the response models (`""`, `[]`), and for the
+/// required open enums, whose default is `Unknown("")`.
 pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Decodes an optional timestamp leniently: an RFC 3339 string gives `Some`, while `null`,
+/// a string that does not parse (`"garbage"`), or a value of another type (a number, an
+/// object) give `None` instead of failing the whole response. Used, with
+/// `#[serde(default)]`, for every timestamp of the response models.
+pub(crate) fn lenient_timestamp<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Timestamp>, D::Error> {
+    d.deserialize_any(Lenient(|v| match v {
+        Scalar::Str(s) => s.trim().parse::<Timestamp>().ok(),
+        _ => None,
+    }))
+}
+
+/// Decodes an optional integer leniently: integers, integral floats (`12.0`) and integral
+/// numeric strings (`"12"`) give `Some`; `null`, fractional or out-of-range numbers and
+/// any other value give `None`. Used for counts and token usage of the response models.
+pub(crate) fn lenient_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    fn from_f64(f: f64) -> Option<i64> {
+        // `i64::MAX as f64` rounds up to 2^63, which is out of range: compare with `<`.
+        (f.is_finite() && f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64)
+            .then_some(f as i64)
+    }
+    d.deserialize_any(Lenient(|v| match v {
+        Scalar::I64(n) => Some(n),
+        Scalar::U64(n) => i64::try_from(n).ok(),
+        Scalar::F64(f) => from_f64(f),
+        Scalar::Str(s) => {
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().and_then(from_f64))
+        }
+        Scalar::Other => None,
+    }))
+}
+
+/// Decodes an optional number leniently: numbers and numeric strings (`"0.25"`) give `Some`;
+/// `null`, non-finite values and any other value give `None`. Used for prices and costs.
+pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    d.deserialize_any(Lenient(|v| match v {
+        Scalar::I64(n) => Some(n as f64),
+        Scalar::U64(n) => Some(n as f64),
+        Scalar::F64(f) => f.is_finite().then_some(f),
+        Scalar::Str(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        Scalar::Other => None,
+    }))
+}
+
+/// What a lenient field was given; compound values and booleans are `Other`.
+enum Scalar<'a> {
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Str(&'a str),
+    Other,
+}
+
+/// A visitor that accepts any value: `null` gives `None`, everything else goes through the
+/// mapping function (which may also answer `None`). Compound values are skipped whole.
+struct Lenient<T>(fn(Scalar<'_>) -> Option<T>);
+
+impl<'de, T> serde::de::Visitor<'de> for Lenient<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any value")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok((self.0)(Scalar::Other))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok((self.0)(Scalar::I64(v)))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok((self.0)(Scalar::U64(v)))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok((self.0)(Scalar::F64(v)))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((self.0)(Scalar::Str(v)))
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
+        Ok((self.0)(Scalar::Other))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok((self.0)(Scalar::Other))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok((self.0)(Scalar::Other))
+    }
 }
 
 /// Parses an RFC 3339 timestamp given as text (bindings pass strings), as a validation error.
@@ -93,10 +214,18 @@ macro_rules! open_enum {
             }
         }
 
+        /// `Unknown("")`: what a required field decodes to when it is `null` or missing.
+        impl Default for $name {
+            fn default() -> Self {
+                $name::Unknown(String::new())
+            }
+        }
+
+        /// A string decodes to its variant (`Unknown(..)` when new); `null` to `Unknown("")`.
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
-                Ok($name::from(s.as_ref()))
+                let s = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Ok(s.map_or_else(Self::default, |s| $name::from(s.as_ref())))
             }
         }
     };
@@ -121,6 +250,54 @@ mod tests {
         let r: Colour = serde_json::from_str("\"red\"").unwrap();
         assert_eq!(r, Colour::Red);
         assert_eq!(Colour::KNOWN, &["red", "blue"]);
+    }
+
+    #[test]
+    fn null_enum_is_unknown_empty() {
+        let c: Colour = serde_json::from_str("null").unwrap();
+        assert_eq!(c, Colour::Unknown(String::new()));
+        assert_eq!(Colour::default(), Colour::Unknown(String::new()));
+        let o: Option<Colour> = serde_json::from_str("null").unwrap();
+        assert_eq!(o, None);
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Lax {
+        #[serde(default, deserialize_with = "lenient_timestamp")]
+        at: Option<Timestamp>,
+        #[serde(default, deserialize_with = "lenient_int")]
+        n: Option<i64>,
+        #[serde(default, deserialize_with = "lenient_f64")]
+        x: Option<f64>,
+    }
+
+    fn lax(json: &str) -> Lax {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn lenient_fields_never_fail() {
+        let l = lax(r#"{"at":"2026-04-12T18:45:12.000Z","n":12,"x":0.5}"#);
+        assert_eq!(l.at.unwrap().timestamp_millis(), 1_776_019_512_000);
+        assert_eq!((l.n, l.x), (Some(12), Some(0.5)));
+        let l = lax(r#"{"at":"2026-04-12T20:45:12+02:00","n":12.0,"x":3}"#);
+        assert_eq!(l.at.unwrap().timestamp_millis(), 1_776_019_512_000);
+        assert_eq!((l.n, l.x), (Some(12), Some(3.0)));
+        assert_eq!(lax(r#"{"n":"7","x":"0.25"}"#).n, Some(7));
+        assert_eq!(lax(r#"{"n":"7","x":"0.25"}"#).x, Some(0.25));
+        for odd in [
+            "{}",
+            r#"{"at":null,"n":null,"x":null}"#,
+            r#"{"at":"garbage","n":12.5,"x":"lots"}"#,
+            r#"{"at":1776019512,"n":1e30,"x":true}"#,
+            r#"{"at":{"s":1},"n":[1],"x":{"v":[1,2]}}"#,
+            r#"{"at":"","n":"12.5","x":[]}"#,
+            r#"{"n":18446744073709551615}"#,
+            r#"{"n":9223372036854775808.0}"#,
+        ] {
+            let l = lax(odd);
+            assert_eq!((l.at, l.n, l.x), (None, None, None), "{odd}");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, Timestamp, null_as_default, open_enum};
+use super::common::{
+    Extra, Timestamp, lenient_f64, lenient_int, lenient_timestamp, null_as_default, open_enum,
+};
 
 open_enum! {
     /// Who wrote a message.
@@ -78,33 +80,35 @@ pub struct Message {
     /// Text; for progress messages a JSON-encoded envelope.
     #[serde(default, deserialize_with = "null_as_default")]
     pub content: String,
-    /// Author.
+    /// Author; `Unknown("")` when null or missing.
+    #[serde(default)]
     pub role: MessageRole,
-    /// Processing state.
+    /// Processing state; `Unknown("")` when null or missing.
+    #[serde(default)]
     pub status: MessageStatus,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Attachments sent with a user message or produced by the agent (omitted when none).
     #[serde(default, deserialize_with = "null_as_default")]
     pub attachment_ids: Vec<String>,
     /// Cost in USD (assistant messages, when the harness reports usage).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_f64")]
     pub cost_usd: Option<f64>,
     /// Input tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_int")]
     pub input_tokens: Option<i64>,
     /// Output tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_int")]
     pub output_tokens: Option<i64>,
     /// Cache read tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_int")]
     pub cache_read_tokens: Option<i64>,
     /// Cache write tokens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_int")]
     pub cache_write_tokens: Option<i64>,
     /// Model that produced the reply.
     #[serde(default)]
@@ -208,13 +212,14 @@ pub struct Conversation {
     /// The agent (may be absent on older servers).
     #[serde(default)]
     pub agent_id: Option<String>,
-    /// Job status.
+    /// Job status; `Unknown("")` when null or missing.
+    #[serde(default)]
     pub status: JobStatus,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]

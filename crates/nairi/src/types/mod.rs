@@ -1,5 +1,16 @@
 //! Request and response models. Field names are the wire names; unknown fields are kept in
 //! `extra`, unknown enum values in `Unknown(..)`.
+//!
+//! Decoding a response never fails because of one odd non-ID field:
+//! - strings and lists that are `null` or missing decode as `""` and `[]`;
+//! - required enums (`Message::role`, `Message::status`, `Conversation::status`) that are
+//!   `null` or missing decode as `Unknown("")`; optional ones as `None`;
+//! - timestamps that are `null`, missing, not a string or not RFC 3339 decode as `None`;
+//! - counts and token usage accept integral floats (`12.0`) and numeric strings (`"12"`);
+//!   any other value (`12.5`, `true`) decodes as `None`; prices and costs accept numbers and
+//!   numeric strings, anything else is `None`.
+//!
+//! Only a missing or malformed `id` (and the ids of start/continue answers) fails decoding.
 
 mod agent_config;
 mod agents;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, Timestamp, null_as_default, open_enum};
+use super::common::{Extra, Timestamp, lenient_timestamp, null_as_default, open_enum};
 
 open_enum! {
     /// Where a scheduled job runs.
@@ -46,13 +46,13 @@ pub struct ScheduledJob {
     #[serde(default)]
     pub is_enabled: Option<bool>,
     /// Last run, or the last enable/creation before the first run.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub last_executed_at: Option<Timestamp>,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, Timestamp, null_as_default};
+use super::common::{Extra, Timestamp, lenient_int, lenient_timestamp, null_as_default};
 
 /// A named group of secrets, attached to agents as a unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,13 +18,13 @@ pub struct Vault {
     #[serde(default)]
     pub description: Option<String>,
     /// Number of secrets in the vault.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_int")]
     pub secrets_count: Option<i64>,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
@@ -127,10 +127,10 @@ pub struct VaultSecret {
     #[serde(default, deserialize_with = "null_as_default")]
     pub allowed_domains: Vec<String>,
     /// Creation time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
     /// Last change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
