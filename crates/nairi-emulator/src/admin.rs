@@ -2,8 +2,8 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use percent_encoding::percent_decode_str;
@@ -235,6 +235,46 @@ struct StatusReq {
     reason: Option<String>,
 }
 
+/// Body limit of every control-API request.
+pub const CONTROL_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Makes every control-API error JSON, including the rejections of axum's extractors (a path
+/// that is not UTF-8 once decoded, a body over [`CONTROL_BODY_LIMIT`]), which are plain text.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("request body too large (limit {CONTROL_BODY_LIMIT} bytes)")
+    } else {
+        // Extractor rejections are short texts; an empty one gets the status text.
+        let text = axum::body::to_bytes(body, 64 * 1024)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default();
+        if text.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_string()
+        } else {
+            text
+        }
+    };
+    let mut out = EmulatorError::new(status.as_u16(), message).into_response();
+    // Keep headers such as `Allow`, but not the old body's type and framing.
+    for (k, v) in &parts.headers {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
         .route(
@@ -254,6 +294,10 @@ pub(crate) fn router() -> Router<Shared> {
         )
         .route("/requests", get(http_requests).delete(http_clear_requests))
         .route("/reset", post(http_reset))
+        .layer(axum::middleware::map_response(json_errors))
+        // Overrides the outer router's `DefaultBodyLimit::disable()` (the public API reads its
+        // bodies itself, with its own limits).
+        .layer(DefaultBodyLimit::max(CONTROL_BODY_LIMIT))
 }
 
 async fn http_org(State(app): State<Shared>, body: Bytes) -> Response {

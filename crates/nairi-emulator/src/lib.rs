@@ -24,12 +24,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use admin::{AgentSeed, JobSeed, TurnIds};
+pub use admin::{AgentSeed, CONTROL_BODY_LIMIT, JobSeed, TurnIds};
 pub use agent_sim::default_reply;
 pub use error::EmulatorError;
 pub use faults::{Fault, LoggedRequest};
 pub use ids::new_api_key;
-pub use script::{FailSpec, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings, Usage};
+pub use script::{
+    FailSpec, MAX_SCRIPT_DELAY_MS, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings, Usage,
+};
 pub use server::{API_PREFIX, JSON_BODY_LIMIT, MULTIPART_BODY_LIMIT};
 
 use state::{App, Shared, World};

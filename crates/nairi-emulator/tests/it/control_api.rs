@@ -106,3 +106,97 @@ async fn invalid_base64_in_a_scripted_attachment_is_rejected() {
     assert_eq!(last["role"], "assistant");
     assert!(last.get("attachment_ids").is_none(), "{last}");
 }
+
+/// The limit on control-API bodies.
+const ADMIN_LIMIT: usize = 1024 * 1024;
+
+#[tokio::test]
+async fn control_api_bodies_over_one_mib_get_a_json_413() {
+    let t = start().await;
+    t.deployed_agent("Big").await;
+    let base = t.emu.base_url();
+    let huge_fault = json!({ "path_prefix": "/api/public/v1/", "status": 500,
+                             "body": "x".repeat(2 * ADMIN_LIMIT) });
+    let huge_script = json!({ "turns": [{ "reply": "y".repeat(2 * ADMIN_LIMIT) }] });
+    for (path, body) in [
+        ("/_emulator/faults", huge_fault),
+        ("/_emulator/agents/big/script", huge_script),
+    ] {
+        let r = t
+            .http
+            .post(format!("{base}{path}"))
+            .bearer_auth(&t.key)
+            .json(&body)
+            .send()
+            .await;
+        match r {
+            Ok(r) => {
+                let r = into_resp(r).await;
+                assert_err(&r, 413, "too large");
+                assert!(
+                    r.headers["content-type"]
+                        .to_str()
+                        .unwrap()
+                        .starts_with("application/json")
+                );
+            }
+            // The server may answer and close before the client has sent everything.
+            Err(e) => assert!(e.is_request() || e.is_body() || e.is_connect(), "{e}"),
+        }
+    }
+    // Nothing was stored.
+    let faults = t.admin(Method::GET, "/faults", None, None).await;
+    assert_eq!(faults.body["faults"], json!([]), "{}", faults.text);
+    let (job, m) = t.start_conv("big", "x").await;
+    t.wait_status(&m, &["completed"]).await;
+    assert_eq!(t.messages(&job).await.last().unwrap()["content"], "Echo: x");
+    // A body under the limit is fine.
+    let r = t
+        .admin(
+            Method::POST,
+            "/agents/big/script",
+            Some(&t.key),
+            Some(json!({ "turns": [{ "reply": "y".repeat(ADMIN_LIMIT / 2) }] })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn every_control_api_rejection_is_json() {
+    let t = start().await;
+    let base = t.emu.base_url();
+    let cases: Vec<(Method, &str, Option<&str>, u16)> = vec![
+        // Not UTF-8 once percent-decoded: the path extractor used to answer in text/plain.
+        (Method::POST, "/_emulator/jobs/%FF/status", Some("{}"), 400),
+        (Method::POST, "/_emulator/jobs/%FF%FE/status", None, 400),
+        (Method::GET, "/_emulator/orgs", None, 405),
+        (Method::PUT, "/_emulator/faults", None, 405),
+        (Method::GET, "/_emulator/nope", None, 404),
+        (Method::POST, "/_emulator/faults", Some("{not json"), 400),
+        (Method::POST, "/_emulator/orgs", Some("[1]"), 400),
+    ];
+    for (method, path, body, status) in cases {
+        let mut rb = t
+            .http
+            .request(method.clone(), format!("{base}{path}"))
+            .bearer_auth(&t.key);
+        if let Some(b) = body {
+            rb = rb.header("content-type", "application/json").body(b);
+        }
+        let r = into_resp(rb.send().await.unwrap()).await;
+        assert_eq!(r.status.as_u16(), status, "{method} {path}: {}", r.text);
+        assert!(
+            r.body["error"].is_string(),
+            "{method} {path}: not a JSON error: {:?}",
+            r.text
+        );
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{method} {path}"
+        );
+    }
+}
