@@ -49,8 +49,13 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// A client from a complete configuration.
+    /// A client from a complete configuration, checked again exactly as
+    /// [`ClientBuilder::build_config`] checks it (the fields are public and may have been
+    /// changed): a bad key, a plain `http://` base URL to a non-loopback host without
+    /// [`ClientConfig::allow_insecure_http`], or an invalid user agent is a
+    /// [`Error::Config`]. The base URL is normalised to end in `/api/public/v1`.
     pub fn from_config(config: ClientConfig) -> Result<Self> {
+        let config = config.validated()?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .user_agent(config.user_agent.clone())

@@ -72,7 +72,12 @@ impl Default for RetryPolicy {
 }
 
 /// Everything a [`crate::Client`] is built from.
+///
+/// Made by [`ClientBuilder::build_config`]; its fields may then be changed, and
+/// [`crate::Client::from_config`] checks them again exactly as the builder does (key, base
+/// URL and its plain-http rule, user agent), so a tampered configuration cannot bypass them.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The API key (`nr_...`).
     pub api_key: ApiKey,
@@ -88,6 +93,37 @@ pub struct ClientConfig {
     pub default_headers: HeaderMap,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// Whether plain `http://` to a non-loopback host is allowed (the key would travel in
+    /// clear text); see [`ClientBuilder::allow_insecure_http`].
+    pub allow_insecure_http: bool,
+}
+
+impl ClientConfig {
+    /// Checks every field and normalises the base URL; the one validation behind both
+    /// [`ClientBuilder::build_config`] and [`crate::Client::from_config`].
+    pub(crate) fn validated(mut self) -> Result<Self> {
+        validate_api_key(&self.api_key)?;
+        self.base_url = normalise_base_url(self.base_url.as_str(), self.allow_insecure_http)?;
+        if HeaderValue::from_str(&self.user_agent).is_err() {
+            return Err(Error::Config(format!(
+                "invalid user agent {:?}",
+                self.user_agent
+            )));
+        }
+        Ok(self)
+    }
+}
+
+fn validate_api_key(key: &ApiKey) -> Result<()> {
+    if key.expose().trim().is_empty() {
+        return Err(Error::Config("the API key is empty".into()));
+    }
+    if key.expose().chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::Config(
+            "the API key contains whitespace or control characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Builds a [`crate::Client`]; unset values come from the environment, then the defaults.
@@ -190,18 +226,12 @@ impl ClientBuilder {
                 ))
             })?),
         };
-        if api_key.expose().trim().is_empty() {
-            return Err(Error::Config("the API key is empty".into()));
-        }
-        if api_key.expose().chars().any(|c| c.is_control() || c == ' ') {
-            return Err(Error::Config(
-                "the API key contains whitespace or control characters".into(),
-            ));
-        }
+        validate_api_key(&api_key)?;
         let raw_base = self
             .base_url
             .or_else(|| env(ENV_BASE_URL))
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        // Parsed once here for a precise message; `validated` then checks the parsed URL.
         let base_url = normalise_base_url(&raw_base, self.allow_insecure_http)?;
 
         let mut default_headers = HeaderMap::new();
@@ -221,7 +251,7 @@ impl ClientBuilder {
             }
             user_agent = format!("{user_agent} {suffix}");
         }
-        Ok(ClientConfig {
+        ClientConfig {
             api_key,
             base_url,
             connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
@@ -229,7 +259,9 @@ impl ClientBuilder {
             retry: self.retry,
             default_headers,
             user_agent,
-        })
+            allow_insecure_http: self.allow_insecure_http,
+        }
+        .validated()
     }
 
     /// Builds the client.
@@ -296,6 +328,8 @@ mod tests {
         ] {
             let url = normalise_base_url(raw, false).unwrap();
             assert_eq!(url.as_str(), "https://api.nairi.ai/api/public/v1", "{raw}");
+            // `Client::from_config` normalises again: it must be idempotent.
+            assert_eq!(normalise_base_url(url.as_str(), false).unwrap(), url);
         }
         let proxied = normalise_base_url("https://gw.example.com/nairi/", false).unwrap();
         assert_eq!(

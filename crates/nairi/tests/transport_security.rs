@@ -395,3 +395,69 @@ async fn null_strings_enums_and_odd_numbers_never_fail_other_models() {
         (Some(15.0), None)
     );
 }
+
+/// A configuration the builder accepted, to be tampered with through its public fields.
+fn good_config() -> nairi::ClientConfig {
+    ClientBuilder::without_env()
+        .api_key(KEY)
+        .base_url("https://api.nairi.ai")
+        .build_config()
+        .unwrap()
+}
+
+#[test]
+fn from_config_runs_the_builder_checks() {
+    let mut plain = good_config();
+    plain.base_url = url::Url::parse("http://api.example.com/api/public/v1").unwrap();
+    let err = nairi::Client::from_config(plain).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("http://"), "{err}");
+
+    let mut ftp = good_config();
+    ftp.base_url = url::Url::parse("ftp://api.example.com").unwrap();
+    assert_eq!(
+        nairi::Client::from_config(ftp).unwrap_err().kind(),
+        ErrorKind::Config
+    );
+
+    let mut query = good_config();
+    query.base_url = url::Url::parse("https://api.example.com/?x=1").unwrap();
+    assert_eq!(
+        nairi::Client::from_config(query).unwrap_err().kind(),
+        ErrorKind::Config
+    );
+
+    for bad_key in ["", "  ", "nr_a b", "nr_a\nb"] {
+        let mut c = good_config();
+        c.api_key = nairi::config::ApiKey::new(bad_key);
+        let err = nairi::Client::from_config(c).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{bad_key:?}");
+    }
+
+    let mut ua = good_config();
+    ua.user_agent = "nairi-rust/1\r\nX-Injected: 1".into();
+    assert_eq!(
+        nairi::Client::from_config(ua).unwrap_err().kind(),
+        ErrorKind::Config
+    );
+
+    // Loopback http stays allowed, an explicit opt-in is honoured, and the root is normalised.
+    let mut local = good_config();
+    local.base_url = url::Url::parse("http://127.0.0.1:9/").unwrap();
+    let client = nairi::Client::from_config(local).unwrap();
+    assert_eq!(
+        client.base_url().as_str(),
+        "http://127.0.0.1:9/api/public/v1"
+    );
+    let opted_in = ClientBuilder::without_env()
+        .api_key(KEY)
+        .base_url("http://api.internal")
+        .allow_insecure_http(true)
+        .build_config()
+        .unwrap();
+    let client = nairi::Client::from_config(opted_in).unwrap();
+    assert_eq!(
+        client.base_url().as_str(),
+        "http://api.internal/api/public/v1"
+    );
+}
