@@ -470,6 +470,73 @@ async fn stale_system_message_from_an_earlier_turn_is_never_quoted() {
     assert!(text.contains(&f.message_id), "{text}");
 }
 
+fn failing(detail: Option<&str>) -> ScriptedTurn {
+    ScriptedTurn {
+        fail: Some(FailSpec {
+            detail: detail.map(str::to_owned),
+            ..Default::default()
+        }),
+        // No progress: nothing but the notice separates the turns.
+        progress: Some(vec![]),
+        ..Default::default()
+    }
+}
+
+// Case 4, REFERENCE 2.5 step 4: after a failure the caller retries with a follow-up, which
+// fails again for another reason. The second failure quotes its own notice, not the first.
+#[tokio::test]
+async fn a_retry_that_fails_again_reports_its_own_error() {
+    let env = Env::start().await;
+    env.script(vec![
+        failing(Some("model overloaded")),
+        failing(Some("git push rejected")),
+    ]);
+    let conv = env.client.conversations();
+    let first = turn_failed(conv.run((SLUG, "try"), &fast_run()).await.unwrap_err());
+    assert_eq!(first.detail.as_deref(), Some("model overloaded"));
+    let second = turn_failed(
+        conv.run_follow_up(&first.job_id, "try again", &fast_run())
+            .await
+            .unwrap_err(),
+    );
+    assert_ne!(second.message_id, first.message_id);
+    assert_eq!(second.detail.as_deref(), Some("git push rejected"));
+    assert_eq!(second.system_messages.len(), 1);
+    assert!(second.to_string().contains("git push rejected"), "{second}");
+
+    // The first turn, read again now that the thread holds both, keeps only its own notice.
+    let again = turn_failed(
+        conv.wait(
+            &nairi::types::TurnHandle {
+                job_id: first.job_id.clone(),
+                message_id: first.message_id.clone(),
+            },
+            &fast_wait(),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(again.detail.as_deref(), Some("model overloaded"));
+    assert_eq!(again.system_messages.len(), 1);
+}
+
+// A turn that failed without any notice does not take the retry's reply.
+#[tokio::test]
+async fn a_silent_failure_then_a_retry_gets_the_retry_its_reply() {
+    let env = Env::start().await;
+    env.script(vec![failing(None), reply("second time lucky")]);
+    let conv = env.client.conversations();
+    let opts = fast_run().wait(fast_wait().reply_grace(ms(100)));
+    let first = turn_failed(conv.run((SLUG, "try"), &opts).await.unwrap_err());
+    assert_eq!(first.reason(), GENERIC_FAILURE_TEXT);
+    let turn = conv
+        .run_follow_up(&first.job_id, "try again", &fast_run())
+        .await
+        .unwrap();
+    assert_eq!(turn.text, "second time lucky");
+    assert!(!turn.is_empty_reply);
+}
+
 // Case 6: git notices trail the reply; links are parsed from the markdown.
 #[tokio::test]
 async fn pull_request_and_commit_links_are_parsed() {

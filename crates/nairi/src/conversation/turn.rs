@@ -1,5 +1,6 @@
 //! The result of a finished turn, assembled from the thread.
 
+use std::cmp::Ordering;
 use std::collections::VecDeque;
 
 use serde::Serialize;
@@ -132,49 +133,52 @@ impl Turn {
 /// sit next to each other ahead of their replies (`u1 u2 reply1 reply2`), because the agent
 /// works through one job's messages in order (BEHAVIOUR 4.9, 4.13). So the thread is walked
 /// like the agent's queue: each non-user message belongs to the oldest unfinished turn; a
-/// non-empty assistant message finishes it; a failed turn that already has an error notice is
-/// finished by the next progress or assistant message; a system message that is not an error
-/// notice, arriving before the next turn produced anything, trails the turn that just finished
-/// (git notices come ~200 ms after the reply), as does anything listed when no turn is waiting
+/// non-empty assistant message finishes it; a system message that is not an error notice,
+/// arriving before the next turn produced anything, trails the turn that just finished (git
+/// notices come ~200 ms after the reply), as does anything listed when no turn is waiting
 /// (late progress, completion reasons).
+///
+/// A failed turn has no reply to finish it, so it ends (see `failed_turn_is_over`) at the first
+/// message created after it failed (its error notice comes first, then the user message turns
+/// `failed`: REFERENCE 2.5), or, when the timestamps cannot tell, at the first progress or
+/// assistant message after its error notice, or at any message after a user message that was
+/// sent once its error notice was there (the retry-after-failure flow: `u1 e1 u2 e2`).
 pub fn turn_messages(thread: &[Message], message_id: &str) -> Option<Vec<Message>> {
     let target = thread.iter().position(|m| m.id == message_id)?;
     let mut owners: Vec<Option<usize>> = vec![None; thread.len()];
     let mut queue: VecDeque<usize> = VecDeque::new();
     let mut last_finished: Option<usize> = None;
-    // Whether the front turn has been given a message / an error notice yet.
-    let mut front_started = false;
-    let mut front_errored = false;
+    // What the front turn has had so far.
+    let mut front = FrontState::default();
     for (i, m) in thread.iter().enumerate() {
         if m.role == MessageRole::User {
+            if !queue.is_empty() && front.errored {
+                front.user_after_notice = true;
+            }
             queue.push_back(i);
             continue;
         }
-        let is_error = m.role == MessageRole::System && parse_failure_text(&m.content).is_error;
-        if let Some(&front) = queue.front()
-            && thread[front].status == MessageStatus::Failed
-            && front_errored
-            && matches!(m.role, MessageRole::Progress | MessageRole::Assistant)
+        while let Some(&f) = queue.front()
+            && failed_turn_is_over(&thread[f], m, &front)
         {
             last_finished = queue.pop_front();
-            front_started = false;
-            front_errored = false;
+            front = FrontState::default();
         }
-        let Some(&front) = queue.front() else {
+        let is_error = m.role == MessageRole::System && parse_failure_text(&m.content).is_error;
+        let Some(&f) = queue.front() else {
             owners[i] = last_finished;
             continue;
         };
-        if m.role == MessageRole::System && !is_error && !front_started && last_finished.is_some() {
+        if m.role == MessageRole::System && !is_error && !front.started && last_finished.is_some() {
             owners[i] = last_finished;
             continue;
         }
-        owners[i] = Some(front);
-        front_started = true;
-        front_errored |= is_error;
+        owners[i] = Some(f);
+        front.started = true;
+        front.errored |= is_error;
         if m.role == MessageRole::Assistant && !m.content.trim().is_empty() {
             last_finished = queue.pop_front();
-            front_started = false;
-            front_errored = false;
+            front = FrontState::default();
         }
     }
     Some(
@@ -185,6 +189,44 @@ pub fn turn_messages(thread: &[Message], message_id: &str) -> Option<Vec<Message
             .map(|(m, _)| m.clone())
             .collect(),
     )
+}
+
+/// What the oldest unfinished turn has been given while walking the thread.
+#[derive(Debug, Default)]
+struct FrontState {
+    /// Any message.
+    started: bool,
+    /// An error notice.
+    errored: bool,
+    /// A user message was listed after that error notice.
+    user_after_notice: bool,
+}
+
+/// Whether the front turn, whose user message is `user`, is over before message `m`: only a
+/// failed turn can be, as nothing else finishes it.
+///
+/// The user message's `updated_at` is when it turned `failed` (when that is later than its
+/// creation; a server that never moves it says nothing). A message created after that belongs
+/// to a later turn; one created before (or in the same millisecond) still belongs to this turn
+/// unless it is progress or a reply after the error notice; without a usable time, a progress or assistant message after
+/// the error notice, or any message after a user message sent once the notice was there, ends
+/// the turn.
+fn failed_turn_is_over(user: &Message, m: &Message, front: &FrontState) -> bool {
+    if user.status != MessageStatus::Failed {
+        return false;
+    }
+    let after_notice =
+        front.errored && matches!(m.role, MessageRole::Progress | MessageRole::Assistant);
+    let failed_at = user
+        .updated_at
+        .filter(|u| user.created_at.is_none_or(|c| *u > c));
+    match m.created_at.zip(failed_at).map(|(c, u)| c.cmp(&u)) {
+        Some(Ordering::Greater) => true,
+        // Written no later than the failure (timestamps have millisecond precision: the
+        // wrapped duplicate notice and the status change often share one).
+        Some(_) => after_notice,
+        None => after_notice || front.user_after_notice,
+    }
 }
 
 /// A completed, non-empty assistant message in the turn: the reply may land before the user
@@ -328,6 +370,98 @@ mod tests {
             plain("a2", "assistant", "reply B"),
         ];
         assert_eq!(ids(&thread, "u1").unwrap(), ["p1", "e1", "e2"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2"]);
+    }
+
+    /// `m` created at second `created` and last changed at second `updated` of a minute.
+    fn at(mut m: Message, created: u32, updated: u32) -> Message {
+        let t = |s: u32| format!("2026-11-28T10:00:{s:02}.000Z").parse().unwrap();
+        m.created_at = Some(t(created));
+        m.updated_at = Some(t(updated));
+        m
+    }
+
+    /// A message that never changed after its creation at second `created`.
+    fn at_s(m: Message, created: u32) -> Message {
+        at(m, created, created)
+    }
+
+    // The documented retry after a failure (REFERENCE 2.5 step 4): the follow-up is sent once
+    // the first turn failed, and fails too. Its notice is its own.
+    #[test]
+    fn a_retry_that_fails_again_keeps_its_own_error_notice() {
+        let timed = vec![
+            at(status(plain("u1", "user", "A"), "failed"), 0, 2),
+            at_s(plain("s1", "system", "nairid encountered error: first"), 1),
+            at(status(plain("u2", "user", "B"), "failed"), 3, 5),
+            at_s(plain("s2", "system", "nairid encountered error: second"), 4),
+        ];
+        let untimed: Vec<Message> = timed
+            .iter()
+            .cloned()
+            .map(|mut m| {
+                m.created_at = None;
+                m.updated_at = None;
+                m
+            })
+            .collect();
+        for thread in [timed, untimed] {
+            assert_eq!(ids(&thread, "u1").unwrap(), ["s1"]);
+            assert_eq!(ids(&thread, "u2").unwrap(), ["s2"]);
+        }
+    }
+
+    // A turn that failed without a notice: the follow-up's messages were created after the
+    // failure, so they are the follow-up's.
+    #[test]
+    fn a_silent_failure_does_not_take_the_next_reply() {
+        let thread = vec![
+            at(status(plain("u1", "user", "A"), "failed"), 0, 1),
+            at_s(plain("u2", "user", "B"), 2),
+            at_s(plain("p2", "progress", "{}"), 3),
+            at_s(plain("a2", "assistant", "reply B"), 4),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), Vec::<String>::new());
+        assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2"]);
+    }
+
+    // A follow-up queued while the first turn still ran, listed between the first turn's two
+    // notices (raw error, wrapped duplicate): both notices were written before the first turn
+    // failed, so both are its own.
+    #[test]
+    fn a_double_notice_around_a_queued_follow_up_stays_with_the_failed_turn() {
+        let thread = vec![
+            at(status(plain("u1", "user", "A"), "failed"), 0, 4),
+            at_s(plain("e1", "system", "nairid encountered error: boom"), 2),
+            at_s(plain("u2", "user", "B"), 3),
+            at_s(
+                plain(
+                    "e2",
+                    "system",
+                    "nairid encountered error: error continuing Claude session: boom",
+                ),
+                4,
+            ),
+            at_s(plain("p2", "progress", "{}"), 5),
+            at_s(plain("a2", "assistant", "reply B"), 6),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["e1", "e2"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2"]);
+    }
+
+    // A server that never moves `updated_at` says nothing about when a turn failed: its own
+    // messages, all created after its user message, stay with it.
+    #[test]
+    fn an_unmoved_updated_at_is_not_taken_as_the_failure_time() {
+        let thread = vec![
+            at_s(status(plain("u1", "user", "A"), "failed"), 0),
+            at_s(plain("u2", "user", "B"), 1),
+            at_s(plain("p1", "progress", "{}"), 2),
+            at_s(plain("e1", "system", "nairid encountered error: boom"), 3),
+            at_s(plain("p2", "progress", "{}"), 4),
+            at_s(plain("a2", "assistant", "reply B"), 5),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["p1", "e1"]);
         assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2"]);
     }
 
