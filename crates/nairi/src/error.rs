@@ -205,7 +205,9 @@ impl ApiError {
         ErrorKind::from_status(self.status)
     }
 
-    /// Builds the error from a response's parts. `key` is only inspected for its prefix.
+    /// Builds the error from a response's parts. `key` is inspected for its prefix, and every
+    /// occurrence of it in the body, the message and the request id (a proxy echoing the
+    /// Authorization header) is replaced by `<redacted>` before anything is kept.
     pub(crate) fn from_response(
         status: u16,
         body: &[u8],
@@ -214,10 +216,15 @@ impl ApiError {
         endpoint: String,
         key: &str,
     ) -> Self {
-        let text = String::from_utf8_lossy(body);
+        let text = redact(&String::from_utf8_lossy(body), key);
         let json_message = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
+            .and_then(|v| {
+                v.get("error")
+                    .and_then(|e| e.as_str())
+                    .map(|m| redact(m, key))
+            });
+        let request_id = request_id.map(|id| redact(&id, key));
         let (message, raw) = match json_message {
             Some(m) => (m, None),
             None if text.trim().is_empty() => (
@@ -291,6 +298,18 @@ fn summarise_body(text: &str) -> String {
         };
     }
     truncate(trimmed, 300)
+}
+
+/// What replaces the API key wherever a server or proxy echoed it.
+pub(crate) const REDACTED: &str = "<redacted>";
+
+/// `text` with every occurrence of `key` replaced by [`REDACTED`]; redact before truncating,
+/// so that a cut never leaves a prefix of the key behind.
+pub(crate) fn redact(text: &str, key: &str) -> String {
+    if key.is_empty() {
+        return text.to_owned();
+    }
+    text.replace(key, REDACTED)
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
@@ -376,6 +395,32 @@ mod tests {
         }
         let e = ApiError::from_response(401, b"{}", None, None, "GET /agents".into(), "nr_abc");
         assert!(e.hint.is_none());
+    }
+
+    #[test]
+    fn an_echoed_key_is_redacted_everywhere() {
+        let key = "nr_s3cr3t";
+        let e = ApiError::from_response(
+            400,
+            br#"{"error":"bad key nr_s3cr3t"}"#,
+            Some("id-nr_s3cr3t".into()),
+            None,
+            "GET /x".into(),
+            key,
+        );
+        assert_eq!(e.message, "bad key <redacted>");
+        assert_eq!(e.request_id.as_deref(), Some("id-<redacted>"));
+        let e = ApiError::from_response(
+            502,
+            b"nr_s3cr3t nr_s3cr3t",
+            None,
+            None,
+            "GET /x".into(),
+            key,
+        );
+        assert_eq!(e.message, "<redacted> <redacted>");
+        assert_eq!(e.body.as_deref(), Some("<redacted> <redacted>"));
+        assert_eq!(redact("abc", ""), "abc");
     }
 
     #[test]

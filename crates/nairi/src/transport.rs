@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use crate::client::Client;
 use crate::config::RetryPolicy;
-use crate::error::{ApiError, Error, Result, truncate};
+use crate::error::{ApiError, Error, Result, redact, truncate};
 
 /// One file part of a multipart upload; kept as `Bytes` so retries resend it without copying.
 #[derive(Clone)]
@@ -102,7 +102,8 @@ pub(crate) struct ApiResponse {
 }
 
 impl ApiResponse {
-    pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<T> {
+    /// Decodes the JSON body; on failure the message and snippet have `key` redacted.
+    pub(crate) fn decode<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
         // An empty 2xx body decodes as JSON null so that `()` and `Option<T>` accept it.
         let bytes: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
             b"null"
@@ -111,8 +112,8 @@ impl ApiResponse {
         };
         serde_json::from_slice(bytes).map_err(|e| Error::Decode {
             endpoint: self.endpoint.clone(),
-            message: e.to_string(),
-            snippet: truncate(&String::from_utf8_lossy(&self.body), 200),
+            message: redact(&e.to_string(), key),
+            snippet: truncate(&redact(&String::from_utf8_lossy(&self.body), key), 200),
         })
     }
 }
@@ -126,7 +127,9 @@ enum Attempt {
 impl Client {
     /// Sends `req` with retries and decodes a JSON answer.
     pub(crate) async fn call<T: DeserializeOwned>(&self, req: ApiRequest) -> Result<T> {
-        self.send(req).await?.decode()
+        self.send(req)
+            .await?
+            .decode(self.inner.config.api_key.expose())
     }
 
     /// Sends `req` with retries, ignoring the body of the 2xx answer.

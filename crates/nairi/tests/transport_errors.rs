@@ -264,3 +264,71 @@ async fn delete_accepts_an_empty_or_json_success_body() {
     client.rules().delete("aar_1").await.unwrap();
     client.rules().delete("aar_2").await.unwrap();
 }
+
+/// Every text an error exposes: Display, Debug and the API error's fields.
+fn error_texts(err: &nairi::Error) -> Vec<String> {
+    let mut texts = vec![err.to_string(), format!("{err:?}")];
+    if let Some(api) = err.as_api() {
+        texts.push(api.message.clone());
+        texts.extend(api.body.clone());
+        texts.extend(api.request_id.clone());
+    }
+    if let nairi::Error::Decode {
+        message, snippet, ..
+    } = err
+    {
+        texts.push(message.clone());
+        texts.push(snippet.clone());
+    }
+    texts
+}
+
+fn assert_redacted(err: &nairi::Error) {
+    let texts = error_texts(err);
+    for text in &texts {
+        assert!(!text.contains(KEY), "the key leaked: {text}");
+        assert!(!text.contains("5ecret"), "part of the key leaked: {text}");
+    }
+    assert!(
+        texts.iter().any(|t| t.contains("<redacted>")),
+        "the echo is marked: {texts:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_echoing_the_key_is_redacted() {
+    let echoes = [
+        // The documented JSON error.
+        ResponseTemplate::new(401)
+            .set_body_json(json!({"error": format!("invalid API key {KEY}")})),
+        // A proxy's plain text and HTML pages, and a request id echoing the header.
+        ResponseTemplate::new(403).set_body_raw(
+            format!("Forbidden: Authorization: Bearer {KEY} rejected").into_bytes(),
+            "text/plain",
+        ),
+        ResponseTemplate::new(502).set_body_raw(
+            format!("<html><title>Bad key {KEY}</title><body>{KEY}</body></html>").into_bytes(),
+            "text/html",
+        ),
+        ResponseTemplate::new(429).insert_header("x-request-id", format!("req-{KEY}").as_str()),
+        // A 2xx body that does not decode: the snippet and the decoder's message.
+        ResponseTemplate::new(200).set_body_raw(format!("echo {KEY}").into_bytes(), "text/plain"),
+        ResponseTemplate::new(200).set_body_json(json!({"id": "cci_1", "name": {"key": KEY}})),
+        ResponseTemplate::new(200).set_body_json(json!(KEY)),
+    ];
+    for template in echoes {
+        let (_server, client) = answering(template).await;
+        let err = client.agents().get("cci_1").await.unwrap_err();
+        assert_redacted(&err);
+    }
+    // A long body whose key straddles the truncation point leaves no prefix of it either.
+    let long = format!("{}{KEY}{}", "x".repeat(190), "y".repeat(5000));
+    for status in [200, 500] {
+        let (_server, client) = answering(
+            ResponseTemplate::new(status).set_body_raw(long.clone().into_bytes(), "text/plain"),
+        )
+        .await;
+        let err = client.agents().get("cci_1").await.unwrap_err();
+        assert_redacted(&err);
+    }
+}
