@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::agent_sim;
 use crate::error::{ApiResult, EmulatorError};
-use crate::faults::{Fault, FaultEntry, LoggedRequest};
+use crate::faults::{Fault, FaultEntry};
 use crate::ids;
 use crate::routes::agents::insert_agent;
 use crate::script::ScriptedTurn;
@@ -176,10 +176,6 @@ pub(crate) fn inject_fault(app: &Shared, fault: Fault) -> String {
         fault,
     });
     id
-}
-
-pub(crate) fn requests(app: &Shared) -> Vec<LoggedRequest> {
-    app.lock().log.iter().cloned().collect()
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -392,18 +388,35 @@ async fn http_clear_faults(State(app): State<Shared>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn http_requests(State(app): State<Shared>) -> Response {
-    axum::Json(json!({ "requests": requests(&app) })).into_response()
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SinceQuery {
+    since: Option<u64>,
+}
+
+async fn http_requests(State(app): State<Shared>, uri: Uri) -> Response {
+    let since = match uri.query() {
+        None => Ok(0),
+        Some(q) => serde_urlencoded::from_str::<SinceQuery>(q)
+            .map(|s| s.since.unwrap_or(0))
+            .map_err(|_| {
+                EmulatorError::bad_request(
+                    "the only query parameter is since, a non-negative integer",
+                )
+            }),
+    };
+    match since {
+        Ok(since) => axum::Json(json!({ "requests": app.log().since(since) })).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn http_clear_requests(State(app): State<Shared>) -> Response {
-    let mut w = app.lock();
-    w.log.clear();
-    w.log_seq = 0;
+    app.clear_log();
     StatusCode::NO_CONTENT.into_response()
 }
 
 async fn http_reset(State(app): State<Shared>) -> Response {
-    app.lock().reset();
+    app.reset();
     axum::Json(json!({ "ok": true })).into_response()
 }

@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 pub use admin::{AgentSeed, CONTROL_BODY_LIMIT, JobSeed, TurnIds};
 pub use agent_sim::default_reply;
 pub use error::EmulatorError;
-pub use faults::{Fault, LoggedRequest};
+pub use faults::{Fault, LOG_FIELD_LIMIT, LoggedRequest, REQUEST_LOG_CAPACITY};
 pub use ids::new_api_key;
 pub use script::{
     FailSpec, MAX_SCRIPT_DELAY_MS, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings, Usage,
@@ -185,21 +185,25 @@ impl Emulator {
         self.app.lock().faults.clear();
     }
 
-    /// The public-API requests received so far.
+    /// The public-API requests in the log (the newest [`REQUEST_LOG_CAPACITY`]), oldest first.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        admin::requests(&self.app)
+        self.requests_since(0)
     }
 
-    /// Empties the request log.
+    /// The logged requests whose `seq` is above `seq`, oldest first.
+    pub fn requests_since(&self, seq: u64) -> Vec<LoggedRequest> {
+        self.app.log().since(seq)
+    }
+
+    /// Empties the request log; sequence numbers are never reused.
     pub fn clear_requests(&self) {
-        let mut w = self.app.lock();
-        w.log.clear();
-        w.log_seq = 0;
+        self.app.clear_log();
     }
 
-    /// Clears all state; existing keys get fresh, seeded organisations.
+    /// Clears all state, scripts, faults and the request log; existing keys get fresh, seeded
+    /// organisations. Sequence numbers of the log go on.
     pub fn reset(&self) {
-        self.app.lock().reset();
+        self.app.reset();
     }
 
     /// Stops serving and waits for the accept loop to end.

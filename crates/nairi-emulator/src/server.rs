@@ -18,7 +18,7 @@ use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
 
 use crate::error::EmulatorError;
-use crate::faults::{Fault, LOG_CAPACITY, LoggedRequest};
+use crate::faults::{Fault, LoggedRequest, truncate_for_log};
 use crate::ids;
 use crate::routes::{self, Ctx, RouteError};
 use crate::state::Shared;
@@ -108,7 +108,7 @@ fn header_map_for_log(h: &HeaderMap) -> BTreeMap<String, String> {
         } else {
             val
         };
-        out.insert(name, val);
+        out.insert(name, truncate_for_log(&val));
     }
     out
 }
@@ -205,22 +205,9 @@ fn take_fault(app: &Shared, method: &str, path: &str) -> Option<(String, Fault)>
     Some(out)
 }
 
-/// Records a request as soon as it arrives, so the log never lags behind what clients sent.
-fn log_arrival(app: &Shared, mut entry: LoggedRequest) -> u64 {
-    let mut w = app.lock();
-    w.log_seq += 1;
-    entry.seq = w.log_seq;
-    if w.log.len() >= LOG_CAPACITY {
-        w.log.pop_front();
-    }
-    w.log.push_back(entry);
-    w.log_seq
-}
-
 /// Fills in what is known once the request is answered (or dropped).
 fn log_outcome(app: &Shared, seq: u64, status: u16, body_len: u64, fault: Option<String>) {
-    let mut w = app.lock();
-    if let Some(e) = w.log.iter_mut().rev().find(|e| e.seq == seq) {
+    if let Some(e) = app.log().get_mut(seq) {
         e.status = status;
         e.body_len = body_len;
         e.fault = fault;
@@ -233,15 +220,16 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().map(str::to_string);
+    // Logged as soon as it arrives, so the log never lags behind what clients sent.
     let entry = LoggedRequest {
         method: method.to_string(),
-        path: path.clone(),
-        query: query.clone(),
+        path: truncate_for_log(&path),
+        query: query.as_deref().map(truncate_for_log),
         headers: header_map_for_log(&parts.headers),
         at: ids::fmt_ts(&ids::now()),
         ..LoggedRequest::default()
     };
-    let seq = log_arrival(&app, entry);
+    let seq = app.log().arrive(entry);
     let rest = path.strip_prefix(API_PREFIX).unwrap_or("");
     let rest = rest.strip_prefix('/').unwrap_or(rest).to_string();
     let route = routes::route(&method, &rest);

@@ -8,13 +8,15 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiResult, EmulatorError};
-use crate::faults::{FaultEntry, LoggedRequest};
+use crate::faults::{FaultEntry, RequestLog};
 use crate::ids::{self, fmt_ts, ser_ts};
 use crate::script::{ScriptedTurn, Timings};
 
 /// Shared application state.
 pub(crate) struct App {
     pub world: Mutex<World>,
+    /// Separate from `world`: logging and reading the log never hold the state lock.
+    pub log: Mutex<RequestLog>,
     pub timings: Timings,
     pub rt: tokio::runtime::Handle,
 }
@@ -26,6 +28,7 @@ impl App {
     pub fn new(world: World, timings: Timings) -> Self {
         Self {
             world: Mutex::new(world),
+            log: Mutex::new(RequestLog::default()),
             timings,
             rt: tokio::runtime::Handle::current(),
         }
@@ -35,14 +38,28 @@ impl App {
         // A panic elsewhere must not make the emulator unusable.
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    pub fn log(&self) -> MutexGuard<'_, RequestLog> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Empties the request log (the sequence goes on).
+    pub fn clear_log(&self) {
+        self.log().clear();
+    }
+
+    /// Clears all state, faults and the request log; existing keys get fresh, seeded
+    /// organisations.
+    pub fn reset(&self) {
+        self.lock().reset();
+        self.clear_log();
+    }
 }
 
 #[derive(Default)]
 pub(crate) struct World {
     pub orgs: HashMap<String, Org>,
     pub faults: Vec<FaultEntry>,
-    pub log: VecDeque<LoggedRequest>,
-    pub log_seq: u64,
     seq: u64,
     epochs: u64,
 }
@@ -73,8 +90,8 @@ impl World {
             .ok_or_else(|| EmulatorError::unauthorized("invalid API key"))
     }
 
-    /// Clears everything; existing keys get fresh, seeded organisations.
-    pub fn reset(&mut self) {
+    /// Clears organisations and faults; existing keys get fresh, seeded organisations.
+    fn reset(&mut self) {
         let keys: Vec<(String, bool)> = self
             .orgs
             .values()
@@ -82,8 +99,6 @@ impl World {
             .collect();
         self.orgs.clear();
         self.faults.clear();
-        self.log.clear();
-        self.log_seq = 0;
         for (k, legacy) in keys {
             self.create_org(&k, legacy);
         }

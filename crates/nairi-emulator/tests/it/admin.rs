@@ -331,7 +331,11 @@ async fn request_log_and_reset() {
     );
     assert!(t.emu.requests().is_empty());
     t.get("/agents").await;
-    assert_eq!(t.emu.requests()[0].seq, 1);
+    assert_eq!(
+        t.emu.requests()[0].seq,
+        3,
+        "the sequence goes on after a clear"
+    );
     t.emu.clear_requests();
     assert!(t.emu.requests().is_empty());
 

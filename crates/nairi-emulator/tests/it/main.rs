@@ -6,6 +6,7 @@ mod control_api;
 mod faults;
 mod lifecycle;
 mod load;
+mod request_log;
 mod resources;
 mod routing;
 mod validation;
