@@ -275,12 +275,41 @@ async fn assign_resource() {
 }
 
 #[tokio::test]
+async fn assign_resource_of_a_kind_newer_than_the_sdk_goes_to_the_server() {
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "POST",
+        "/agents/a/resources",
+        201,
+        json!({"id": "ccr_9", "entity_type": "gitlab_repository_integration", "entity_id": "01K"}),
+    )
+    .await;
+    let kind = EntityType::from("gitlab_repository_integration");
+    assert!(!kind.is_known());
+    let r = client
+        .agents()
+        .resources()
+        .assign("a", &AssignResource::new(kind.clone(), "01K"))
+        .await
+        .unwrap();
+    let req = only_request(&server).await;
+    assert_route(&req, "POST", "/agents/a/resources");
+    assert_json(
+        &req,
+        json!({"entity_type": "gitlab_repository_integration", "entity_id": "01K"}),
+    );
+    assert_eq!(r.id, "ccr_9");
+    assert_eq!(r.entity_type, Some(kind));
+}
+
+#[tokio::test]
 async fn assign_resource_validation() {
     let (server, client) = setup().await;
     expect_no_request(&server).await;
     let res = client.agents().resources();
     assert_validation(
-        res.assign("a", &AssignResource::new(EntityType::from("gizmo"), "x"))
+        res.assign("a", &AssignResource::new(EntityType::from(" "), "x"))
             .await,
         "entity_type",
     );

@@ -126,6 +126,45 @@ async fn create_app_job() {
 }
 
 #[tokio::test]
+async fn job_types_newer_than_the_sdk_go_to_the_server() {
+    let (server, client) = setup().await;
+    let answer = json!({"id": "sj_3", "job_type": "email", "schedule": "0 9 * * 1",
+                        "timezone": "UTC", "prompt": "Weekly digest", "is_enabled": true});
+    mount(&server, "POST", "/scheduled-jobs", 201, answer.clone()).await;
+    mount(&server, "PATCH", "/scheduled-jobs/sj_3", 200, answer).await;
+    // The SDK cannot know what a new type needs (no channel, no agent here): the server decides.
+    let body = CreateScheduledJob::new(
+        "0 9 * * 1",
+        "UTC",
+        "Weekly digest",
+        ScheduledJobType::from("email"),
+    );
+    let job = client.scheduled_jobs().create(&body).await.unwrap();
+    assert_eq!(job.id, "sj_3");
+    assert_eq!(job.job_type, Some(ScheduledJobType::from("email")));
+    let update = UpdateScheduledJob {
+        job_type: Some(ScheduledJobType::from("email")),
+        ..Default::default()
+    };
+    let job = client
+        .scheduled_jobs()
+        .update("sj_3", &update)
+        .await
+        .unwrap();
+    assert_eq!(job.schedule, "0 9 * * 1");
+    let reqs = requests(&server).await;
+    assert_eq!(reqs.len(), 2);
+    assert_route(&reqs[0], "POST", "/scheduled-jobs");
+    assert_json(
+        &reqs[0],
+        json!({"schedule": "0 9 * * 1", "timezone": "UTC", "prompt": "Weekly digest",
+               "job_type": "email"}),
+    );
+    assert_route(&reqs[1], "PATCH", "/scheduled-jobs/sj_3");
+    assert_json(&reqs[1], json!({"job_type": "email"}));
+}
+
+#[tokio::test]
 async fn get_scheduled_job() {
     let (server, client) = setup().await;
     mount(
@@ -219,7 +258,7 @@ async fn scheduled_job_validation() {
             "connected_channel_id",
         ),
         (
-            CreateScheduledJob::new("0 9 * * *", "UTC", "p", ScheduledJobType::from("weekly")),
+            CreateScheduledJob::new("0 9 * * *", "UTC", "p", ScheduledJobType::from("")),
             "job_type",
         ),
     ];
@@ -250,7 +289,7 @@ async fn scheduled_job_validation() {
         ),
         (
             UpdateScheduledJob {
-                job_type: Some(ScheduledJobType::from("x")),
+                job_type: Some(ScheduledJobType::from(" ")),
                 ..Default::default()
             },
             "job_type",

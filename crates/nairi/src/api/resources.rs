@@ -27,20 +27,11 @@ impl<'c> Resources<'c> {
     }
 
     /// `POST /agents/{agent_id}/resources`: takes effect on the next deploy.
+    ///
+    /// An entity type this SDK version does not know (`EntityType::Unknown`) is sent as is:
+    /// the server may support it. Only an empty type or id is refused before sending.
     pub async fn assign(&self, agent_id: &str, body: &AssignResource) -> Result<Resource> {
-        if !body.entity_type.is_known() {
-            return Err(crate::Error::validation(
-                "entity_type",
-                format!(
-                    "{:?} is not one of {}",
-                    body.entity_type.as_str(),
-                    crate::types::EntityType::KNOWN.join(", ")
-                ),
-            ));
-        }
-        if body.entity_id.trim().is_empty() {
-            return Err(crate::Error::validation("entity_id", "must not be empty"));
-        }
+        body.validate()?;
         self.client
             .call(ApiRequest::post(agent_path(agent_id, "/resources")?).json(body)?)
             .await

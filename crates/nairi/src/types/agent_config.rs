@@ -63,6 +63,23 @@ impl AssignResource {
             entity_id: entity_id.into(),
         }
     }
+
+    /// Refuses an empty type or id; unknown types pass (forward compatibility).
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        if self.entity_type.as_str().trim().is_empty() {
+            return Err(crate::Error::validation(
+                "entity_type",
+                format!(
+                    "must not be empty (one of {})",
+                    EntityType::KNOWN.join(", ")
+                ),
+            ));
+        }
+        if self.entity_id.trim().is_empty() {
+            return Err(crate::Error::validation("entity_id", "must not be empty"));
+        }
+        Ok(())
+    }
 }
 
 /// A plaintext environment variable of an agent.
