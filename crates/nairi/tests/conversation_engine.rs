@@ -403,6 +403,102 @@ async fn occasional_decode_failures_are_absorbed() {
     assert_eq!(turn.text, "through the noise");
 }
 
+/// A turn that is `pending` on the first poll and `completed` after; the first two listings do
+/// not show the reply yet (the grace window has to list again).
+async fn lagging_turn() -> MockServer {
+    let server = MockServer::start().await;
+    poll_answers(&server, "pending", Some(1)).await;
+    poll_answers(&server, "completed", None).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/conversations/{JOB}/messages")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"messages": [message(MSG, JOB, "user", "pending", "hi")]})),
+        )
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            message(MSG, JOB, "user", "completed", "hi"),
+            message("cmsg_a", JOB, "assistant", "completed", "at last"),
+        ]),
+    )
+    .await;
+    server
+}
+
+// `Duration::MAX` in any option never panics: a timeout or window too long to represent is
+// endless, and every sleep still ends at the overall deadline when there is one.
+#[tokio::test]
+async fn duration_max_in_any_option_never_panics() {
+    let max = Duration::MAX;
+    let short = Some(Duration::from_millis(300));
+    let cases = [
+        ("timeout", opts().timeout(Some(max))),
+        ("reply_grace", opts().reply_grace(max)),
+        // The settle sleep is cut short by the timeout; the turn is returned all the same.
+        ("settle", opts().settle(max).timeout(short)),
+        ("max_interval", opts().max_interval(max)),
+        ("progress_interval", opts().progress_interval(max)),
+        ("early_reply_interval", opts().early_reply_interval(max)),
+        (
+            "backoff at the cap",
+            opts()
+                .max_interval(max)
+                .backoff_multiplier(1e300)
+                .jitter(1.0),
+        ),
+    ];
+    for (field, o) in cases {
+        let server = lagging_turn().await;
+        let turn = client(&server)
+            .conversations()
+            .wait(&handle(), &o)
+            .await
+            .unwrap_or_else(|e| panic!("{field}: {e:?}"));
+        assert_eq!(turn.text, "at last", "{field}");
+        let server = lagging_turn().await;
+        let events: Vec<TurnEvent> = client(&server)
+            .conversations()
+            .watch(&handle(), o)
+            .map(|e| e.unwrap_or_else(|e| panic!("{field}: {e:?}")))
+            .collect()
+            .await;
+        assert!(
+            matches!(events.last(), Some(TurnEvent::Completed(t)) if t.text == "at last"),
+            "{field}: {events:?}"
+        );
+    }
+
+    // An endless first interval: `wait` sleeps until its deadline after the first poll, while
+    // `watch` is still held to the progress cadence.
+    let o = opts()
+        .initial_interval(max)
+        .max_interval(max)
+        .timeout(short);
+    let server = lagging_turn().await;
+    let err = client(&server)
+        .conversations()
+        .wait(&handle(), &o)
+        .await
+        .unwrap_err();
+    let nairi::Error::WaitTimeout(t) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(t.last_status, Some(MessageStatus::Pending));
+    let server = lagging_turn().await;
+    let events: Vec<TurnEvent> = client(&server)
+        .conversations()
+        .watch(&handle(), o.timeout(Some(Duration::from_secs(10))))
+        .map(|e| e.unwrap())
+        .collect()
+        .await;
+    assert!(matches!(events.last(), Some(TurnEvent::Completed(_))));
+}
+
 // Invalid options are reported before any request, as the stream's only item too.
 #[tokio::test]
 async fn invalid_options_send_nothing() {

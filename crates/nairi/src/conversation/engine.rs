@@ -50,13 +50,23 @@ enum Phase {
     /// the grace window once a listing succeeded.
     Finishing {
         outcome: Outcome,
-        grace_until: Option<Instant>,
+        grace: Grace,
     },
     /// Outcome known; one more listing after the settle window, then the end.
     Settling {
         outcome: Outcome,
     },
     Done,
+}
+
+/// The reply grace window of [`Phase::Finishing`].
+#[derive(Debug, Clone, Copy)]
+enum Grace {
+    /// No listing succeeded yet: the overall deadline applies and ends in the timeout error.
+    NotListed,
+    /// Listed at least once: keep listing until this instant (`None`: a window too long to
+    /// represent, i.e. endless), or the overall deadline if earlier, then return what was listed.
+    Until(Option<Instant>),
 }
 
 pub(crate) struct Engine {
@@ -100,7 +110,8 @@ impl Engine {
             }),
             job_id: handle.job_id.clone(),
             message_id: handle.message_id.clone(),
-            deadline: opts.timeout.map(|t| started + t),
+            // A timeout too long to represent is no timeout.
+            deadline: opts.timeout.and_then(|t| started.checked_add(t)),
             interval: opts.initial_interval,
             opts,
             emit,
@@ -166,10 +177,7 @@ impl Engine {
     async fn advance(&mut self) -> Result<()> {
         match self.phase {
             Phase::Polling => self.poll_tick().await,
-            Phase::Finishing {
-                outcome,
-                grace_until,
-            } => self.finish_step(outcome, grace_until).await,
+            Phase::Finishing { outcome, grace } => self.finish_step(outcome, grace).await,
             Phase::Settling { outcome } => {
                 self.settle(outcome).await;
                 Ok(())
@@ -249,22 +257,25 @@ impl Engine {
         };
         self.phase = Phase::Finishing {
             outcome,
-            grace_until: None,
+            grace: Grace::NotListed,
         };
         true
     }
 
-    async fn finish_step(&mut self, outcome: Outcome, grace_until: Option<Instant>) -> Result<()> {
+    async fn finish_step(&mut self, outcome: Outcome, grace: Grace) -> Result<()> {
         // Before the first successful listing the overall deadline applies; after it the grace
-        // window does, and its end returns what was listed rather than a timeout.
-        let limit = grace_until.or(self.deadline);
+        // window does too, and the end of either returns what was listed rather than a timeout.
+        let (limit, soft) = match grace {
+            Grace::NotListed => (self.deadline, false),
+            Grace::Until(until) => (earliest(until, self.deadline), true),
+        };
         if let Some(d) = self.next_sleep.take() {
             self.sleep_before(d, limit).await;
         }
-        if grace_until.is_none() {
+        if !soft {
             self.check_deadline()?;
         }
-        if let Some(thread) = self.fetch_thread(limit, grace_until.is_some()).await? {
+        if let Some(thread) = self.fetch_thread(limit, soft).await? {
             let turn = turn_messages(&thread, &self.message_id);
             let satisfied = match outcome {
                 Outcome::Completed => turn.is_some_and(|t| has_reply(&t)),
@@ -275,24 +286,26 @@ impl Engine {
                 self.phase = Phase::Settling { outcome };
                 return Ok(());
             }
-            if grace_until.is_none() {
-                let until = Instant::now() + self.opts.reply_grace;
+            if matches!(grace, Grace::NotListed) {
                 self.phase = Phase::Finishing {
                     outcome,
-                    grace_until: Some(until),
+                    grace: Grace::Until(Instant::now().checked_add(self.opts.reply_grace)),
                 };
             }
         }
-        let grace_until = match self.phase {
-            Phase::Finishing { grace_until, .. } => grace_until,
-            _ => None,
+        let grace = match self.phase {
+            Phase::Finishing { grace, .. } => grace,
+            _ => Grace::NotListed,
         };
-        match grace_until {
-            Some(g) if Instant::now() >= g => {
-                self.phase = Phase::Settling { outcome };
+        match grace {
+            Grace::Until(until) => {
+                if earliest(until, self.deadline).is_some_and(|end| Instant::now() >= end) {
+                    self.phase = Phase::Settling { outcome };
+                } else {
+                    self.next_sleep = Some(self.opts.initial_interval);
+                }
             }
-            Some(_) => self.next_sleep = Some(self.opts.initial_interval),
-            None => self.schedule(false, None),
+            Grace::NotListed => self.schedule(false, None),
         }
         Ok(())
     }
@@ -424,12 +437,10 @@ impl Engine {
         self.interval = if changed {
             self.opts.initial_interval
         } else {
-            self.interval
-                .mul_f64(self.opts.backoff_multiplier)
-                .min(self.opts.max_interval)
+            scale(self.interval, self.opts.backoff_multiplier).min(self.opts.max_interval)
         };
         let spread = self.opts.jitter * (2.0 * fastrand::f64() - 1.0);
-        let mut delay = self.interval.mul_f64((1.0 + spread).max(0.0));
+        let mut delay = scale(self.interval, (1.0 + spread).max(0.0));
         if self.emit {
             delay = delay.min(self.opts.progress_interval);
         }
@@ -439,10 +450,13 @@ impl Engine {
         self.next_sleep = Some(delay);
     }
 
+    /// Sleeps `d`, or until `limit` if earlier; a `d` too long to represent without a limit
+    /// sleeps until the future is dropped.
     async fn sleep_before(&self, d: Duration, limit: Option<Instant>) {
-        let wake = Instant::now() + d;
-        let wake = limit.map_or(wake, |l| wake.min(l));
-        tokio::time::sleep_until(wake).await;
+        match earliest(Instant::now().checked_add(d), limit) {
+            Some(wake) => tokio::time::sleep_until(wake).await,
+            None => std::future::pending().await,
+        }
     }
 
     /// Runs a request, giving up at `limit` with the timeout error.
@@ -475,6 +489,19 @@ impl Engine {
             last_error: self.last_error.clone(),
         }))
     }
+}
+
+/// The earlier of two instants, `None` standing for "never".
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// `d * factor` (factor >= 0, finite), saturating at `Duration::MAX` instead of panicking.
+fn scale(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
 fn is_system(m: &Message) -> bool {
@@ -578,6 +605,34 @@ mod tests {
         let cap = waiting.client.config().retry.max_retry_after;
         waiting.schedule(true, Some(cap + Duration::from_secs(3600)));
         assert_eq!(waiting.next_sleep, Some(cap.max(ms(100))));
+    }
+
+    #[test]
+    fn the_backoff_saturates_instead_of_overflowing() {
+        let max = Duration::MAX;
+        let opts = WaitOptions::default()
+            .initial_interval(max)
+            .max_interval(max)
+            .backoff_multiplier(2.0)
+            .jitter(1.0);
+        let mut e = engine(opts.clone(), false);
+        for changed in [true, false, false, true] {
+            e.schedule(changed, None);
+            assert!(e.next_sleep.is_some());
+        }
+        let mut e = engine(opts.timeout(Some(max)), true);
+        assert_eq!(e.deadline, None, "a timeout too long to represent is none");
+        e.schedule(false, None);
+        assert_eq!(e.next_sleep, Some(WaitOptions::default().progress_interval));
+        e.schedule(false, Some(max));
+        let cap = e.client.config().retry.max_retry_after;
+        assert_eq!(
+            e.next_sleep,
+            Some(cap.max(WaitOptions::default().progress_interval))
+        );
+        assert_eq!(earliest(None, None), None);
+        assert_eq!(scale(max, 1.5), max);
+        assert_eq!(scale(ms(10), 1.5), ms(15));
     }
 
     #[tokio::test]

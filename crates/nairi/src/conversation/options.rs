@@ -14,7 +14,9 @@ pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(70 * 60);
 
 /// Polling and timing settings of `wait`, `watch` and `run`.
 ///
-/// Every field is public; the setters allow chaining from `WaitOptions::default()`.
+/// Every field is public; the setters allow chaining from `WaitOptions::default()`. Any
+/// duration may be as long as `Duration::MAX`: one too long to represent counts as endless, and
+/// every sleep still ends at the overall timeout when there is one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WaitOptions {
     /// First delay between two status polls, and the delay again after each status change.
@@ -25,14 +27,17 @@ pub struct WaitOptions {
     pub backoff_multiplier: f64,
     /// Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%).
     pub jitter: f64,
-    /// Overall limit of the wait, ending in a `WaitTimeout` error; `None` waits forever
-    /// (cancel by dropping the future). Default [`DEFAULT_WAIT_TIMEOUT`] (70 minutes).
+    /// Overall limit of the wait, ending in a `WaitTimeout` error; `None` (or a duration too long
+    /// to represent) waits forever (cancel by dropping the future). Default
+    /// [`DEFAULT_WAIT_TIMEOUT`] (70 minutes).
     pub timeout: Option<Duration>,
     /// When the status says `completed` (or `failed`) but the reply (or the error notice) is not
-    /// listed yet, how long to keep listing before returning without it.
+    /// listed yet, how long to keep listing before returning without it (at most until the
+    /// overall timeout).
     pub reply_grace: Duration,
     /// After the reply, how long to wait before the last listing so that trailing system
     /// messages (pull-request and commit notices, ~200 ms later) are part of the turn; 0 = none.
+    /// Cut short by the overall timeout.
     pub settle: Duration,
     /// `watch`: the thread (with progress) is listed at most this often while the turn runs.
     pub progress_interval: Duration,
