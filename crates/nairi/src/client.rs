@@ -32,7 +32,10 @@ pub(crate) struct Inner {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.config.base_url.as_str())
+            .field(
+                "base_url",
+                &crate::config::url_without_credentials(&self.inner.config.base_url),
+            )
             .field("options", &self.options)
             .finish_non_exhaustive()
     }

@@ -71,12 +71,34 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The URL without its `user:password@` part, for Debug output.
+pub(crate) fn url_without_credentials(url: &Url) -> String {
+    let mut shown = url.clone();
+    // Only fails for URLs that cannot have credentials at all.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+/// Header names with every value replaced by `<redacted>` (gateway tokens travel there).
+struct RedactedHeaders<'a>(Vec<&'a str>);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|name| (name, "<redacted>")))
+            .finish()
+    }
+}
+
 /// Everything a [`crate::Client`] is built from.
 ///
 /// Made by [`ClientBuilder::build_config`]; its fields may then be changed, and
 /// [`crate::Client::from_config`] checks them again exactly as the builder does (key, base
 /// URL and its plain-http rule, user agent), so a tampered configuration cannot bypass them.
-#[derive(Debug, Clone)]
+///
+/// Its Debug output never shows the key, default header values or credentials in the URL.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientConfig {
     /// The API key (`nr_...`).
@@ -96,6 +118,24 @@ pub struct ClientConfig {
     /// Whether plain `http://` to a non-loopback host is allowed (the key would travel in
     /// clear text); see [`ClientBuilder::allow_insecure_http`].
     pub allow_insecure_http: bool,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("api_key", &self.api_key)
+            .field("base_url", &url_without_credentials(&self.base_url))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field(
+                "default_headers",
+                &RedactedHeaders(self.default_headers.keys().map(|k| k.as_str()).collect()),
+            )
+            .field("user_agent", &self.user_agent)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
 }
 
 impl ClientConfig {
@@ -127,7 +167,9 @@ fn validate_api_key(key: &ApiKey) -> Result<()> {
 }
 
 /// Builds a [`crate::Client`]; unset values come from the environment, then the defaults.
-#[derive(Debug, Default, Clone)]
+///
+/// Its Debug output never shows the key, default header values or credentials in the URL.
+#[derive(Default, Clone)]
 pub struct ClientBuilder {
     api_key: Option<ApiKey>,
     base_url: Option<String>,
@@ -138,6 +180,35 @@ pub struct ClientBuilder {
     user_agent_suffix: Option<String>,
     allow_insecure_http: bool,
     use_env: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let base_url = self.base_url.as_deref().map(|raw| {
+            Url::parse(raw.trim())
+                .map(|u| url_without_credentials(&u))
+                .unwrap_or_else(|_| "<not a valid URL>".to_owned())
+        });
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key)
+            .field("base_url", &base_url)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field(
+                "default_headers",
+                &RedactedHeaders(
+                    self.default_headers
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect(),
+                ),
+            )
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("use_env", &self.use_env)
+            .finish()
+    }
 }
 
 impl ClientBuilder {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
@@ -188,7 +188,7 @@ impl Client {
             .inner
             .http
             .request(req.method.clone(), &url)
-            .header(AUTHORIZATION, format!("Bearer {}", config.api_key.expose()))
+            .header(AUTHORIZATION, bearer(config.api_key.expose()))
             .timeout(timeout);
         if !req.query.is_empty() {
             builder = builder.query(&req.query);
@@ -271,6 +271,17 @@ fn transport_failure(e: reqwest::Error, req: &ApiRequest, timeout: Duration) -> 
         // A POST may have reached the server unless the connection was never made.
         retryable: req.idempotent() || never_sent,
     }
+}
+
+/// The `Authorization` value, marked sensitive: hidden from reqwest/hyper Debug output and
+/// never added to HTTP/2 header compression tables.
+fn bearer(key: &str) -> HeaderValue {
+    // The key was checked to be a valid header value (no control characters) at build time;
+    // fall back to an empty, still sensitive, value rather than panic.
+    let mut value =
+        HeaderValue::from_str(&format!("Bearer {key}")).unwrap_or(HeaderValue::from_static(""));
+    value.set_sensitive(true);
+    value
 }
 
 /// reqwest's Display hides the cause ("error sending request"); walk the sources.
@@ -371,6 +382,14 @@ mod tests {
         );
         assert_eq!(backoff(&p, 0, Some(Duration::from_millis(2001))), None);
         assert_eq!(backoff(&p, 0, Some(Duration::MAX)), None);
+    }
+
+    #[test]
+    fn the_authorization_value_is_sensitive() {
+        let v = bearer("nr_k");
+        assert!(v.is_sensitive());
+        assert_eq!(v.to_str().unwrap(), "Bearer nr_k");
+        assert!(!format!("{v:?}").contains("nr_k"));
     }
 
     #[test]

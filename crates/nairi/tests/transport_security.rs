@@ -461,3 +461,35 @@ fn from_config_runs_the_builder_checks() {
         "http://api.internal/api/public/v1"
     );
 }
+
+#[test]
+fn debug_hides_default_header_values_and_url_credentials() {
+    let builder = ClientBuilder::without_env()
+        .api_key(KEY)
+        .base_url("https://gw-user:pa55word@gw.example.com/nairi")
+        .default_header("X-Gateway-Token", "tok_hunter2")
+        .default_header("X-Team", "payments");
+    let config = builder.clone().build_config().unwrap();
+    let client = nairi::Client::from_config(config.clone()).unwrap();
+    for (what, text) in [
+        ("builder", format!("{builder:?}")),
+        ("config", format!("{config:?}")),
+        ("client", format!("{client:?}")),
+    ] {
+        for secret in [KEY, "tok_hunter2", "payments", "pa55word", "gw-user"] {
+            assert!(
+                !text.contains(secret),
+                "{what} Debug shows {secret:?}: {text}"
+            );
+        }
+        assert!(text.contains("gw.example.com"), "{what}: {text}");
+    }
+    let config_text = format!("{config:?}");
+    assert!(
+        config_text.contains("x-gateway-token"),
+        "header names stay visible: {config_text}"
+    );
+    assert!(config_text.contains("<redacted>"), "{config_text}");
+    // The credentials themselves are kept for use.
+    assert_eq!(client.base_url().password(), Some("pa55word"));
+}
