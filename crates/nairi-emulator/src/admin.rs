@@ -21,7 +21,7 @@ use crate::state::{Job, Message, Shared, check_job_id};
 
 /// An agent created through the control API.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AgentSeed {
     /// Display name.
     pub name: String,
@@ -35,7 +35,7 @@ pub struct AgentSeed {
 
 /// A conversation seeded as if it came from another surface.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct JobSeed {
     /// Agent `cci_` id or slug.
     pub agent: String,
@@ -167,15 +167,16 @@ pub(crate) fn set_job_status(
     Ok(())
 }
 
-pub(crate) fn inject_fault(app: &Shared, fault: Fault) -> String {
+pub(crate) fn inject_fault(app: &Shared, fault: Fault) -> ApiResult<String> {
+    fault.validate()?;
     let id = ids::new_id("flt_");
-    let remaining = fault.times.unwrap_or(1).max(1);
+    let remaining = fault.times.unwrap_or(1);
     app.lock().faults.push(FaultEntry {
         id: id.clone(),
         remaining,
         fault,
     });
-    id
+    Ok(id)
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -213,19 +214,19 @@ fn reply(r: ApiResult<(StatusCode, Value)>) -> Response {
 }
 
 #[derive(Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct OrgReq {
     legacy_job_ids: bool,
 }
 
 #[derive(Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct ScriptReq {
     turns: Vec<ScriptedTurn>,
 }
 
 #[derive(Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct StatusReq {
     status: String,
     reason: Option<String>,
@@ -369,7 +370,8 @@ async fn http_job_status(
 async fn http_fault(State(app): State<Shared>, body: Bytes) -> Response {
     reply(
         parse::<Fault>(&body)
-            .map(|f| (StatusCode::CREATED, json!({ "id": inject_fault(&app, f) }))),
+            .and_then(|f| inject_fault(&app, f))
+            .map(|id| (StatusCode::CREATED, json!({ "id": id }))),
     )
 }
 

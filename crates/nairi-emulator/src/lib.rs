@@ -30,7 +30,7 @@ pub use error::EmulatorError;
 pub use faults::{Fault, LOG_FIELD_LIMIT, LoggedRequest, REQUEST_LOG_CAPACITY};
 pub use ids::new_api_key;
 pub use script::{
-    FailSpec, MAX_SCRIPT_DELAY_MS, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings, Usage,
+    FailSpec, MAX_DELAY_MS, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings, Usage,
 };
 pub use server::{API_PREFIX, JSON_BODY_LIMIT, MULTIPART_BODY_LIMIT};
 
@@ -176,7 +176,19 @@ impl Emulator {
     }
 
     /// Injects a fault; returns its id.
+    ///
+    /// # Panics
+    ///
+    /// When the fault is invalid (see [`Fault::validate`]); [`Emulator::try_inject_fault`]
+    /// returns the error instead.
     pub fn inject_fault(&self, fault: Fault) -> String {
+        self.try_inject_fault(fault)
+            .unwrap_or_else(|e| panic!("invalid fault: {}", e.message))
+    }
+
+    /// Injects a fault; returns its id, or a 400 [`EmulatorError`] when the fault is invalid
+    /// (see [`Fault::validate`]).
+    pub fn try_inject_fault(&self, fault: Fault) -> Result<String, EmulatorError> {
         admin::inject_fault(&self.app, fault)
     }
 

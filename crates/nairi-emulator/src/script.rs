@@ -5,9 +5,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{ApiResult, EmulatorError};
 
-/// The longest delay a scripted turn may ask for (`queue_ms`, `delay_ms`, `status_lag_ms`,
-/// `reply_lag_ms`): 24 hours.
-pub const MAX_SCRIPT_DELAY_MS: u64 = 24 * 60 * 60 * 1000;
+/// The longest delay the control API accepts, in milliseconds (24 hours): a scripted turn's
+/// `queue_ms`, `delay_ms`, `status_lag_ms` and `reply_lag_ms`, and a fault's `latency_ms`.
+pub const MAX_DELAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Delays of the fake agent and of deploys, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +56,7 @@ impl Timings {
 
 /// Usage figures reported on an assistant message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Usage {
     /// Cost in USD.
     pub cost_usd: f64,
@@ -87,7 +87,7 @@ impl Default for Usage {
 
 /// One progress event of a scripted turn; every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProgressEvent {
     /// `text`, `tool_use`, `tool_heartbeat`, `step`, `subagent`, `thinking` or any other string (default `text`).
     pub progress_type: Option<String>,
@@ -113,7 +113,7 @@ pub struct ProgressEvent {
 
 /// A file the agent "produces" in a scripted turn.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct OutboundAttachment {
     /// Stored filename.
     pub filename: String,
@@ -125,7 +125,7 @@ pub struct OutboundAttachment {
 
 /// How a scripted turn fails.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FailSpec {
     /// Error details; `None` fails the user message without any system message.
     pub detail: Option<String>,
@@ -137,7 +137,7 @@ pub struct FailSpec {
 
 /// One scripted turn of an agent; every field is optional and `Default` is the default turn.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScriptedTurn {
     /// Assistant content; default derived from the prompt.
     pub reply: Option<String>,
@@ -171,7 +171,7 @@ pub struct ScriptedTurn {
 
 impl ScriptedTurn {
     /// Checks what the turn task relies on, so that a bad script is a 400 when it is posted
-    /// rather than a surprise when it runs: delays of at most [`MAX_SCRIPT_DELAY_MS`] and
+    /// rather than a surprise when it runs: delays of at most [`MAX_DELAY_MS`] and
     /// attachments in valid standard base64.
     pub(crate) fn validate(&self) -> ApiResult<()> {
         let delays = [
@@ -181,9 +181,9 @@ impl ScriptedTurn {
             ("reply_lag_ms", Some(self.reply_lag_ms)),
         ];
         for (name, v) in delays {
-            if v.is_some_and(|v| v > MAX_SCRIPT_DELAY_MS) {
+            if v.is_some_and(|v| v > MAX_DELAY_MS) {
                 return Err(EmulatorError::bad_request(format!(
-                    "{name} must be at most {MAX_SCRIPT_DELAY_MS} (24 hours)"
+                    "{name} must be at most {MAX_DELAY_MS} (24 hours)"
                 )));
             }
         }

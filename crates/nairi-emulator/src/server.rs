@@ -182,6 +182,10 @@ fn fault_response(f: &Fault) -> Response {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     for (k, v) in &f.headers {
+        // Rejected when the fault was injected; never let one reach hyper.
+        if crate::faults::is_framing_header(k) {
+            continue;
+        }
         if let (Ok(k), Ok(v)) = (
             header::HeaderName::from_bytes(k.as_bytes()),
             HeaderValue::from_str(v),

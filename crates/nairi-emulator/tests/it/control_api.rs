@@ -200,3 +200,117 @@ async fn every_control_api_rejection_is_json() {
         );
     }
 }
+
+#[tokio::test]
+async fn unknown_fields_in_control_bodies_are_rejected() {
+    let t = start().await;
+    t.deployed_agent("Strict").await;
+    let org = Some(t.key.as_str());
+    let cases: Vec<(&str, Option<&str>, serde_json::Value, &str)> = vec![
+        // A typo used to make the fault match every route.
+        (
+            "/faults",
+            None,
+            json!({ "path_prefx": "/api/public/v1/agents", "status": 500 }),
+            "path_prefx",
+        ),
+        (
+            "/faults",
+            None,
+            json!({ "path_prefix": "/api/public/v1/agents", "status": 500, "retry-after": "1" }),
+            "retry-after",
+        ),
+        ("/agents/strict/script", org, json!({ "turn": [] }), "turn"),
+        (
+            "/agents/strict/script",
+            org,
+            json!({ "turns": [{ "replay": "x" }] }),
+            "replay",
+        ),
+        (
+            "/agents/strict/script",
+            org,
+            json!({ "turns": [{ "progress": [{ "tool": "Bash" }] }] }),
+            "tool",
+        ),
+        (
+            "/agents/strict/script",
+            org,
+            json!({ "turns": [{ "late_progress": [{ "kind": "x" }] }] }),
+            "kind",
+        ),
+        (
+            "/agents/strict/script",
+            org,
+            json!({ "turns": [{ "usage": { "cost": 1.0 } }] }),
+            "cost",
+        ),
+        (
+            "/agents/strict/script",
+            org,
+            json!({ "turns": [{ "fail": { "details": "x" } }] }),
+            "details",
+        ),
+        (
+            "/agents/strict/script",
+            org,
+            json!({ "turns": [{ "attachments": [{ "filename": "a", "data_base64": "", "mime": "x" }] }] }),
+            "mime",
+        ),
+        (
+            "/agents",
+            org,
+            json!({ "name": "X", "deploy": true }),
+            "deploy",
+        ),
+        (
+            "/jobs",
+            org,
+            json!({ "agent": "strict", "sorce": "api" }),
+            "sorce",
+        ),
+        ("/orgs", None, json!({ "legacy": true }), "legacy"),
+    ];
+    for (path, key, body, needle) in cases {
+        let r = t.admin(Method::POST, path, key, Some(body.clone())).await;
+        assert_eq!(r.status, 400, "{path} {body}: {}", r.text);
+        assert!(
+            r.body["error"].as_str().unwrap().contains(needle),
+            "{path}: {} lacks {needle:?}",
+            r.text
+        );
+    }
+    let job = t
+        .admin(
+            Method::POST,
+            "/jobs",
+            org,
+            Some(json!({ "agent": "strict" })),
+        )
+        .await
+        .body["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = t
+        .admin(
+            Method::POST,
+            &format!("/jobs/{job}/status"),
+            org,
+            Some(json!({ "status": "completed", "reson": "x" })),
+        )
+        .await;
+    assert_err(&r, 400, "reson");
+    // Nothing was created, scripted or injected.
+    assert_eq!(
+        t.admin(Method::GET, "/faults", None, None).await.body["faults"],
+        json!([])
+    );
+    assert_eq!(t.get("/agents").await.body.as_array().unwrap().len(), 1);
+    let (job, m) = t.start_conv("strict", "plain").await;
+    t.wait_status(&m, &["completed"]).await;
+    assert_eq!(
+        t.messages(&job).await.last().unwrap()["content"],
+        "Echo: plain"
+    );
+}

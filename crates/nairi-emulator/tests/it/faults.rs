@@ -190,3 +190,161 @@ async fn faults_over_http_and_clearing() {
         400
     );
 }
+
+/// Posts a fault over HTTP; returns the response.
+async fn post_fault(t: &T, fault: serde_json::Value) -> Resp {
+    t.admin(Method::POST, "/faults", None, Some(fault)).await
+}
+
+#[tokio::test]
+async fn faults_that_would_break_framing_are_rejected() {
+    let t = start().await;
+    for name in [
+        "content-length",
+        "Content-Length",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+        "keep-alive",
+        "te",
+        "trailer",
+        "proxy-connection",
+        "proxy-authenticate",
+    ] {
+        let r = post_fault(
+            &t,
+            json!({ "path_prefix": "/api/public/v1/models", "status": 500,
+                    "headers": { name: "5" } }),
+        )
+        .await;
+        assert_err(&r, 400, "header");
+        let err = t
+            .emu
+            .try_inject_fault(Fault {
+                path_prefix: "/api/public/v1/models".into(),
+                status: Some(500),
+                headers: [(name.to_string(), "5".to_string())].into(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(err.status, 400, "{name}");
+    }
+    // Header names and values that are not valid HTTP are rejected too.
+    for headers in [json!({ "bad name": "x" }), json!({ "x-ok": "line\nbreak" })] {
+        let r = post_fault(
+            &t,
+            json!({ "path_prefix": "/api/public/v1/models", "status": 500, "headers": headers }),
+        )
+        .await;
+        assert_err(&r, 400, "header");
+    }
+    assert_eq!(
+        t.admin(Method::GET, "/faults", None, None).await.body["faults"],
+        json!([])
+    );
+    // The server still answers normally.
+    assert_eq!(t.get("/models").await.status, 200);
+}
+
+#[tokio::test]
+async fn faults_that_would_silently_do_nothing_are_rejected() {
+    let t = start().await;
+    let p = "/api/public/v1/models";
+    let bad = [
+        (
+            json!({ "path_prefix": p, "retry_after": "1" }),
+            "retry_after",
+        ),
+        (
+            json!({ "path_prefix": p, "headers": { "x-a": "b" } }),
+            "headers",
+        ),
+        (json!({ "path_prefix": p, "body": "x" }), "body"),
+        (
+            json!({ "path_prefix": p, "content_type": "text/plain" }),
+            "content_type",
+        ),
+        (json!({ "path_prefix": p }), "does nothing"),
+        (json!({ "path_prefix": p, "times": 3 }), "does nothing"),
+        (
+            json!({ "path_prefix": p, "status": 500, "html": true }),
+            "at most one",
+        ),
+        (
+            json!({ "path_prefix": p, "drop_connection": true, "malformed_json": true }),
+            "at most one",
+        ),
+        (
+            json!({ "path_prefix": p, "status": 500, "times": 0 }),
+            "times",
+        ),
+        (json!({ "path_prefix": p, "status": 99 }), "status"),
+        (json!({ "path_prefix": p, "status": 101 }), "status"),
+        (json!({ "path_prefix": p, "status": 600 }), "status"),
+        (
+            json!({ "path_prefix": p, "latency_ms": 86_400_001u64 }),
+            "latency_ms",
+        ),
+        (
+            json!({ "path_prefix": p, "status": 500, "method": "GTE" }),
+            "method",
+        ),
+        // A path outside the public API can never match.
+        (
+            json!({ "path_prefix": "/agents", "status": 500 }),
+            "path_prefix",
+        ),
+        (json!({ "path_prefix": "", "status": 500 }), "path_prefix"),
+        // path_prefix is required.
+        (json!({ "status": 500 }), "path_prefix"),
+    ];
+    for (fault, needle) in bad {
+        let r = post_fault(&t, fault.clone()).await;
+        assert_eq!(r.status, 400, "{fault} -> {}", r.text);
+        assert!(
+            r.body["error"].as_str().unwrap().contains(needle),
+            "{fault}: {} lacks {needle:?}",
+            r.text
+        );
+    }
+    assert_eq!(
+        t.admin(Method::GET, "/faults", None, None).await.body["faults"],
+        json!([])
+    );
+    assert!(
+        t.emu
+            .try_inject_fault(Fault {
+                path_prefix: p.into(),
+                retry_after: Some("1".into()),
+                ..Default::default()
+            })
+            .is_err()
+    );
+    // What each field needs, it has: all accepted.
+    for ok in [
+        json!({ "path_prefix": p, "html": true, "retry_after": "1", "headers": { "x-a": "b" } }),
+        json!({ "path_prefix": p, "malformed_json": true, "headers": { "x-a": "b" } }),
+        json!({ "path_prefix": p, "latency_ms": 1 }),
+        json!({ "path_prefix": "/", "method": "patch", "status": 204 }),
+        json!({ "path_prefix": "/api/public/v1", "status": 503, "body": "", "content_type": "text/plain" }),
+    ] {
+        assert_eq!(post_fault(&t, ok.clone()).await.status, 201, "{ok}");
+    }
+}
+
+#[tokio::test]
+async fn a_204_or_304_fault_with_a_body_answers_without_breaking_the_connection() {
+    let t = start().await;
+    for status in [204u16, 304] {
+        t.emu.inject_fault(Fault {
+            path_prefix: "/api/public/v1/models".into(),
+            status: Some(status),
+            body: Some("ignored".into()),
+            ..Default::default()
+        });
+        let r = t.get("/models").await;
+        assert_eq!(r.status.as_u16(), status);
+        assert_eq!(r.text, "");
+        assert_eq!(t.get("/models").await.status, 200);
+    }
+}
