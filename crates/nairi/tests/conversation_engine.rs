@@ -499,6 +499,80 @@ async fn duration_max_in_any_option_never_panics() {
     assert!(matches!(events.last(), Some(TurnEvent::Completed(_))));
 }
 
+fn statuses(events: &[TurnEvent]) -> Vec<MessageStatus> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TurnEvent::StatusChanged { to, .. } => Some(to.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+// The listing can lag the status poll: its older copy of the user message never moves the
+// reported status back, neither in the events nor in the turn.
+#[tokio::test]
+async fn a_lagging_listing_never_moves_the_status_back() {
+    let server = MockServer::start().await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            message(MSG, JOB, "user", "pending", "hi"),
+            message("cmsg_a", JOB, "assistant", "completed", "done"),
+        ]),
+    )
+    .await;
+    let events: Vec<TurnEvent> = client(&server)
+        .conversations()
+        .watch(&handle(), opts())
+        .map(|e| e.unwrap())
+        .collect()
+        .await;
+    assert_eq!(statuses(&events), [MessageStatus::Completed], "{events:?}");
+    let Some(TurnEvent::Completed(turn)) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(turn.status, MessageStatus::Completed);
+    let turn = client(&server)
+        .conversations()
+        .wait(&handle(), &opts())
+        .await
+        .unwrap();
+    assert_eq!(turn.status, MessageStatus::Completed);
+    assert_eq!(turn.text, "done");
+}
+
+// A poll answered from a stale copy (`queued` after `pending`) is ignored too.
+#[tokio::test]
+async fn a_lagging_poll_never_moves_the_status_back() {
+    let server = MockServer::start().await;
+    poll_answers(&server, "pending", Some(2)).await;
+    poll_answers(&server, "queued", Some(2)).await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            message(MSG, JOB, "user", "queued", "hi"),
+            message("cmsg_a", JOB, "assistant", "pending", "still typing"),
+        ]),
+    )
+    .await;
+    let events: Vec<TurnEvent> = client(&server)
+        .conversations()
+        .watch(&handle(), opts())
+        .map(|e| e.unwrap())
+        .collect()
+        .await;
+    assert_eq!(
+        statuses(&events),
+        [MessageStatus::Pending, MessageStatus::Completed],
+        "{events:?}"
+    );
+}
+
 // Invalid options are reported before any request, as the stream's only item too.
 #[tokio::test]
 async fn invalid_options_send_nothing() {

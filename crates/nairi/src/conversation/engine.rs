@@ -206,7 +206,7 @@ impl Engine {
                 return Ok(());
             }
         };
-        let mut changed = self.observe(&message.status);
+        let mut changed = self.observe(&message.status, false);
         if self.finish_if_terminal() {
             return Ok(());
         }
@@ -235,9 +235,24 @@ impl Engine {
     }
 
     /// Records a status seen on the user message; returns whether it changed.
-    fn observe(&mut self, status: &MessageStatus) -> bool {
-        if self.last_status.as_ref() == Some(status) {
-            return false;
+    ///
+    /// The status only moves forward (`queued`, then `pending` or a value this SDK does not
+    /// know, then `completed` or `failed`): an older copy, such as a listing that lags the
+    /// status poll, is ignored, and a terminal status is never left. Between two statuses of
+    /// the same stage only the status poll is believed.
+    fn observe(&mut self, status: &MessageStatus, from_listing: bool) -> bool {
+        if let Some(last) = &self.last_status {
+            let (old, new) = (stage(last), stage(status));
+            let believed = new > old || (new == old && !last.is_terminal() && !from_listing);
+            if last == status || !believed {
+                if last != status {
+                    tracing::debug!(
+                        message_id = %self.message_id, seen = %status.as_str(),
+                        kept = %last.as_str(), from_listing, "ignoring a status that goes back"
+                    );
+                }
+                return false;
+            }
         }
         self.push(TurnEvent::StatusChanged {
             from: self.last_status.clone(),
@@ -378,7 +393,7 @@ impl Engine {
         let changed = match thread.iter().find(|m| m.id == self.message_id) {
             Some(user) => {
                 let status = user.status.clone();
-                self.observe(&status)
+                self.observe(&status, true)
             }
             None => false,
         };
@@ -488,6 +503,15 @@ impl Engine {
             waited: self.started.elapsed(),
             last_error: self.last_error.clone(),
         }))
+    }
+}
+
+/// How far along a status is: `queued` < `pending` (and unknown values) < terminal.
+fn stage(status: &MessageStatus) -> u8 {
+    match status {
+        MessageStatus::Queued => 0,
+        MessageStatus::Completed | MessageStatus::Failed => 2,
+        _ => 1,
     }
 }
 
