@@ -57,6 +57,8 @@ impl Client {
     /// changed): a bad key, a plain `http://` base URL to a non-loopback host without
     /// [`ClientConfig::allow_insecure_http`], or an invalid user agent is a
     /// [`Error::Config`]. The base URL is normalised to end in `/api/public/v1`.
+    ///
+    /// Redirects are never followed: a 3xx answer is an [`Error::Api`] with that status.
     pub fn from_config(config: ClientConfig) -> Result<Self> {
         let config = config.validated()?;
         let http = reqwest::Client::builder()
@@ -64,6 +66,9 @@ impl Client {
             .user_agent(config.user_agent.clone())
             .default_headers(config.default_headers.clone())
             .pool_idle_timeout(Duration::from_secs(60))
+            // A redirect could carry the key or a request body (secret values) to another host;
+            // a 3xx surfaces as an API error with its status instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
         Ok(Client {

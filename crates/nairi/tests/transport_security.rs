@@ -493,3 +493,41 @@ fn debug_hides_default_header_values_and_url_credentials() {
     // The credentials themselves are kept for use.
     assert_eq!(client.base_url().password(), Some("pa55word"));
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let elsewhere = wiremock::MockServer::start().await;
+    expect_no_request(&elsewhere).await;
+    let (server, client) = setup().await;
+    for (status, route) in [
+        (307, "/vaults/vlt_1/secrets"),
+        (308, "/agents"),
+        (302, "/models"),
+    ] {
+        Mock::given(wiremock::matchers::path(format!("{P}{route}")))
+            .respond_with(ResponseTemplate::new(status).insert_header(
+                "location",
+                format!("{}/steal{route}", elsewhere.uri()).as_str(),
+            ))
+            .mount(&server)
+            .await;
+    }
+    // A 307 to a POST would re-send the secret's value to the other host.
+    let secret = nairi::types::CreateSecret::new("DATABASE_URL", "postgres://u:hunter2@db");
+    let err = client
+        .vaults()
+        .secrets()
+        .create("vlt_1", &secret)
+        .await
+        .unwrap_err();
+    let api = err.as_api().expect("an API error");
+    assert_eq!(api.status, 307);
+    assert_eq!(err.kind(), ErrorKind::Api);
+    assert_eq!(api.endpoint, "POST /vaults/vlt_1/secrets");
+    let err = client.agents().list().await.unwrap_err();
+    assert_eq!(err.status(), Some(308));
+    let err = client.models().list(None).await.unwrap_err();
+    assert_eq!(err.status(), Some(302));
+    assert_eq!(requests(&server).await.len(), 3, "3xx is not retried");
+    assert!(requests(&elsewhere).await.is_empty());
+}
