@@ -42,7 +42,8 @@ pub(crate) fn pump(app: &Shared, org: &mut Org, agent_id: &str) {
     if !agent.deployed {
         return;
     }
-    let mut free = agent.instances_count.saturating_sub(agent.running);
+    // The instance count of the last deploy, not a PATCHed one that was never deployed.
+    let mut free = agent.deployed_instances.saturating_sub(agent.running);
     let queue: Vec<String> = agent.queue.iter().cloned().collect();
     let mut started = Vec::new();
     let mut blocked_jobs: Vec<String> = Vec::new();
@@ -102,7 +103,8 @@ pub(crate) fn schedule_deploy(app: &Shared, key: &str, epoch: u64, agent_id: &st
     });
 }
 
-/// Config reaches the agent at deploy: snapshot what the turns use.
+/// Config reaches the agent at deploy: snapshot what the turns use (the model and the number
+/// of instances).
 pub(crate) fn finish_deploy(org: &mut Org, agent_id: &str) {
     let model = org
         .resources
@@ -113,6 +115,7 @@ pub(crate) fn finish_deploy(org: &mut Org, agent_id: &str) {
     if let Some(agent) = org.agents.get_mut(agent_id) {
         agent.deployed = true;
         agent.deployed_model = model;
+        agent.deployed_instances = agent.instances_count;
     }
 }
 
@@ -263,6 +266,8 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
         m.set_status("pending");
         let prompt = m.content.clone();
         let job = org.jobs.get_mut(&t.job_id)?;
+        // Picked up: the job is working again, even if an earlier turn left it `error`.
+        job.status = "active".into();
         job.updated_at = ids::now();
         Some((prompt, job.mode == "ask"))
     });

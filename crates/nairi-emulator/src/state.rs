@@ -330,6 +330,8 @@ pub(crate) struct Agent {
     pub deployed: bool,
     /// Model picked up at the last deploy (from an `llm_model` assignment).
     pub deployed_model: Option<String>,
+    /// `instances_count` at the last deploy: how many jobs run at once.
+    pub deployed_instances: u32,
     pub running: u32,
     pub script: VecDeque<ScriptedTurn>,
     /// User messages waiting for an instance, in arrival order.

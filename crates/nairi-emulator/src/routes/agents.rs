@@ -73,6 +73,7 @@ pub(crate) fn insert_agent(
         seq,
         deployed: false,
         deployed_model: None,
+        deployed_instances: 0,
         running: 0,
         script: VecDeque::new(),
         queue: VecDeque::new(),

@@ -716,3 +716,91 @@ async fn lags_do_not_keep_the_agent_busy() {
         "pending"
     );
 }
+
+#[tokio::test]
+async fn a_later_successful_turn_makes_an_errored_job_active_again() {
+    let t = start().await;
+    t.deployed_agent("Recover").await;
+    t.emu
+        .script(
+            &t.key,
+            "recover",
+            vec![ScriptedTurn {
+                // Slow enough that the continue below is queued before this turn fails.
+                delay_ms: 200,
+                fail: Some(FailSpec {
+                    detail: Some("boom".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+    let (job, m1) = t.start_conv("recover", "first").await;
+    let r = t.continue_conv(&job, "second").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let m2 = r.body["message_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.wait_status(&m1, &["completed", "failed"]).await["status"],
+        "failed"
+    );
+    assert_eq!(
+        t.wait_status(&m2, &["completed", "failed"]).await["status"],
+        "completed"
+    );
+    let list = t.get("/agents/recover/conversations").await;
+    assert_eq!(
+        list.body["conversations"][0]["status"], "active",
+        "the job is working again once a turn is picked up: {}",
+        list.text
+    );
+    assert_eq!(
+        t.get("/agents/recover/conversations?status=error")
+            .await
+            .body["conversations"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn instances_count_takes_effect_at_the_next_deploy() {
+    let t = start().await;
+    assert_eq!(
+        t.post("/agents", json!({ "name": "Scaler" })).await.status,
+        201
+    );
+    assert_eq!(t.post("/agents/scaler/deploy", json!({})).await.status, 202);
+    t.emu
+        .script(
+            &t.key,
+            "scaler",
+            vec![ScriptedTurn {
+                delay_ms: 60_000,
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+    let (_j1, m1) = t.start_conv("scaler", "long").await;
+    t.wait_status(&m1, &["pending"]).await;
+    // Stored at once, but the running agent still has one instance.
+    let p = t
+        .patch("/agents/scaler", json!({ "instances_count": 2 }))
+        .await;
+    assert_eq!(p.body["instances_count"], 2);
+    let (_j2, m2) = t.start_conv("scaler", "short").await;
+    for _ in 0..40 {
+        assert_eq!(
+            t.get(&format!("/messages/{m2}")).await.body["status"],
+            "queued",
+            "the undeployed instances_count was used"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // The deploy brings the second instance.
+    assert_eq!(t.post("/agents/scaler/deploy", json!({})).await.status, 202);
+    t.wait_status(&m2, &["completed"]).await;
+    assert_eq!(
+        t.get(&format!("/messages/{m1}")).await.body["status"],
+        "pending"
+    );
+}
