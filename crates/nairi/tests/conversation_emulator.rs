@@ -851,7 +851,10 @@ async fn follow_up_on_an_ended_conversation_is_a_bad_request() {
         "{err}"
     );
     let hint = err.as_api().and_then(|a| a.hint.as_deref()).unwrap_or("");
-    assert!(hint.contains("cannot be continued"), "{err}");
+    assert!(
+        hint.starts_with("if the conversation has ended") && hint.ends_with("start a new one"),
+        "{err}"
+    );
     assert_eq!(
         env.emu.requests().len(),
         before + 1,

@@ -573,6 +573,39 @@ async fn a_lagging_poll_never_moves_the_status_back() {
     );
 }
 
+// A refused continue is hinted at as possibly ended, unless the refusal is evidently about
+// something else (the attachment ids).
+#[tokio::test]
+async fn a_refused_continue_hints_at_an_ended_conversation_only_as_a_possibility() {
+    let cases = [
+        ("invalid request", true),
+        ("attachment att_missing not found", false),
+        ("Invalid Attachment IDs", false),
+    ];
+    for (error, hinted) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(format!("{P}/conversations/{JOB}/continue")))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": error })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let body = nairi::types::ContinueConversation::new("again");
+        let err = client(&server)
+            .conversations()
+            .follow_up(JOB, &body)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadRequest);
+        let hint = err.as_api().and_then(|a| a.hint.clone());
+        match hint {
+            Some(h) if hinted => assert!(h.starts_with("if the conversation has ended"), "{h}"),
+            None if !hinted => {}
+            other => panic!("{error}: {other:?}"),
+        }
+    }
+}
+
 // Invalid options are reported before any request, as the stream's only item too.
 #[tokio::test]
 async fn invalid_options_send_nothing() {

@@ -44,7 +44,8 @@ impl<'c> Conversations<'c> {
     /// `POST /conversations/{job_id}/continue`: sends a follow-up prompt on an API job.
     ///
     /// The returned handle adopts a `job_id` from the answer when present, else keeps `job_id`.
-    /// A 400 carries a hint that ended conversations cannot be continued (BEHAVIOUR 4.16).
+    /// A 400 carries a hint that the conversation may have ended, as ended conversations cannot
+    /// be continued (BEHAVIOUR 4.16), unless the refusal is about the attachments.
     pub async fn follow_up(&self, job_id: &str, body: &ContinueConversation) -> Result<TurnHandle> {
         validate_turn(&body.prompt, &body.attachment_ids)?;
         let path = format!("/conversations/{}/continue", segment(job_id, "job_id")?);
@@ -137,18 +138,21 @@ impl<'c> Conversations<'c> {
     }
 }
 
-/// The server does not say why a continue was refused; the likeliest reason is worth a hint.
+/// Why a refused continue may have been refused: the server does not say.
+const ENDED_HINT: &str = "if the conversation has ended (completed or abandoned: pull \
+     request merged or closed, 25 h without updates) or was not started through the API, it \
+     cannot be continued: start a new one";
+
+/// The likeliest reason for a 400 on a continue, an ended conversation, is worth a hint,
+/// worded as a possibility: the same status answers a bad prompt or attachment id. A refusal
+/// that names the attachments is evidently about them and gets none.
 fn with_ended_hint(mut e: Error) -> Error {
     if let Error::Api(a) = &mut e
         && a.status == 400
         && a.hint.is_none()
+        && !a.message.to_lowercase().contains("attachment")
     {
-        a.hint = Some(
-            "a conversation that ended (pull request merged or closed, 25 h inactive, \
-             abandoned) or that was not started through the API cannot be continued; \
-             start a new one"
-                .to_owned(),
-        );
+        a.hint = Some(ENDED_HINT.to_owned());
     }
     e
 }
