@@ -663,3 +663,39 @@ async fn list_all_surfaces_a_page_error() {
         nairi::ErrorKind::NotFound
     );
 }
+
+#[tokio::test]
+async fn list_all_stops_when_the_server_ignores_offset() {
+    let (server, client) = setup().await;
+    // Whatever the offset, the same full page.
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/agents/a/conversations")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"conversations": [conv(0), conv(1)]})),
+        )
+        .mount(&server)
+        .await;
+    let params = ListConversations {
+        limit: Some(2),
+        ..Default::default()
+    };
+    let mut stream = client.agents().conversations().list_all("a", params);
+    // The stream is Unpin: `next()` needs no pinning.
+    let mut items = Vec::new();
+    while let Some(item) = futures::StreamExt::next(&mut stream).await {
+        items.push(item);
+        assert!(items.len() <= 10, "the stream never ends: {items:?}");
+    }
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert_eq!(items[0].as_ref().unwrap().id, "job_0");
+    assert_eq!(items[1].as_ref().unwrap().id, "job_1");
+    let err = items[2].as_ref().unwrap_err();
+    assert_eq!(err.kind(), nairi::ErrorKind::Decode, "{err}");
+    assert!(err.to_string().contains("offset"), "{err}");
+    let reqs = requests(&server).await;
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        query(&reqs[1]),
+        [("limit".into(), "2".into()), ("offset".into(), "2".into())]
+    );
+}

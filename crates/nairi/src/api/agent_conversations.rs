@@ -1,19 +1,32 @@
 //! `client.agents().conversations()`: an agent's conversation list, paged or streamed.
 
-use futures::Stream;
-use futures::stream::{self, TryStreamExt};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::client::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::transport::ApiRequest;
 use crate::types::{Conversation, ConversationPage, DEFAULT_PAGE_LIMIT, ListConversations};
 
 use super::agents::agent_path;
 
+/// The stream of [`AgentConversations::list_all`]: `Send`, `'static` and `Unpin`, so it can be
+/// polled with `next().await` directly and moved across tasks.
+pub type ConversationStream = BoxStream<'static, Result<Conversation>>;
+
 /// An agent's conversations.
 #[derive(Debug, Clone, Copy)]
 pub struct AgentConversations<'c> {
     client: &'c Client,
+}
+
+/// Where the paging loop is.
+struct Paging {
+    client: Client,
+    agent_id: String,
+    params: ListConversations,
+    offset: i64,
+    /// Ids of the previous page, to notice a server that ignores `offset`.
+    previous: Vec<String>,
 }
 
 impl<'c> AgentConversations<'c> {
@@ -32,28 +45,50 @@ impl<'c> AgentConversations<'c> {
 
     /// Every matching conversation, fetching pages as the stream is read; it stops after a
     /// page shorter than the limit. Filters are checked before the first request.
-    pub fn list_all(
-        &self,
-        agent_id: &str,
-        params: ListConversations,
-    ) -> impl Stream<Item = Result<Conversation>> + Send + 'static {
-        let client = self.client.clone();
-        let agent_id = agent_id.to_owned();
+    ///
+    /// A server that ignores `offset` would answer the same full page forever: when a page
+    /// has exactly the ids of the previous one, the stream yields an
+    /// [`Error::Decode`] (`APIResponseValidationError`) naming the offset, and ends.
+    pub fn list_all(&self, agent_id: &str, params: ListConversations) -> ConversationStream {
         let limit = params.limit.unwrap_or(DEFAULT_PAGE_LIMIT);
-        let start = params.offset.unwrap_or(0);
-        let state = Some((client, agent_id, params, start));
+        let state = Some(Paging {
+            client: self.client.clone(),
+            agent_id: agent_id.to_owned(),
+            offset: params.offset.unwrap_or(0),
+            params,
+            previous: Vec::new(),
+        });
         stream::try_unfold(state, move |state| async move {
-            let Some((client, agent_id, mut params, offset)) = state else {
-                return Ok::<_, crate::Error>(None);
+            let Some(mut p) = state else {
+                return Ok::<_, Error>(None);
             };
-            params.limit = Some(limit);
-            params.offset = Some(offset);
-            let page = fetch_page(&client, &agent_id, &params).await?;
+            p.params.limit = Some(limit);
+            p.params.offset = Some(p.offset);
+            let page = fetch_page(&p.client, &p.agent_id, &p.params).await?;
+            let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
+            if !ids.is_empty() && ids == p.previous {
+                let endpoint = format!("GET {}", agent_path(&p.agent_id, "/conversations")?);
+                return Err(Error::Decode {
+                    endpoint,
+                    message: format!(
+                        "the page at offset {} repeats the previous page ({} conversations): \
+                         the server seems to ignore `offset`; stopping instead of looping forever",
+                        p.offset,
+                        ids.len(),
+                    ),
+                    snippet: crate::error::truncate(&format!("ids {}", ids.join(", ")), 200),
+                });
+            }
             let got = page.len() as i64;
-            let next = (got >= limit).then(|| (client, agent_id, params, offset + got));
+            let next = (got >= limit).then(|| Paging {
+                offset: p.offset + got,
+                previous: ids,
+                ..p
+            });
             Ok(Some((stream::iter(page.into_iter().map(Ok)), next)))
         })
         .try_flatten()
+        .boxed()
     }
 }
 

@@ -17,7 +17,7 @@ pub(crate) mod secrets;
 pub(crate) mod skills;
 pub(crate) mod vaults;
 
-pub use agent_conversations::AgentConversations;
+pub use agent_conversations::{AgentConversations, ConversationStream};
 pub use agents::Agents;
 pub use attachments::Attachments;
 pub use channels::Channels;
