@@ -1029,3 +1029,44 @@ async fn rules_crud() {
     );
     assert!(t.get("/artifacts/rules").await.body[0]["created_at"].is_string());
 }
+
+#[tokio::test]
+async fn cron_gaps_are_measured_across_midnight_and_day_boundaries() {
+    let t = start().await;
+    let job = |schedule: &str| {
+        json!({ "schedule": schedule, "timezone": "UTC", "prompt": "p", "job_type": "slack",
+                "connected_channel_id": "C09M8FRJYTF" })
+    };
+    for bad in [
+        // 23:58 and 00:00 the next day are 2 minutes apart.
+        "0,58 0,23 * * *",
+        "2,59 0,23 * * *",
+        "0,58 0,23 * JAN *",
+        // Saturday 23:58 and Sunday 00:00: across the end of the week.
+        "0,58 0,23 * * SAT,SUN",
+        "0,58 0,23 * * 6,7",
+        "0,58 0,23 * * MON,TUE",
+        // The 31st and the 1st: across the end of a month, and of the year.
+        "0,58 0,23 1,31 * *",
+        "0,58 0,23 1,31 1,12 *",
+        // Day-of-month and day-of-week both restricted: either matches (the 1st, or Mondays).
+        "0,58 0,23 1 * MON",
+    ] {
+        let r = t.post("/scheduled-jobs", job(bad)).await;
+        assert_err(&r, 400, "5 minutes");
+    }
+    for ok in [
+        "0,58 9 * * *",
+        "0,58 0,23 * * MON",
+        "0,58 0,23 * * MON,WED",
+        "0,58 0,23 31 * *",
+        "0,58 0,23 15 * *",
+        "58 0,23 * * *",
+        "1,56 0,23 * * *",
+        "0,55 0,23 * * *",
+        "*/5 * * * *",
+    ] {
+        let r = t.post("/scheduled-jobs", job(ok)).await;
+        assert_eq!(r.status, 201, "{ok}: {}", r.text);
+    }
+}
