@@ -15,7 +15,7 @@ use crate::agent_sim;
 use crate::error::{ApiResult, EmulatorError};
 use crate::faults::{Fault, FaultEntry};
 use crate::ids;
-use crate::routes::agents::insert_agent;
+use crate::routes::agents::{check_instances_count, insert_agent};
 use crate::script::ScriptedTurn;
 use crate::state::{Job, Message, Shared, check_job_id};
 
@@ -70,12 +70,7 @@ pub(crate) fn create_agent(app: &Shared, key: &str, seed: AgentSeed) -> ApiResul
     if seed.name.trim().is_empty() {
         return Err(EmulatorError::bad_request("name is required"));
     }
-    let instances = seed.instances_count.unwrap_or(1);
-    if instances == 0 {
-        return Err(EmulatorError::bad_request(
-            "instances_count must be at least 1",
-        ));
-    }
+    let instances = check_instances_count(seed.instances_count.unwrap_or(1).into())?;
     let mut w = app.lock();
     let seq = w.next_seq();
     let org = w.org(key)?;

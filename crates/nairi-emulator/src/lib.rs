@@ -29,6 +29,7 @@ pub use agent_sim::default_reply;
 pub use error::EmulatorError;
 pub use faults::{Fault, LOG_FIELD_LIMIT, LoggedRequest, REQUEST_LOG_CAPACITY};
 pub use ids::new_api_key;
+pub use routes::agents::MAX_INSTANCES_COUNT;
 pub use script::{
     FailSpec, MAX_DELAY_MS, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings, Usage,
 };

@@ -12,6 +12,22 @@ use crate::error::{ApiResult, EmulatorError};
 use crate::ids;
 use crate::state::{Agent, EnvVar, Org, Resource, check_id, sorted};
 
+/// Largest `instances_count`, on the public and the control API alike (the real limit is
+/// undocumented).
+pub const MAX_INSTANCES_COUNT: u32 = 1000;
+
+/// `n` as an instance count: an integer in `1..=MAX_INSTANCES_COUNT`.
+pub(crate) fn check_instances_count(n: i64) -> ApiResult<u32> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_INSTANCES_COUNT).contains(n))
+        .ok_or_else(|| {
+            EmulatorError::bad_request(format!(
+                "instances_count must be an integer between 1 and {MAX_INSTANCES_COUNT}"
+            ))
+        })
+}
+
 /// Parses `instances_count` (absent = `default`), which must be an integer ≥ 1.
 pub(crate) fn instances_count(
     m: &Map<String, Value>,
@@ -26,16 +42,45 @@ pub(crate) fn instances_count(
             .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
             .map(|f| f as i64)
     });
-    match n {
-        Some(n) if (1..=MAX_INSTANCES).contains(&n) => Ok(Some(n as u32)),
-        _ => Err(EmulatorError::bad_request(format!(
-            "instances_count must be an integer between 1 and {MAX_INSTANCES}"
-        ))),
-    }
+    // Anything else (a string, 1.5) gets the same message as an out-of-range integer.
+    check_instances_count(n.unwrap_or(0)).map(Some)
 }
 
-/// Emulator cap on `instances_count` (the real limit is undocumented).
-pub const MAX_INSTANCES: i64 = 1000;
+/// Path words after an agent reference: a slug ending in one (or, for the routes with an id,
+/// with one before its last segment) could not be told apart from that route.
+const ROUTE_WORDS: [&str; 4] = ["conversations", "resources", "env-vars", "deploy"];
+
+/// An explicit slug must be reachable, raw or `%2F`-encoded, on every agent route:
+/// `[a-z0-9._-]+(/[a-z0-9._-]+)*`, no `.` or `..` segment (clients normalise them away), not a
+/// `cci_` id, and no route word where the router would take it for one.
+pub(crate) fn check_slug(s: &str) -> ApiResult<()> {
+    let segs: Vec<&str> = s.split('/').collect();
+    let charset_ok = segs.iter().all(|seg| {
+        !seg.is_empty()
+            && *seg != "."
+            && *seg != ".."
+            && seg.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            })
+    });
+    if !charset_ok || s.starts_with("cci_") {
+        return Err(EmulatorError::bad_request(format!(
+            "invalid slug {s:?}: use lowercase letters, digits, '.', '_' and '-', in segments \
+             separated by single '/' (no '.' or '..' segment, not starting with cci_)"
+        )));
+    }
+    let last = segs[segs.len() - 1];
+    let before_last = segs.len().checked_sub(2).map(|i| segs[i]);
+    if ROUTE_WORDS.contains(&last)
+        || before_last.is_some_and(|w| w == "resources" || w == "env-vars")
+    {
+        return Err(EmulatorError::bad_request(format!(
+            "invalid slug {s:?}: it would be taken for an agent route (a last segment \
+             conversations, resources, env-vars or deploy, or resources/env-vars before the last)"
+        )));
+    }
+    Ok(())
+}
 
 /// Creates an agent; `slug` overrides the one derived from the name (control API only).
 pub(crate) fn insert_agent(
@@ -47,9 +92,7 @@ pub(crate) fn insert_agent(
 ) -> ApiResult<String> {
     let slug = match slug {
         Some(s) => {
-            if s.is_empty() || s.starts_with('/') || s.ends_with('/') || s.starts_with("cci_") {
-                return Err(EmulatorError::bad_request(format!("invalid slug: {s:?}")));
-            }
+            check_slug(s)?;
             if org.slug_taken(s) {
                 return Err(EmulatorError::bad_request(format!(
                     "slug {s} is already taken"

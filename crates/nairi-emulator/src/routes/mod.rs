@@ -120,13 +120,16 @@ macro_rules! methods {
 }
 
 /// Resolves the part of the raw path after `/api/public/v1/`.
+///
+/// Strict, like the real server: an empty segment anywhere (a trailing slash, `//`) is an
+/// unknown route.
 pub(crate) fn route(method: &Method, rest: &str) -> Result<Op, RouteError> {
-    if let Some(agent_rest) = rest.strip_prefix("agents/") {
-        return route_agent(method, agent_rest);
-    }
     let segs: Vec<&str> = rest.split('/').collect();
     if segs.iter().any(|s| s.is_empty()) {
         return Err(RouteError::NotFound);
+    }
+    if let Some(agent_rest) = rest.strip_prefix("agents/") {
+        return route_agent(method, agent_rest);
     }
     let d = |s: &str| dec(s);
     match segs.as_slice() {
@@ -171,10 +174,8 @@ pub(crate) fn route(method: &Method, rest: &str) -> Result<Op, RouteError> {
 }
 
 /// Agent-scoped routes are matched by their fixed suffix, so the agent reference may contain `/`.
+/// `rest` has no empty segment.
 fn route_agent(method: &Method, rest: &str) -> Result<Op, RouteError> {
-    if rest.is_empty() {
-        return methods!(method; "GET" => Op::AgentList, "POST" => Op::AgentCreate);
-    }
     let nonempty = |s: &str| {
         if s.is_empty() {
             Err(RouteError::NotFound)
@@ -208,10 +209,7 @@ fn route_agent(method: &Method, rest: &str) -> Result<Op, RouteError> {
             return methods!(method; "PATCH" => Op::EnvUpdate(a.clone(), id.clone()), "DELETE" => Op::EnvDelete(a, id));
         }
     }
-    let a = dec(rest.strip_suffix('/').unwrap_or(rest));
-    if a.is_empty() {
-        return Err(RouteError::NotFound);
-    }
+    let a = dec(rest);
     methods!(method; "GET" => Op::AgentGet(a.clone()), "PATCH" => Op::AgentUpdate(a.clone()), "DELETE" => Op::AgentDelete(a))
 }
 
@@ -412,7 +410,9 @@ mod tests {
             Ok(Op::ResourceDelete("acme/web".into(), "ccr_x".into()))
         );
         assert_eq!(route(&get, "agents"), Ok(Op::AgentList));
-        assert_eq!(route(&get, "agents/"), Ok(Op::AgentList));
+        assert_eq!(route(&get, "agents/"), Err(RouteError::NotFound));
+        assert_eq!(route(&get, "agents/x/"), Err(RouteError::NotFound));
+        assert_eq!(route(&get, "agents//x"), Err(RouteError::NotFound));
         assert!(matches!(
             route(&get, "agents/x/deploy"),
             Err(RouteError::MethodNotAllowed(_))

@@ -407,3 +407,37 @@ async fn shutdown_stops_serving() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn the_control_api_caps_instances_count_like_the_public_api() {
+    let t = start().await;
+    for n in [0u64, 1001, u32::MAX as u64] {
+        let r = t
+            .admin(
+                Method::POST,
+                "/agents",
+                Some(&t.key),
+                Some(json!({ "name": "Many", "instances_count": n })),
+            )
+            .await;
+        assert_err(&r, 400, "instances_count");
+        let public = t
+            .post("/agents", json!({ "name": "Many", "instances_count": n }))
+            .await;
+        assert_err(&public, 400, "instances_count");
+        assert_eq!(
+            r.body["error"], public.body["error"],
+            "one rule, one message"
+        );
+    }
+    let r = t
+        .admin(
+            Method::POST,
+            "/agents",
+            Some(&t.key),
+            Some(json!({ "name": "Max", "instances_count": nairi_emulator::MAX_INSTANCES_COUNT })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["instances_count"], 1000);
+}

@@ -321,3 +321,113 @@ async fn oversize_bodies_get_413() {
     }
     assert_eq!(t.get("/agents").await.body, json!([]));
 }
+
+#[tokio::test]
+async fn explicit_slugs_must_be_reachable() {
+    let t = start().await;
+    let seed = |slug: &str| AgentSeed {
+        name: "S".into(),
+        slug: Some(slug.into()),
+        ..Default::default()
+    };
+    for bad in [
+        "acme/web/conversations",
+        "acme/resources",
+        "env-vars",
+        "x/deploy",
+        "acme/resources/x",
+        "acme/env-vars/x",
+        "a%2Fb",
+        "with space",
+        "Upper",
+        "a//b",
+        "/lead",
+        "trail/",
+        "a/./b",
+        "a/..",
+        "ünï",
+        "a?b",
+        "a#b",
+        "cci_01KRK1V46BXS73CSNK2VR35NPJ",
+        "",
+    ] {
+        let err = t.emu.create_agent(&t.key, seed(bad)).unwrap_err();
+        assert_eq!(err.status, 400, "{bad:?}: {err}");
+        assert!(err.message.contains("slug"), "{bad:?}: {err}");
+        let r = t
+            .admin(
+                Method::POST,
+                "/agents",
+                Some(&t.key),
+                Some(json!({ "name": "S", "slug": bad })),
+            )
+            .await;
+        assert_err(&r, 400, "slug");
+    }
+    assert_eq!(t.get("/agents").await.body, json!([]));
+    // What the pattern allows is reachable on every route.
+    for good in [
+        "acme/web",
+        "a.b_c-d/e1",
+        "deploy/x",
+        "conversations-bot",
+        "a/b/c",
+    ] {
+        let a = t.emu.create_agent(&t.key, seed(good)).unwrap();
+        assert_eq!(a["agent_id"], good);
+        for path in [
+            format!("/agents/{good}"),
+            format!("/agents/{}", good.replace('/', "%2F")),
+            format!("/agents/{good}/conversations"),
+            format!("/agents/{good}/env-vars"),
+            format!("/agents/{good}/resources"),
+        ] {
+            assert_eq!(t.get(&path).await.status, 200, "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn trailing_slashes_are_unknown_routes_everywhere() {
+    let t = start().await;
+    t.deployed_agent("Slash").await;
+    for path in [
+        "/",
+        "/agents/",
+        "/vaults/",
+        "/models/",
+        "/artifacts/rules/",
+        "/agents/slash/",
+        "/agents/slash/conversations/",
+        "/agents/slash/env-vars/",
+        "/agents/slash/resources/",
+        "/agents//slash",
+        "/agents/slash//conversations",
+        "/conversations/start/",
+        "/integrations/llm/",
+    ] {
+        let r = t.get(path).await;
+        assert_err(&r, 404, "route not found");
+    }
+    let r = t.post("/agents/", json!({ "name": "x" })).await;
+    assert_err(&r, 404, "route not found");
+    // Without the slash, the same routes work.
+    for path in [
+        "/agents",
+        "/vaults",
+        "/agents/slash",
+        "/agents/slash/conversations",
+    ] {
+        assert_eq!(t.get(path).await.status, 200, "{path}");
+    }
+    // The control API too.
+    for (method, path) in [
+        (Method::GET, "/faults/"),
+        (Method::GET, "/requests/"),
+        (Method::GET, "/health/"),
+        (Method::POST, "/agents/slash/script/"),
+    ] {
+        let r = t.admin(method, path, Some(&t.key), Some(json!({}))).await;
+        assert_err(&r, 404, "not found");
+    }
+}
