@@ -381,3 +381,119 @@ async fn save_to_missing_dir_is_an_io_error() {
     let err = a.save_to_dir(root.path().join("nope")).await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn get_attachment_without_data_is_a_decode_error_not_empty_bytes() {
+    for body in [
+        json!({"id": "att_1", "filename": "a.txt"}),
+        json!({"id": "att_1", "filename": "a.txt", "data": null}),
+    ] {
+        let (server, client) = setup().await;
+        mount(&server, "GET", "/attachments/att_1", 200, body.clone()).await;
+        let err = client.attachments().get("att_1").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{body}: {err}");
+        assert!(err.to_string().contains("data"), "{err}");
+    }
+    // An explicitly empty file is still an (empty) file.
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "GET",
+        "/attachments/att_1",
+        200,
+        json!({"id": "att_1", "data": ""}),
+    )
+    .await;
+    assert!(
+        client
+            .attachments()
+            .get("att_1")
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
+}
+
+async fn downloaded(name: &str) -> nairi::types::Attachment {
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "GET",
+        "/attachments/att_1",
+        200,
+        json!({"id": "att_1", "filename": name, "data": "aGk="}),
+    )
+    .await;
+    client.attachments().get("att_1").await.unwrap()
+}
+
+#[tokio::test]
+async fn save_to_dir_handles_the_longest_name() {
+    let long = format!("{}.png", "a".repeat(400));
+    let a = downloaded(&long).await;
+    let dir = tempfile::tempdir().unwrap();
+    let written = a.save_to_dir(dir.path()).await.unwrap();
+    assert_eq!(written.file_name().unwrap().len(), 255);
+    assert_eq!(std::fs::read(&written).unwrap(), b"hi");
+}
+
+#[tokio::test]
+async fn save_to_dir_replaces_an_existing_file() {
+    let a = downloaded("notes.txt").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"an older, longer version").unwrap();
+    let written = a.save_to_dir(dir.path()).await.unwrap();
+    assert_eq!(written, dir.path().join("notes.txt"));
+    assert_eq!(std::fs::read(&written).unwrap(), b"hi");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left behind"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn save_to_dir_never_writes_through_a_symlink() {
+    let a = downloaded("report.pdf").await;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("downloads");
+    std::fs::create_dir(&dir).unwrap();
+    let outside = root.path().join("precious");
+    std::fs::write(&outside, b"keep me").unwrap();
+    // Someone planted `report.pdf` as a link to a file outside the directory.
+    std::os::unix::fs::symlink(&outside, dir.join("report.pdf")).unwrap();
+    let written = a.save_to_dir(&dir).await.unwrap();
+    assert_eq!(written, dir.join("report.pdf"));
+    assert_eq!(
+        std::fs::read(&outside).unwrap(),
+        b"keep me",
+        "the link target is untouched"
+    );
+    let meta = std::fs::symlink_metadata(&written).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was replaced by a regular file"
+    );
+    assert_eq!(std::fs::read(&written).unwrap(), b"hi");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[tokio::test]
+async fn save_to_dir_refuses_a_directory_of_that_name() {
+    let a = downloaded("out").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    std::fs::write(dir.path().join("out").join("inner"), b"x").unwrap();
+    assert!(a.save_to_dir(dir.path()).await.is_err());
+    assert_eq!(
+        std::fs::read(dir.path().join("out").join("inner")).unwrap(),
+        b"x"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left behind"
+    );
+}

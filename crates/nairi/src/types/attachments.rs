@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Extra, Timestamp, lenient_int, lenient_timestamp, null_as_default};
+use super::common::{Extra, Timestamp, lenient_int, lenient_timestamp};
 
 /// Largest attachment the API accepts: 50 MB, counted as 52,428,800 bytes.
 pub const MAX_ATTACHMENT_BYTES: u64 = 52_428_800;
@@ -42,8 +42,10 @@ pub struct Attachment {
     /// Upload time.
     #[serde(default, deserialize_with = "lenient_timestamp")]
     pub created_at: Option<Timestamp>,
-    /// The file's bytes (base64 on the wire, decoded here).
-    #[serde(default, with = "base64_bytes")]
+    /// The file's bytes (base64 on the wire, decoded here). A response without `data`, or
+    /// with `data: null`, is a decode error rather than silently empty bytes; `""` is an
+    /// empty file.
+    #[serde(with = "base64_bytes")]
     pub data: Bytes,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
@@ -70,12 +72,61 @@ impl Attachment {
         sanitize_filename(self.filename.as_deref(), &self.id)
     }
 
-    /// Writes the bytes into `dir` under [`Attachment::safe_filename`] (replacing a file of
-    /// that name) and returns the path written.
+    /// Writes the bytes into `dir` under [`Attachment::safe_filename`] and returns the path
+    /// written.
+    ///
+    /// An existing regular file of that name is replaced. The bytes go to a new temporary
+    /// file in `dir` that is then renamed over the name, so a symbolic link of that name is
+    /// replaced by the file (its target is never written through) and a reader never sees a
+    /// half-written file. A directory of that name is an error. `dir` itself must exist.
     pub async fn save_to_dir(&self, dir: impl AsRef<Path>) -> std::io::Result<PathBuf> {
-        let path = dir.as_ref().join(self.safe_filename());
-        tokio::fs::write(&path, &self.data).await?;
+        let dir = dir.as_ref();
+        let name = self.safe_filename();
+        let path = dir.join(&name);
+        let (tmp, mut file) = create_temp_file(dir).await?;
+        let written = async {
+            use tokio::io::AsyncWriteExt;
+            file.write_all(&self.data).await?;
+            file.sync_all().await?;
+            drop(file);
+            if tokio::fs::symlink_metadata(&path)
+                .await
+                .is_ok_and(|m| m.is_dir())
+            {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!("{} is a directory", path.display()),
+                ));
+            }
+            tokio::fs::rename(&tmp, &path).await
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
         Ok(path)
+    }
+}
+
+/// Creates `.nairi-<random>.tmp` in `dir` (short, whatever the final name's length), failing
+/// rather than opening anything that exists (`create_new` never follows a symbolic link).
+async fn create_temp_file(dir: &Path) -> std::io::Result<(PathBuf, tokio::fs::File)> {
+    let mut attempts = 0;
+    loop {
+        let tmp = dir.join(format!(".nairi-{:016x}.tmp", fastrand::u64(..)));
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .await
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 8 => {
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -308,14 +359,16 @@ mod base64_bytes {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use bytes::Bytes;
-    use serde::{Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub(super) fn serialize<S: Serializer>(data: &Bytes, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&STANDARD.encode(data))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        let text: String = super::null_as_default(d)?;
+        let text = Option::<String>::deserialize(d)?.ok_or_else(|| {
+            serde::de::Error::custom("`data` is null: the attachment has no content")
+        })?;
         // Tolerate line-wrapped base64 (MIME style) by dropping ASCII whitespace.
         let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         STANDARD
@@ -381,5 +434,9 @@ mod tests {
         let back = serde_json::to_value(&a).unwrap();
         assert_eq!(back["data"], "aGk=");
         assert!(serde_json::from_str::<Attachment>(r#"{"id":"a","data":"!!"}"#).is_err());
+        let missing = serde_json::from_str::<Attachment>(r#"{"id":"a"}"#).unwrap_err();
+        assert!(missing.to_string().contains("`data`"), "{missing}");
+        let null = serde_json::from_str::<Attachment>(r#"{"id":"a","data":null}"#).unwrap_err();
+        assert!(null.to_string().contains("`data` is null"), "{null}");
     }
 }
