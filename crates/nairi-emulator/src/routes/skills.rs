@@ -46,76 +46,47 @@ pub(crate) fn check_skill_name(name: &str) -> ApiResult<()> {
     }
 }
 
-fn unquote(v: &str) -> String {
-    let v = v.trim();
-    if v.len() >= 2
-        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
-    {
-        v[1..v.len() - 1].to_string()
-    } else {
-        v.to_string()
+/// A string field of the front matter: absent or empty (`name:`) is `None`.
+fn text_field(m: &serde_norway::Mapping, key: &str) -> ApiResult<Option<String>> {
+    match m.get(key) {
+        None | Some(serde_norway::Value::Null) => Ok(None),
+        Some(serde_norway::Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(_) => Err(bad(format!(
+            "SKILL.md front matter: {key} must be a string"
+        ))),
     }
 }
 
-/// Reads `name` and `description` from YAML front matter (simple `key: value` lines and block scalars).
+/// Reads `name` and `description` from the YAML front matter between the first two `---`
+/// lines (any valid YAML: comments, quoted and block scalars, other keys).
 pub(crate) fn front_matter(text: &str) -> ApiResult<(Option<String>, Option<String>)> {
     let text = text.trim_start_matches('\u{feff}');
     let mut lines = text.lines();
     if lines.next().map(str::trim_end) != Some("---") {
         return Err(bad("SKILL.md must start with YAML front matter (---)"));
     }
-    let mut body: Vec<&str> = Vec::new();
+    let mut yaml = String::new();
     let mut closed = false;
     for l in lines {
         if l.trim_end() == "---" {
             closed = true;
             break;
         }
-        body.push(l);
+        yaml.push_str(l);
+        yaml.push('\n');
     }
     if !closed {
         return Err(bad("SKILL.md front matter is not closed with ---"));
     }
-    let (mut name, mut description) = (None, None);
-    let mut i = 0;
-    while i < body.len() {
-        let line = body[i];
-        i += 1;
-        if line.starts_with(' ')
-            || line.starts_with('\t')
-            || line.trim().is_empty()
-            || line.starts_with('#')
-        {
-            continue;
+    let value: serde_norway::Value = serde_norway::from_str(&yaml)
+        .map_err(|e| bad(format!("SKILL.md front matter is not valid YAML: {e}")))?;
+    match value {
+        serde_norway::Value::Null => Ok((None, None)),
+        serde_norway::Value::Mapping(m) => {
+            Ok((text_field(&m, "name")?, text_field(&m, "description")?))
         }
-        let Some((k, v)) = line.split_once(':') else {
-            continue;
-        };
-        let v = v.trim();
-        let value = if v == "|" || v == ">" || v == "|-" || v == ">-" {
-            let mut parts = Vec::new();
-            while i < body.len()
-                && (body[i].starts_with(' ')
-                    || body[i].starts_with('\t')
-                    || body[i].trim().is_empty())
-            {
-                parts.push(body[i].trim());
-                i += 1;
-            }
-            parts
-                .join(if v.starts_with('|') { "\n" } else { " " })
-                .trim()
-                .to_string()
-        } else {
-            unquote(v)
-        };
-        match k.trim() {
-            "name" => name = Some(value),
-            "description" => description = Some(value),
-            _ => {}
-        }
+        _ => Err(bad("SKILL.md front matter must be a YAML mapping")),
     }
-    Ok((name, description))
 }
 
 /// Validates an uploaded archive against the package requirements.

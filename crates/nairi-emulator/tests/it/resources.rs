@@ -597,3 +597,69 @@ async fn catalog_fixtures() {
     assert_eq!(repos[0]["full_name"], "acme/web");
     assert_eq!(repos[0]["id"].as_str().unwrap().len(), 26);
 }
+
+#[tokio::test]
+async fn skill_front_matter_is_yaml() {
+    let t = start().await;
+    let upload = |md: &str| {
+        let data = zip_of(&[("SKILL.md", md)]);
+        upload_skill(
+            &t,
+            reqwest::Method::POST,
+            "/artifacts/skills",
+            "s.zip",
+            data,
+        )
+    };
+    let valid = [
+        (
+            "---\nname: commented # the skill's name\ndescription: Reads PDFs # and more\n---\n# Body\n",
+            "commented",
+            "Reads PDFs",
+        ),
+        (
+            "---\nname: \"double-quoted\"\ndescription: \"Has: a colon, # a hash and \\\"quotes\\\"\"\n---\n",
+            "double-quoted",
+            "Has: a colon, # a hash and \"quotes\"",
+        ),
+        (
+            "---\nname: 'single-quoted'\ndescription: 'It''s fine'\n---\n",
+            "single-quoted",
+            "It's fine",
+        ),
+        (
+            "---\n# A comment line\nname: with-metadata\nmetadata:\n  version: 2\n  tags: [a, b]\ndescription: |\n  Line one\n  Line two\n---\n",
+            "with-metadata",
+            "Line one\nLine two",
+        ),
+        (
+            "---\n{ name: flow-style, description: In flow style }\n---\n",
+            "flow-style",
+            "In flow style",
+        ),
+    ];
+    for (md, name, description) in valid {
+        let r = upload(md).await;
+        assert_eq!(r.status, 201, "{md:?}: {}", r.text);
+        assert_eq!(r.body["name"], name, "{md:?}");
+        assert_eq!(r.body["description"], description, "{md:?}");
+    }
+    let invalid = [
+        ("---\nname: [unclosed\ndescription: d\n---\n", "YAML"),
+        ("---\n- name\n- description\n---\n", "mapping"),
+        (
+            "---\nname: 123\ndescription: d\n---\n",
+            "name must be a string",
+        ),
+        (
+            "---\nname: ok-name\ndescription: [a, b]\n---\n",
+            "description must be a string",
+        ),
+        ("---\nname: dup\nname: dup2\ndescription: d\n---\n", "YAML"),
+        ("---\nname:\ndescription: d\n---\n", "must include name"),
+        ("---\ndescription: d\n---\n", "must include name"),
+    ];
+    for (md, needle) in invalid {
+        assert_err(&upload(md).await, 400, needle);
+    }
+}
