@@ -372,10 +372,7 @@ async fn create_env_var() {
         env_json("cev_1", "STAGE", "prod"),
     )
     .await;
-    let body = CreateEnvVar {
-        key: "STAGE".into(),
-        value: "prod".into(),
-    };
+    let body = CreateEnvVar::new("STAGE", "prod");
     let v = client.agents().env_vars().create("a", &body).await.unwrap();
     let req = only_request(&server).await;
     assert_route(&req, "POST", "/agents/a/env-vars");
@@ -388,11 +385,8 @@ async fn env_var_key_validation() {
     let (server, client) = setup().await;
     expect_no_request(&server).await;
     let env = client.agents().env_vars();
-    for key in ["", "1X", "A-B", "NAIRI_TOKEN", "CCAGENT_X"] {
-        let body = CreateEnvVar {
-            key: key.into(),
-            value: "v".into(),
-        };
+    for key in ["", "1X", "A-B", "É", "NAIRI_TOKEN", "CCAGENT_X"] {
+        let body = CreateEnvVar::new(key, "v");
         assert_validation(env.create("a", &body).await, "key");
     }
     let rename = UpdateEnvVar {

@@ -270,11 +270,36 @@ async fn secret_ids_are_encoded() {
 }
 
 #[tokio::test]
+async fn secret_keys_have_no_reserved_prefixes() {
+    // Unlike agent env vars, vault secrets reach the agent as placeholders: the server
+    // reserves no prefix for them, so neither does the SDK.
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "POST",
+        "/vaults/vlt_1/secrets",
+        201,
+        secret_json("sec_1"),
+    )
+    .await;
+    client
+        .vaults()
+        .secrets()
+        .create("vlt_1", &CreateSecret::new("NAIRI_TOKEN", "v"))
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&only_request(&server).await.body).unwrap()["env_key"],
+        "NAIRI_TOKEN"
+    );
+}
+
+#[tokio::test]
 async fn secret_validation() {
     let (server, client) = setup().await;
     expect_no_request(&server).await;
     let secrets = client.vaults().secrets();
-    for key in ["", "1A", "A-B", "A B"] {
+    for key in ["", "1A", "A-B", "A B", "É"] {
         assert_validation(
             secrets.create("vlt_1", &CreateSecret::new(key, "v")).await,
             "env_key",

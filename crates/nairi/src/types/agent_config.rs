@@ -116,6 +116,16 @@ pub struct CreateEnvVar {
     pub value: String,
 }
 
+impl CreateEnvVar {
+    /// A variable `key` with this value; the key is checked when the request is made.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        CreateEnvVar {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
 /// Body of `PATCH /agents/{agent_id}/env-vars/{env_var_id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UpdateEnvVar {
@@ -130,21 +140,10 @@ pub struct UpdateEnvVar {
 /// Prefixes the platform reserves for its own variables.
 pub const RESERVED_ENV_PREFIXES: [&str; 2] = ["NAIRI_", "CCAGENT_"];
 
-/// Checks an env var key as the server does, so the mistake is caught before sending.
+/// Checks an env var key as the server does, so the mistake is caught before sending: the
+/// name pattern `[A-Za-z_][A-Za-z0-9_]*` and none of [`RESERVED_ENV_PREFIXES`].
 pub fn validate_env_key(key: &str) -> crate::Result<()> {
-    let mut chars = key.chars();
-    let valid = match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => {
-            chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        }
-        _ => false,
-    };
-    if !valid {
-        return Err(crate::Error::validation(
-            "key",
-            format!("{key:?} must match [A-Za-z_][A-Za-z0-9_]*"),
-        ));
-    }
+    validate_env_name(key, "key")?;
     if let Some(p) = RESERVED_ENV_PREFIXES.iter().find(|p| key.starts_with(*p)) {
         return Err(crate::Error::validation(
             "key",
@@ -152,6 +151,24 @@ pub fn validate_env_key(key: &str) -> crate::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The one check of an environment variable name, `[A-Za-z_][A-Za-z0-9_]*`, for agent env
+/// vars and vault secret keys alike; `field` names the parameter in the error.
+pub(crate) fn validate_env_name(name: &str, field: &str) -> crate::Result<()> {
+    let mut chars = name.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(crate::Error::validation(
+            field,
+            format!("{name:?} must match [A-Za-z_][A-Za-z0-9_]*"),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -160,7 +160,7 @@ impl CreateSecret {
     }
 
     pub(crate) fn validate(&self) -> crate::Result<()> {
-        validate_secret_key(&self.env_key)?;
+        super::agent_config::validate_env_name(&self.env_key, "env_key")?;
         if let Some(domains) = &self.allowed_domains {
             validate_domains(domains)?;
         }
@@ -185,23 +185,6 @@ impl UpdateSecret {
             validate_domains(domains)?;
         }
         Ok(())
-    }
-}
-
-/// Secret keys become environment variables, so they follow `[A-Za-z_][A-Za-z0-9_]*`.
-fn validate_secret_key(key: &str) -> crate::Result<()> {
-    let mut chars = key.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid {
-        Ok(())
-    } else {
-        Err(crate::Error::validation(
-            "env_key",
-            format!("{key:?} must match [A-Za-z_][A-Za-z0-9_]*"),
-        ))
     }
 }
 
