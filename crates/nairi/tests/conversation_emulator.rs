@@ -215,6 +215,139 @@ async fn wait_lists_the_thread_only_at_the_end() {
     assert_eq!(lists, 1, "one listing, at the end");
 }
 
+/// The status polls (`P`) and listings (`L`) of one turn, in the order they arrived.
+fn ticks(env: &Env, handle: &nairi::types::TurnHandle) -> String {
+    let poll = format!("/messages/{}", handle.message_id);
+    let list = format!("/conversations/{}/messages", handle.job_id);
+    env.emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .filter_map(|r| {
+            if r.path.ends_with(&poll) {
+                Some('P')
+            } else if r.path.ends_with(&list) {
+                Some('L')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Every tick exactly `every` apart, and the thread due for listing on every tick after the
+/// first: the shape of a steady watch.
+fn list_every_tick(every: Duration) -> WaitOptions {
+    fast_wait()
+        .initial_interval(every)
+        .max_interval(every)
+        .jitter(0.0)
+        .progress_interval(every)
+        .early_reply_interval(every)
+        .settle(Duration::ZERO)
+}
+
+// Case 10: a tick that lists the thread takes the status from the listing instead of polling
+// it too. With the listing due on every tick, the status is polled only on the first one.
+#[tokio::test]
+async fn a_tick_that_lists_does_not_poll_the_status_too() {
+    let env = Env::start().await;
+    env.script(vec![
+        ScriptedTurn {
+            delay_ms: 300,
+            ..reply("watched")
+        },
+        ScriptedTurn {
+            delay_ms: 300,
+            ..reply("waited")
+        },
+    ]);
+    let conv = env.client.conversations();
+    let handle = conv
+        .start(&StartConversation::new(SLUG, "keep me company"))
+        .await
+        .unwrap();
+    let events = collect(conv.watch(&handle, list_every_tick(ms(20)))).await;
+    assert_eq!(completed(&events).text, "watched");
+    let seen = ticks(&env, &handle);
+    assert!(seen.starts_with("PL"), "the first change is listed: {seen}");
+    assert_eq!(seen.matches('P').count(), 1, "{seen}");
+    assert!(seen.len() > 4, "{seen}");
+
+    let handle = conv
+        .follow_up(&handle.job_id, &ContinueConversation::new("and wait"))
+        .await
+        .unwrap();
+    env.emu.clear_requests();
+    let turn = conv.wait(&handle, &list_every_tick(ms(20))).await.unwrap();
+    assert_eq!(turn.text, "waited");
+    let seen = ticks(&env, &handle);
+    assert!(seen.starts_with("PL"), "{seen}");
+    assert_eq!(seen.matches('P').count(), 1, "{seen}");
+}
+
+// The quickstart prints events as they come: the turn's progress and reply arrive before the
+// terminal status change, which comes right before `Completed`, even when the status flipped
+// before the reply was listed.
+#[tokio::test]
+async fn the_terminal_status_change_comes_after_the_turns_messages() {
+    let env = Env::start().await;
+    env.script(vec![
+        ScriptedTurn {
+            reply_lag_ms: 100,
+            ..reply("status first")
+        },
+        ScriptedTurn {
+            system_messages: vec!["Agent opened a [pull request](https://x/pull/1)".into()],
+            late_progress: vec![ProgressEvent {
+                text_delta: Some("late".into()),
+                ..Default::default()
+            }],
+            ..reply("with trailers")
+        },
+    ]);
+    let conv = env.client.conversations();
+    let first = conv
+        .start(&StartConversation::new(SLUG, "one"))
+        .await
+        .unwrap();
+    let mut job = first.job_id.clone();
+    for (handle, text) in [(Some(first), "status first"), (None, "with trailers")] {
+        let handle = match handle {
+            Some(h) => h,
+            None => conv
+                .follow_up(&job, &ContinueConversation::new("two"))
+                .await
+                .unwrap(),
+        };
+        job = handle.job_id.clone();
+        let events = collect(conv.watch(&handle, fast_wait().settle(ms(200)))).await;
+        assert_eq!(completed(&events).text, text);
+        let n = events.len();
+        assert!(
+            matches!(
+                &events[n - 2],
+                TurnEvent::StatusChanged {
+                    to: MessageStatus::Completed,
+                    ..
+                }
+            ),
+            "{events:?}"
+        );
+        assert_eq!(
+            statuses(&events).last(),
+            Some(&MessageStatus::Completed),
+            "one terminal change"
+        );
+        assert!(
+            events[..n - 2]
+                .iter()
+                .any(|e| matches!(e, TurnEvent::Assistant(_))),
+            "{events:?}"
+        );
+    }
+}
+
 // Cases 11-12: queued while no agent instance is free, then picked up after a deploy.
 #[tokio::test]
 async fn queued_until_the_agent_is_deployed() {
@@ -793,9 +926,12 @@ async fn transient_errors_while_polling_do_not_fail_the_wait() {
         max_retries: Some(0),
         ..Default::default()
     });
+    // The thread is listed only at the end: the status polls meet every fault on
+    // `/messages/` before one can see the turn done, and the final listing the two 503s.
+    let opts = fast_run().wait(fast_wait().early_reply_interval(Duration::from_secs(3600)));
     let turn = client
         .conversations()
-        .run((SLUG, "through the storm"), &fast_run())
+        .run((SLUG, "through the storm"), &opts)
         .await
         .unwrap();
     assert_eq!(turn.text, "survived");

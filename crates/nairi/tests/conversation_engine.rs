@@ -41,6 +41,14 @@ fn opts() -> WaitOptions {
         .timeout(Some(Duration::from_secs(10)))
 }
 
+/// `opts()` where the thread is listed only on a status change (watching) and at the end: every
+/// other tick polls the status.
+fn polls_only() -> WaitOptions {
+    opts()
+        .progress_interval(Duration::from_secs(3600))
+        .early_reply_interval(Duration::from_secs(3600))
+}
+
 fn handle() -> TurnHandle {
     TurnHandle {
         job_id: JOB.into(),
@@ -286,7 +294,10 @@ async fn endless_gateway_errors_end_in_a_timeout_with_the_last_error() {
         .await;
     let err = client(&server)
         .conversations()
-        .wait(&handle(), &opts().timeout(Some(Duration::from_millis(150))))
+        .wait(
+            &handle(),
+            &polls_only().timeout(Some(Duration::from_millis(150))),
+        )
         .await
         .unwrap_err();
     let nairi::Error::WaitTimeout(t) = err else {
@@ -362,7 +373,10 @@ async fn a_status_that_never_decodes_ends_the_wait_with_the_decode_error() {
     poll_garbles(&server, None).await;
     let err = client(&server)
         .conversations()
-        .wait(&handle(), &opts().timeout(Some(Duration::from_secs(20))))
+        .wait(
+            &handle(),
+            &polls_only().timeout(Some(Duration::from_secs(20))),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
@@ -446,7 +460,7 @@ async fn duration_max_in_any_option_never_panics() {
         ("early_reply_interval", opts().early_reply_interval(max)),
         (
             "backoff at the cap",
-            opts()
+            polls_only()
                 .max_interval(max)
                 .backoff_multiplier(1e300)
                 .jitter(1.0),
@@ -562,7 +576,7 @@ async fn a_lagging_poll_never_moves_the_status_back() {
     .await;
     let events: Vec<TurnEvent> = client(&server)
         .conversations()
-        .watch(&handle(), opts())
+        .watch(&handle(), polls_only())
         .map(|e| e.unwrap())
         .collect()
         .await;

@@ -81,7 +81,8 @@ impl<'c> Conversations<'c> {
 
     /// Streams a turn's events: status changes, progress, assistant and system messages, each
     /// message once; the last item is [`TurnEvent::Completed`] or [`TurnEvent::Failed`], or an
-    /// `Err` (timeout, non-transient error), and then the stream ends.
+    /// `Err` (timeout, non-transient error), and then the stream ends. The change to
+    /// `completed` or `failed` comes after the turn's messages, right before that last item.
     ///
     /// The stream owns a clone of the client; dropping it stops polling.
     pub fn watch(&self, handle: &TurnHandle, options: WaitOptions) -> TurnEventStream {

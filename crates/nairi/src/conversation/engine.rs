@@ -2,9 +2,11 @@
 //!
 //! It polls `GET /messages/{id}` with a backoff and lists the whole thread only when that is
 //! worth its cost (BEHAVIOUR 4.10): on a status change and at a slow cadence while watching, at
-//! a slower one while just waiting (to catch a reply whose status lags), and at the end. All
-//! work happens inside the caller's future or stream, so dropping it stops everything: no task
-//! is spawned and no request is made afterwards.
+//! a slower one while just waiting (to catch a reply whose status lags), and at the end. A tick
+//! that lists does not poll as well: the listing carries the user message's status. The change
+//! to a terminal status is emitted after the turn's messages listed on the way to the end, right
+//! before `Completed` or `Failed`. All work happens inside the caller's future or stream, so
+//! dropping it stops everything: no task is spawned and no request is made afterwards.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -86,6 +88,9 @@ pub(crate) struct Engine {
     thread: Option<Vec<Message>>,
     delivered: HashSet<String>,
     queue: VecDeque<TurnEvent>,
+    /// The change to a terminal status, emitted after the messages listed on the way to the
+    /// end, right before `Completed` or `Failed`.
+    held_status: Option<TurnEvent>,
     pending_error: Option<Error>,
     last_error: Option<String>,
     /// Consecutive undecodable answers of `GET /messages/{id}` and of the listing.
@@ -122,6 +127,7 @@ impl Engine {
             thread: None,
             delivered: HashSet::new(),
             queue: VecDeque::new(),
+            held_status: None,
             pending_error,
             last_error: None,
             poll_decode_failures: 0,
@@ -144,6 +150,7 @@ impl Engine {
                 return None;
             }
             if let Err(e) = self.advance().await {
+                self.release_held_status();
                 self.phase = Phase::Done;
                 self.pending_error = Some(e);
             }
@@ -186,11 +193,33 @@ impl Engine {
         }
     }
 
+    /// One tick while the turn runs: when the thread is due to be listed, the listing alone
+    /// (it carries the user message's status); otherwise the status poll, followed by a listing
+    /// when the status changed and a consumer wants the messages that came with the change.
     async fn poll_tick(&mut self) -> Result<()> {
         if let Some(d) = self.next_sleep.take() {
             self.sleep_before(d, self.deadline).await;
         }
         self.check_deadline()?;
+        let cadence = if self.emit {
+            self.opts.progress_interval
+        } else {
+            self.opts.early_reply_interval
+        };
+        if self.last_list.elapsed() >= cadence {
+            let changed = match self.fetch_thread(self.deadline, false).await? {
+                Some(thread) => {
+                    let (changed, done) = self.list_tick(thread);
+                    if done {
+                        return Ok(());
+                    }
+                    changed
+                }
+                None => false,
+            };
+            self.schedule(changed, None);
+            return Ok(());
+        }
         let client = self.client.clone();
         let polled = self
             .bounded(self.deadline, client.messages().get(&self.message_id))
@@ -210,28 +239,42 @@ impl Engine {
         if self.finish_if_terminal() {
             return Ok(());
         }
-        let since_list = self.last_list.elapsed();
-        let list_due = if self.emit {
-            changed || since_list >= self.opts.progress_interval
-        } else {
-            since_list >= self.opts.early_reply_interval
-        };
-        if list_due && let Some(thread) = self.fetch_thread(self.deadline, false).await? {
-            let early =
-                turn_messages(&thread, &self.message_id).is_some_and(|t| has_final_reply(&t));
-            changed |= self.adopt(thread);
-            if early {
-                self.phase = Phase::Settling {
-                    outcome: Outcome::Completed,
-                };
+        if changed
+            && self.emit
+            && let Some(thread) = self.fetch_thread(self.deadline, false).await?
+        {
+            let (listed_change, done) = self.list_tick(thread);
+            if done {
                 return Ok(());
             }
-            if self.finish_if_terminal() {
-                return Ok(());
-            }
+            changed |= listed_change;
         }
         self.schedule(changed, None);
         Ok(())
+    }
+
+    /// Takes a listing made while the turn runs; returns whether the status changed, and
+    /// whether the turn is over: a completed reply while the status lags, or a terminal status
+    /// in the listing (which then also counts as the first listing of the finish).
+    fn list_tick(&mut self, thread: Vec<Message>) -> (bool, bool) {
+        let turn = turn_messages(&thread, &self.message_id);
+        let early = turn.as_deref().is_some_and(has_final_reply);
+        let changed = self.adopt(thread);
+        if early {
+            self.phase = Phase::Settling {
+                outcome: Outcome::Completed,
+            };
+            return (changed, true);
+        }
+        let Some(outcome) = self.terminal_outcome() else {
+            return (changed, false);
+        };
+        if satisfies(outcome, turn.as_deref()) {
+            self.phase = Phase::Settling { outcome };
+        } else {
+            self.start_grace(outcome);
+        }
+        (changed, true)
     }
 
     /// Records a status seen on the user message; returns whether it changed.
@@ -254,27 +297,56 @@ impl Engine {
                 return false;
             }
         }
-        self.push(TurnEvent::StatusChanged {
+        let event = TurnEvent::StatusChanged {
             from: self.last_status.clone(),
             to: status.clone(),
-        });
+        };
+        // The turn's messages listed on the way to the end come first.
+        if status.is_terminal() {
+            self.held_status = Some(event);
+        } else {
+            self.push(event);
+        }
         self.last_status = Some(status.clone());
         true
+    }
+
+    /// Emits the terminal status change held back by `observe`.
+    fn release_held_status(&mut self) {
+        if let Some(event) = self.held_status.take() {
+            self.push(event);
+        }
     }
 
     /// Moves on to finishing once the last status seen is terminal; queued, pending and values
     /// this SDK does not know keep the polling going.
     fn finish_if_terminal(&mut self) -> bool {
-        let outcome = match self.last_status {
-            Some(MessageStatus::Completed) => Outcome::Completed,
-            Some(MessageStatus::Failed) => Outcome::Failed,
-            _ => return false,
+        let Some(outcome) = self.terminal_outcome() else {
+            return false;
         };
         self.phase = Phase::Finishing {
             outcome,
             grace: Grace::NotListed,
         };
         true
+    }
+
+    fn terminal_outcome(&self) -> Option<Outcome> {
+        match self.last_status {
+            Some(MessageStatus::Completed) => Some(Outcome::Completed),
+            Some(MessageStatus::Failed) => Some(Outcome::Failed),
+            _ => None,
+        }
+    }
+
+    /// A listing succeeded without what the outcome needs: list again until the grace window
+    /// ends.
+    fn start_grace(&mut self, outcome: Outcome) {
+        self.phase = Phase::Finishing {
+            outcome,
+            grace: Grace::Until(Instant::now().checked_add(self.opts.reply_grace)),
+        };
+        self.next_sleep = Some(self.opts.initial_interval);
     }
 
     async fn finish_step(&mut self, outcome: Outcome, grace: Grace) -> Result<()> {
@@ -291,21 +363,14 @@ impl Engine {
             self.check_deadline()?;
         }
         if let Some(thread) = self.fetch_thread(limit, soft).await? {
-            let turn = turn_messages(&thread, &self.message_id);
-            let satisfied = match outcome {
-                Outcome::Completed => turn.is_some_and(|t| has_reply(&t)),
-                Outcome::Failed => turn.is_some_and(|t| t.iter().any(is_system)),
-            };
+            let satisfied = satisfies(outcome, turn_messages(&thread, &self.message_id).as_deref());
             self.adopt(thread);
             if satisfied {
                 self.phase = Phase::Settling { outcome };
                 return Ok(());
             }
             if matches!(grace, Grace::NotListed) {
-                self.phase = Phase::Finishing {
-                    outcome,
-                    grace: Grace::Until(Instant::now().checked_add(self.opts.reply_grace)),
-                };
+                self.start_grace(outcome);
             }
         }
         let grace = match self.phase {
@@ -353,6 +418,7 @@ impl Engine {
                 &messages,
             )),
         };
+        self.release_held_status();
         self.queue.push_back(event);
         self.phase = Phase::Done;
     }
@@ -528,8 +594,13 @@ fn scale(d: Duration, factor: f64) -> Duration {
     Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
-fn is_system(m: &Message) -> bool {
-    m.role == MessageRole::System
+/// Whether a turn's listed messages hold what its outcome needs: the reply, or (failed) a
+/// system message that may explain why.
+fn satisfies(outcome: Outcome, turn: Option<&[Message]>) -> bool {
+    turn.is_some_and(|t| match outcome {
+        Outcome::Completed => has_reply(t),
+        Outcome::Failed => t.iter().any(|m| m.role == MessageRole::System),
+    })
 }
 
 /// Errors worth another poll: the network, gateways, rate limits and garbled bodies.

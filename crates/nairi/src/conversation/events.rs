@@ -8,7 +8,8 @@ use super::turn::Turn;
 use crate::types::{Message, MessageStatus};
 
 /// One event of a running turn. Each message is delivered once, however often the thread is
-/// listed; the last event is `Completed` or `Failed`.
+/// listed; the last event is `Completed` or `Failed`, right after the change to the terminal
+/// status (when one was seen), which follows the turn's messages.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // events are moved once each; boxing would only add noise
