@@ -466,7 +466,7 @@ async fn list_agent_conversations_with_filters() {
         .list("acme/web", &params)
         .await
         .unwrap();
-    let req = only_request(&server).await;
+    let req = only_request_with_query(&server).await;
     assert_route(&req, "GET", "/agents/acme%2Fweb/conversations");
     assert_no_body(&req);
     assert_eq!(

@@ -112,17 +112,40 @@ async fn create_channel_job() {
 #[tokio::test]
 async fn create_app_job() {
     let (server, client) = setup().await;
-    mount(&server, "POST", "/scheduled-jobs", 201, job_json("sj_2")).await;
+    mount(
+        &server,
+        "POST",
+        "/scheduled-jobs",
+        201,
+        json!({"id": "sj_2", "schedule": "*/15 * * * *", "timezone": "UTC",
+               "prompt": "Check the queue", "connected_channel_id": null, "agent_id": "acme/web",
+               "job_type": "app", "is_threaded": false, "is_enabled": false,
+               "last_executed_at": null, "created_at": TS, "updated_at": TS}),
+    )
+    .await;
     let body = CreateScheduledJob {
         is_enabled: Some(false),
         ..CreateScheduledJob::in_app("acme/web", "*/15 * * * *", "UTC", "Check the queue")
     };
-    client.scheduled_jobs().create(&body).await.unwrap();
+    let job = client.scheduled_jobs().create(&body).await.unwrap();
+    let req = only_request(&server).await;
+    assert_route(&req, "POST", "/scheduled-jobs");
     assert_json(
-        &only_request(&server).await,
+        &req,
         json!({"schedule": "*/15 * * * *", "timezone": "UTC", "prompt": "Check the queue",
                "job_type": "app", "agent_id": "acme/web", "is_enabled": false}),
     );
+    assert_eq!(job.id, "sj_2");
+    assert_eq!(job.job_type, Some(ScheduledJobType::App));
+    assert_eq!(job.agent_id.as_deref(), Some("acme/web"));
+    assert_eq!(job.connected_channel_id, None);
+    assert_eq!(job.schedule, "*/15 * * * *");
+    assert_eq!(job.timezone, "UTC");
+    assert_eq!(job.prompt, "Check the queue");
+    assert_eq!(job.is_enabled, Some(false));
+    assert_eq!(job.is_threaded, Some(false));
+    assert_eq!(job.last_executed_at, None);
+    assert_eq!(job.created_at, Some(ts(TS)));
 }
 
 #[tokio::test]
@@ -185,23 +208,26 @@ async fn get_scheduled_job() {
 #[tokio::test]
 async fn update_scheduled_job() {
     let (server, client) = setup().await;
-    mount(
-        &server,
-        "PATCH",
-        "/scheduled-jobs/sj_1",
-        200,
-        job_json("sj_1"),
-    )
-    .await;
+    let mut answer = job_json("sj_1");
+    answer["prompt"] = json!("New prompt");
+    mount(&server, "PATCH", "/scheduled-jobs/sj_1", 200, answer).await;
     let body = UpdateScheduledJob {
         is_enabled: Some(true),
         prompt: Some("New prompt".into()),
         ..Default::default()
     };
-    client.scheduled_jobs().update("sj_1", &body).await.unwrap();
+    let job = client.scheduled_jobs().update("sj_1", &body).await.unwrap();
     let req = only_request(&server).await;
     assert_route(&req, "PATCH", "/scheduled-jobs/sj_1");
     assert_json(&req, json!({"prompt": "New prompt", "is_enabled": true}));
+    assert_eq!(job.id, "sj_1");
+    assert_eq!(job.prompt, "New prompt");
+    assert_eq!(job.is_enabled, Some(true));
+    assert_eq!(job.schedule, "0 9 * * *");
+    assert_eq!(job.job_type, Some(ScheduledJobType::Slack));
+    assert_eq!(job.connected_channel_id.as_deref(), Some("C09M8FRJYTF"));
+    assert_eq!(job.last_executed_at, Some(ts("2026-04-12T14:00:00.000Z")));
+    assert_eq!(job.updated_at, Some(ts(TS)));
 }
 
 #[tokio::test]
@@ -383,7 +409,7 @@ async fn list_models_for_a_provider() {
             .unwrap()
             .is_empty()
     );
-    let req = only_request(&server).await;
+    let req = only_request_with_query(&server).await;
     assert_eq!(
         query(&req),
         vec![("provider".to_owned(), "anthropic".to_owned())]

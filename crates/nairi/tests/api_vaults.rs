@@ -87,15 +87,23 @@ async fn get_vault() {
 #[tokio::test]
 async fn update_vault() {
     let (server, client) = setup().await;
-    mount(&server, "PATCH", "/vaults/vlt_1", 200, vault_json("vlt_1")).await;
+    let mut answer = vault_json("vlt_1");
+    answer["description"] = json!("rotated");
+    mount(&server, "PATCH", "/vaults/vlt_1", 200, answer).await;
     let body = UpdateVault {
         description: Some("rotated".into()),
         ..Default::default()
     };
-    client.vaults().update("vlt_1", &body).await.unwrap();
+    let vault = client.vaults().update("vlt_1", &body).await.unwrap();
     let req = only_request(&server).await;
     assert_route(&req, "PATCH", "/vaults/vlt_1");
     assert_json(&req, json!({"description": "rotated"}));
+    assert_eq!(vault.id, "vlt_1");
+    assert_eq!(vault.name, "Production Secrets");
+    assert_eq!(vault.description.as_deref(), Some("rotated"));
+    assert_eq!(vault.secrets_count, Some(1));
+    assert_eq!(vault.created_at, Some(ts(TS)));
+    assert!(vault.extra.is_empty());
 }
 
 #[tokio::test]

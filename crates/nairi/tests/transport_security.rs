@@ -531,3 +531,28 @@ async fn redirects_are_not_followed() {
     assert_eq!(requests(&server).await.len(), 3, "3xx is not retried");
     assert!(requests(&elsewhere).await.is_empty());
 }
+
+#[tokio::test]
+async fn user_agent_suffix_and_default_headers_go_over_the_wire() {
+    let server = wiremock::MockServer::start().await;
+    mount(&server, "GET", "/agents", 200, json!([])).await;
+    let client = ClientBuilder::without_env()
+        .api_key(KEY)
+        .base_url(server.uri())
+        .user_agent_suffix("nairi-python/0.1.0")
+        .default_header("X-Team", "payments")
+        .build()
+        .unwrap();
+    client.agents().list().await.unwrap();
+    let req = only_request(&server).await;
+    let ua = header(&req, "user-agent").unwrap();
+    assert_eq!(
+        ua,
+        format!(
+            "nairi-rust/{} nairi-python/0.1.0",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    assert_eq!(header(&req, "x-team").as_deref(), Some("payments"));
+    assert_eq!(req.headers.get_all("authorization").iter().count(), 1);
+}

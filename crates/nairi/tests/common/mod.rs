@@ -79,8 +79,18 @@ pub async fn requests(server: &MockServer) -> Vec<Request> {
         .expect("request recording is on")
 }
 
-/// The one request the server received, with the standard headers checked.
+/// The one request the server received, with the standard headers checked and no query
+/// string: wiremock's `path` matcher ignores the query, so a stray one would otherwise pass.
+/// Tests that expect a query use [`only_request_with_query`] and check it themselves.
 pub async fn only_request(server: &MockServer) -> Request {
+    let req = only_request_with_query(server).await;
+    assert_no_query(&req);
+    req
+}
+
+/// The one request the server received, with the standard headers checked; the caller
+/// asserts the query.
+pub async fn only_request_with_query(server: &MockServer) -> Request {
     let mut all = requests(server).await;
     assert_eq!(
         all.len(),
