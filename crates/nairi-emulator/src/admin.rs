@@ -17,6 +17,7 @@ use crate::faults::{Fault, FaultEntry};
 use crate::ids;
 use crate::routes::agents::{check_instances_count, insert_agent};
 use crate::script::ScriptedTurn;
+use crate::server::authenticate;
 use crate::state::{Job, Message, Shared, check_job_id};
 
 /// An agent created through the control API.
@@ -176,23 +177,6 @@ pub(crate) fn inject_fault(app: &Shared, fault: Fault) -> ApiResult<String> {
 
 // ---------------------------------------------------------------- HTTP
 
-fn org_key(headers: &HeaderMap, app: &Shared) -> ApiResult<String> {
-    let key = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
-        .map(|(_, k)| k.trim().to_string())
-        .ok_or_else(|| {
-            EmulatorError::unauthorized("missing API key: send Authorization: Bearer <key>")
-        })?;
-    if app.lock().orgs.contains_key(&key) {
-        Ok(key)
-    } else {
-        Err(EmulatorError::unauthorized("invalid API key"))
-    }
-}
-
 fn parse<T: DeserializeOwned + Default>(body: &Bytes) -> ApiResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
@@ -303,7 +287,7 @@ async fn http_org(State(app): State<Shared>, body: Bytes) -> Response {
 
 async fn http_agent(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     reply((|| {
-        let key = org_key(&headers, &app)?;
+        let key = authenticate(&app, &headers)?;
         let seed: AgentSeed = parse(&body)?;
         Ok((StatusCode::CREATED, create_agent(&app, &key, seed)?))
     })())
@@ -326,7 +310,7 @@ async fn http_script(
             .filter(|a| !a.is_empty())
             .ok_or_else(|| EmulatorError::not_found("route not found"))?;
         let agent = percent_decode_str(agent).decode_utf8_lossy().into_owned();
-        let key = org_key(&headers, &app)?;
+        let key = authenticate(&app, &headers)?;
         let req: ScriptReq = parse(&body)?;
         let pending = script(&app, &key, &agent, req.turns)?;
         Ok((
@@ -338,7 +322,7 @@ async fn http_script(
 
 async fn http_job(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     reply((|| {
-        let key = org_key(&headers, &app)?;
+        let key = authenticate(&app, &headers)?;
         let seed: JobSeed = parse(&body)?;
         let ids = seed_job(&app, &key, seed)?;
         Ok((
@@ -355,7 +339,7 @@ async fn http_job_status(
     body: Bytes,
 ) -> Response {
     reply((|| {
-        let key = org_key(&headers, &app)?;
+        let key = authenticate(&app, &headers)?;
         let req: StatusReq = parse(&body)?;
         set_job_status(&app, &key, &job_id, &req.status, req.reason.as_deref())?;
         Ok((StatusCode::OK, json!({ "ok": true })))

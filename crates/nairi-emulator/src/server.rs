@@ -113,6 +113,7 @@ fn header_map_for_log(h: &HeaderMap) -> BTreeMap<String, String> {
     out
 }
 
+/// The key of an `Authorization: Bearer <key>` header (scheme case-insensitive), if any.
 fn bearer(h: &HeaderMap) -> Option<String> {
     let v = h.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, key) = v.split_once(' ')?;
@@ -120,6 +121,19 @@ fn bearer(h: &HeaderMap) -> Option<String> {
         .eq_ignore_ascii_case("bearer")
         .then(|| key.trim().to_string())
         .filter(|k| !k.is_empty())
+}
+
+/// The organisation key of a request (public or control API): 401 when the bearer key is
+/// missing or belongs to no organisation.
+pub(crate) fn authenticate(app: &Shared, h: &HeaderMap) -> Result<String, EmulatorError> {
+    let key = bearer(h).ok_or_else(|| {
+        EmulatorError::unauthorized("missing API key: send Authorization: Bearer <key>")
+    })?;
+    if app.lock().orgs.contains_key(&key) {
+        Ok(key)
+    } else {
+        Err(EmulatorError::unauthorized("invalid API key"))
+    }
 }
 
 fn is_json_content_type(h: &HeaderMap) -> bool {
@@ -316,13 +330,10 @@ async fn handle(
             return r;
         }
     };
-    let Some(key) = bearer(headers) else {
-        return EmulatorError::unauthorized("missing API key: send Authorization: Bearer <key>")
-            .into_response();
+    let key = match authenticate(app, headers) {
+        Ok(key) => key,
+        Err(e) => return e.into_response(),
     };
-    if !app.lock().orgs.contains_key(&key) {
-        return EmulatorError::unauthorized("invalid API key").into_response();
-    }
     if routes::wants_json(&op) {
         let deploy_without_body = matches!(op, routes::Op::AgentDeploy(_)) && body.is_empty();
         if !deploy_without_body && !is_json_content_type(headers) {

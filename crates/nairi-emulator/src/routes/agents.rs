@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Ctx, Reply, created, json_object, no_content, ok, opt_bool, opt_str, req_nonempty, req_str,
+    Ctx, Reply, check_env_name, created, json_object, no_content, ok, opt_bool, opt_str,
+    req_nonempty, req_str,
 };
 use crate::agent_sim;
 use crate::error::{ApiResult, EmulatorError};
@@ -352,17 +353,8 @@ pub(crate) fn resources_delete(ctx: &Ctx, r: &str, res_id: &str) -> ApiResult<Re
 // ---------------------------------------------------------------- env vars
 
 /// Env var keys: `[A-Za-z_][A-Za-z0-9_]*`, not starting with a reserved prefix.
-pub(crate) fn check_env_key(key: &str) -> ApiResult<()> {
-    let mut chars = key.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        return Err(EmulatorError::bad_request(format!(
-            "invalid key {key:?}: must match [A-Za-z_][A-Za-z0-9_]*"
-        )));
-    }
+fn check_env_key(key: &str) -> ApiResult<()> {
+    check_env_name("key", key)?;
     for p in ["NAIRI_", "CCAGENT_"] {
         if key.starts_with(p) {
             return Err(EmulatorError::bad_request(format!(

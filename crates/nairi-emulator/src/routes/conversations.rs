@@ -6,7 +6,10 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{Ctx, Reply, created, json_object, ok, opt_bool, opt_str_array, query_pairs, req_str};
+use super::{
+    Ctx, Reply, created, json_object, ok, opt_bool, opt_str_array, query_pairs, req_nonempty,
+    req_str,
+};
 use crate::agent_sim;
 use crate::error::{ApiResult, EmulatorError};
 use crate::ids;
@@ -16,14 +19,6 @@ use crate::state::{Attachment, Job, Message, Org, check_id, check_job_id};
 pub const MAX_ATTACHMENT_BYTES: usize = 52_428_800;
 /// Most attachment IDs on one message.
 pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
-
-fn prompt_of(m: &serde_json::Map<String, Value>) -> ApiResult<String> {
-    let p = req_str(m, "prompt")?;
-    if p.is_empty() {
-        return Err(EmulatorError::bad_request("prompt must not be empty"));
-    }
-    Ok(p)
-}
 
 /// Validates attachment IDs: at most 10, well-formed, and owned by this organisation.
 fn check_attachments(org: &Org, ids_in: &Option<Vec<String>>) -> ApiResult<Option<Vec<String>>> {
@@ -75,7 +70,7 @@ fn enqueue_user_message(
 pub(crate) fn start(ctx: &Ctx) -> ApiResult<Reply> {
     let body = json_object(ctx, false)?;
     let agent_ref = req_str(&body, "agent_id")?;
-    let prompt = prompt_of(&body)?;
+    let prompt = req_nonempty(&body, "prompt")?;
     let ask = opt_bool(&body, "ask_mode")?.unwrap_or(false);
     let atts = opt_str_array(&body, "attachment_ids")?;
     let mut w = ctx.app.lock();
@@ -94,7 +89,7 @@ pub(crate) fn start(ctx: &Ctx) -> ApiResult<Reply> {
 pub(crate) fn continue_(ctx: &Ctx, job_id: &str) -> ApiResult<Reply> {
     check_job_id(job_id)?;
     let body = json_object(ctx, false)?;
-    let prompt = prompt_of(&body)?;
+    let prompt = req_nonempty(&body, "prompt")?;
     let atts = opt_str_array(&body, "attachment_ids")?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;

@@ -343,6 +343,23 @@ pub(crate) fn req_nonempty(m: &Map<String, Value>, k: &str) -> ApiResult<String>
     Ok(s)
 }
 
+/// Environment variable names (`[A-Za-z_][A-Za-z0-9_]*`): env var keys, and vault secret
+/// `env_key`s, which become env vars in the agent. `field` names the body field in the error.
+pub(crate) fn check_env_name(field: &str, key: &str) -> ApiResult<()> {
+    let mut chars = key.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(EmulatorError::bad_request(format!(
+            "invalid {field} {key:?}: must match [A-Za-z_][A-Za-z0-9_]*"
+        )))
+    }
+}
+
 /// An optional string field (absent = `None`; `null` is rejected like any other wrong type).
 pub(crate) fn opt_str(m: &Map<String, Value>, k: &str) -> ApiResult<Option<String>> {
     match m.get(k) {

@@ -2,9 +2,11 @@
 
 use std::str::FromStr;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{Ctx, Reply, created, json_object, no_content, ok, opt_bool, opt_str, req_str};
+use super::{
+    Ctx, Reply, created, json_object, no_content, ok, opt_bool, opt_str, req_nonempty, req_str,
+};
 use crate::cron;
 use crate::error::{ApiResult, EmulatorError};
 use crate::ids;
@@ -92,19 +94,11 @@ pub(crate) fn list(ctx: &Ctx) -> ApiResult<Reply> {
     ))
 }
 
-fn prompt(body: &Map<String, Value>) -> ApiResult<String> {
-    let p = req_str(body, "prompt")?;
-    if p.is_empty() {
-        return Err(bad("prompt must not be empty"));
-    }
-    Ok(p)
-}
-
 pub(crate) fn create(ctx: &Ctx) -> ApiResult<Reply> {
     let body = json_object(ctx, false)?;
     let schedule = req_str(&body, "schedule")?;
     let timezone = req_str(&body, "timezone")?;
-    let prompt = prompt(&body)?;
+    let prompt = req_nonempty(&body, "prompt")?;
     let job_type = req_str(&body, "job_type")?;
     check_schedule(&schedule)?;
     check_timezone(&timezone)?;
@@ -167,7 +161,7 @@ pub(crate) fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
         check_timezone(&j.timezone)?;
     }
     if body.contains_key("prompt") {
-        j.prompt = prompt(&body)?;
+        j.prompt = req_nonempty(&body, "prompt")?;
     }
     if body.contains_key("job_type") {
         j.job_type = req_str(&body, "job_type")?;

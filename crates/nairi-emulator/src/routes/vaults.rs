@@ -3,14 +3,22 @@
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, Reply, created, json_object, no_content, ok, opt_str, opt_str_array, req_nonempty, req_str,
+    Ctx, Reply, check_env_name, created, json_object, no_content, ok, opt_str, opt_str_array,
+    req_nonempty, req_str,
 };
 use crate::error::{ApiResult, EmulatorError};
 use crate::ids::{self, fmt_ts};
 use crate::state::{Org, Secret, Vault, check_id, sorted};
 
-fn vault_json(org: &Org, v: &Vault) -> Value {
-    let n = org.secrets.values().filter(|s| s.vault_id == v.id).count();
+fn secrets_count(org: &Org, vault_id: &str) -> usize {
+    org.secrets
+        .values()
+        .filter(|s| s.vault_id == vault_id)
+        .count()
+}
+
+fn vault_json(v: &Vault, secrets_count: usize) -> Value {
+    let n = secrets_count;
     json!({
         "id": v.id, "name": v.name, "description": v.description, "secrets_count": n,
         "created_at": fmt_ts(&v.created_at), "updated_at": fmt_ts(&v.updated_at),
@@ -31,7 +39,7 @@ pub(crate) fn list(ctx: &Ctx) -> ApiResult<Reply> {
     let org = w.org(&ctx.key)?;
     let v = sorted(org.vaults.values(), |v| v.seq)
         .into_iter()
-        .map(|v| vault_json(org, v))
+        .map(|v| vault_json(v, secrets_count(org, &v.id)))
         .collect();
     ok(Value::Array(v))
 }
@@ -52,7 +60,7 @@ pub(crate) fn create(ctx: &Ctx) -> ApiResult<Reply> {
         updated_at: now,
         seq,
     };
-    let out = vault_json(org, &v);
+    let out = vault_json(&v, 0);
     org.vaults.insert(v.id.clone(), v);
     created(out)
 }
@@ -65,7 +73,7 @@ pub(crate) fn get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
         .vaults
         .get(id)
         .ok_or_else(|| EmulatorError::not_found("vault not found"))?;
-    ok(vault_json(org, v))
+    ok(vault_json(v, secrets_count(org, id)))
 }
 
 pub(crate) fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -78,6 +86,7 @@ pub(crate) fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let description = opt_str(&body, "description")?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
+    let n = secrets_count(org, id);
     let v = org
         .vaults
         .get_mut(id)
@@ -92,12 +101,7 @@ pub(crate) fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     if changed {
         v.updated_at = ids::now();
     }
-    let org = w.org(&ctx.key)?;
-    let v = org
-        .vaults
-        .get(id)
-        .ok_or_else(|| EmulatorError::not_found("vault not found"))?;
-    ok(vault_json(org, v))
+    ok(vault_json(v, n))
 }
 
 pub(crate) fn delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -111,7 +115,7 @@ pub(crate) fn delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
             "cannot delete vault: still assigned to {n} agent(s)"
         )));
     }
-    let s = org.secrets.values().filter(|s| s.vault_id == id).count();
+    let s = secrets_count(org, id);
     if s > 0 {
         return Err(EmulatorError::bad_request(format!(
             "cannot delete vault: vault still contains {s} secret(s)"
@@ -119,22 +123,6 @@ pub(crate) fn delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     }
     org.vaults.remove(id);
     no_content()
-}
-
-/// Secret keys follow the env var pattern (they become env vars in the agent).
-fn check_env_key(key: &str) -> ApiResult<()> {
-    let mut chars = key.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid {
-        Ok(())
-    } else {
-        Err(EmulatorError::bad_request(format!(
-            "invalid env_key {key:?}: must match [A-Za-z_][A-Za-z0-9_]*"
-        )))
-    }
 }
 
 pub(crate) fn secret_list(ctx: &Ctx, vid: &str) -> ApiResult<Reply> {
@@ -157,7 +145,8 @@ pub(crate) fn secret_create(ctx: &Ctx, vid: &str) -> ApiResult<Reply> {
     let env_key = req_str(&body, "env_key")?;
     let value = req_str(&body, "value")?;
     let allowed_domains = opt_str_array(&body, "allowed_domains")?.unwrap_or_default();
-    check_env_key(&env_key)?;
+    // Secret keys become env vars in the agent.
+    check_env_name("env_key", &env_key)?;
     let mut w = ctx.app.lock();
     let seq = w.next_seq();
     let org = w.org(&ctx.key)?;
