@@ -19,7 +19,7 @@ use super::errors::{TurnFailed, WaitTimeout};
 use super::events::TurnEvent;
 use super::options::WaitOptions;
 use super::progress::ProgressEvent;
-use super::turn::{Turn, has_final_reply, has_reply, turn_messages};
+use super::turn::{Turn, has_final_reply, has_reply, turn_indices};
 use crate::client::{Client, RequestOptions};
 use crate::error::{Error, Result};
 use crate::types::{Message, MessageRole, MessageStatus, TurnHandle};
@@ -257,9 +257,10 @@ impl Engine {
     /// whether the turn is over: a completed reply while the status lags, or a terminal status
     /// in the listing (which then also counts as the first listing of the finish).
     fn list_tick(&mut self, thread: Vec<Message>) -> (bool, bool) {
-        let turn = turn_messages(&thread, &self.message_id);
-        let early = turn.as_deref().is_some_and(has_final_reply);
-        let changed = self.adopt(thread);
+        let (changed, turn) = self.adopt(thread);
+        let early = turn
+            .as_deref()
+            .is_some_and(|ix| has_final_reply(self.listed(ix)));
         if early {
             self.phase = Phase::Settling {
                 outcome: Outcome::Completed,
@@ -269,7 +270,10 @@ impl Engine {
         let Some(outcome) = self.terminal_outcome() else {
             return (changed, false);
         };
-        if satisfies(outcome, turn.as_deref()) {
+        if turn
+            .as_deref()
+            .is_some_and(|ix| satisfies(outcome, self.listed(ix)))
+        {
             self.phase = Phase::Settling { outcome };
         } else {
             self.start_grace(outcome);
@@ -363,8 +367,10 @@ impl Engine {
             self.check_deadline()?;
         }
         if let Some(thread) = self.fetch_thread(limit, soft).await? {
-            let satisfied = satisfies(outcome, turn_messages(&thread, &self.message_id).as_deref());
-            self.adopt(thread);
+            let (_, turn) = self.adopt(thread);
+            let satisfied = turn
+                .as_deref()
+                .is_some_and(|ix| satisfies(outcome, self.listed(ix)));
             if satisfied {
                 self.phase = Phase::Settling { outcome };
                 return Ok(());
@@ -400,11 +406,14 @@ impl Engine {
                 self.adopt(thread);
             }
         }
-        let messages: Vec<Message> = self
-            .thread
-            .as_deref()
-            .and_then(|t| turn_messages(t, &self.message_id))
-            .unwrap_or_default();
+        let messages: Vec<Message> = match self.thread.as_deref() {
+            Some(thread) => turn_indices(thread, &self.message_id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| thread[i].clone())
+                .collect(),
+            None => Vec::new(),
+        };
         let event = match outcome {
             Outcome::Completed => TurnEvent::Completed(Turn::from_turn_messages(
                 &self.job_id,
@@ -452,10 +461,12 @@ impl Engine {
         }
     }
 
-    /// Keeps the listing and emits the messages of this turn not delivered before. The listing
-    /// is newer than the last poll, so the user message's status in it counts as seen; returns
-    /// whether that changed the status.
-    fn adopt(&mut self, thread: Vec<Message>) -> bool {
+    /// Keeps the listing and emits the messages of this turn not delivered before (only those
+    /// are read further: progress JSON is parsed once per message, not once per listing). The
+    /// listing is newer than the last poll, so the user message's status in it counts as seen,
+    /// if it moves forward. Returns whether that changed the status, and where this turn's
+    /// messages are in the listing (`None` when the user message is not listed).
+    fn adopt(&mut self, thread: Vec<Message>) -> (bool, Option<Vec<usize>>) {
         let changed = match thread.iter().find(|m| m.id == self.message_id) {
             Some(user) => {
                 let status = user.status.clone();
@@ -463,23 +474,38 @@ impl Engine {
             }
             None => false,
         };
-        if self.emit
-            && let Some(turn) = turn_messages(&thread, &self.message_id)
-        {
-            for m in &turn {
-                let event = match m.role {
-                    MessageRole::Progress => TurnEvent::Progress(ProgressEvent::from_message(m)),
-                    MessageRole::Assistant => TurnEvent::Assistant(m.clone()),
-                    MessageRole::System => TurnEvent::System(m.clone()),
-                    _ => continue,
-                };
-                if self.delivered.insert(m.id.clone()) {
-                    self.queue.push_back(event);
+        let turn = turn_indices(&thread, &self.message_id);
+        if self.emit {
+            for &i in turn.as_deref().unwrap_or_default() {
+                let m = &thread[i];
+                if !matches!(
+                    m.role,
+                    MessageRole::Progress | MessageRole::Assistant | MessageRole::System
+                ) || self.delivered.contains(&m.id)
+                {
+                    continue;
                 }
+                let event = match m.role {
+                    MessageRole::Progress => {
+                        #[cfg(test)]
+                        tests::PROGRESS_PARSED.with(|n| n.set(n.get() + 1));
+                        TurnEvent::Progress(ProgressEvent::from_message(m))
+                    }
+                    MessageRole::Assistant => TurnEvent::Assistant(m.clone()),
+                    _ => TurnEvent::System(m.clone()),
+                };
+                self.delivered.insert(m.id.clone());
+                self.queue.push_back(event);
             }
         }
         self.thread = Some(thread);
-        changed
+        (changed, turn)
+    }
+
+    /// The messages of the kept listing at `indices`.
+    fn listed<'a>(&'a self, indices: &'a [usize]) -> impl Iterator<Item = &'a Message> + 'a {
+        let thread = self.thread.as_deref().unwrap_or_default();
+        indices.iter().filter_map(move |&i| thread.get(i))
     }
 
     fn push(&mut self, event: TurnEvent) {
@@ -596,11 +622,11 @@ fn scale(d: Duration, factor: f64) -> Duration {
 
 /// Whether a turn's listed messages hold what its outcome needs: the reply, or (failed) a
 /// system message that may explain why.
-fn satisfies(outcome: Outcome, turn: Option<&[Message]>) -> bool {
-    turn.is_some_and(|t| match outcome {
-        Outcome::Completed => has_reply(t),
-        Outcome::Failed => t.iter().any(|m| m.role == MessageRole::System),
-    })
+fn satisfies<'a>(outcome: Outcome, mut turn: impl Iterator<Item = &'a Message>) -> bool {
+    match outcome {
+        Outcome::Completed => has_reply(turn),
+        Outcome::Failed => turn.any(|m| m.role == MessageRole::System),
+    }
 }
 
 /// Errors worth another poll: the network, gateways, rate limits and garbled bodies.
@@ -615,8 +641,51 @@ pub(crate) fn is_transient(e: &Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
     use crate::error::ApiError;
+
+    thread_local! {
+        /// Progress messages parsed by `adopt` on this thread.
+        pub(super) static PROGRESS_PARSED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn message(id: &str, role: &str, status: &str, content: &str) -> Message {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "job_id": "job_1", "content": content, "role": role, "status": status,
+        }))
+        .unwrap()
+    }
+
+    // Each listing holds the whole thread; only messages not delivered yet are read further.
+    #[test]
+    fn a_listing_parses_only_progress_not_delivered_before() {
+        let mut e = engine(WaitOptions::default(), true);
+        let mut thread = vec![
+            message("cmsg_1", "user", "pending", "hi"),
+            message("p1", "progress", "completed", r#"{"progress_type":"text"}"#),
+            message("p2", "progress", "completed", r#"{"progress_type":"step"}"#),
+        ];
+        PROGRESS_PARSED.with(|n| n.set(0));
+        e.adopt(thread.clone());
+        assert_eq!(PROGRESS_PARSED.with(Cell::get), 2);
+        thread.push(message("p3", "progress", "completed", "{}"));
+        for _ in 0..5 {
+            e.adopt(thread.clone());
+        }
+        assert_eq!(
+            PROGRESS_PARSED.with(Cell::get),
+            3,
+            "p1 and p2 once, p3 once"
+        );
+        let progress = e
+            .queue
+            .iter()
+            .filter(|ev| matches!(ev, TurnEvent::Progress(_)))
+            .count();
+        assert_eq!(progress, 3);
+    }
 
     fn api(status: u16) -> Error {
         Error::Api(ApiError {

@@ -144,6 +144,11 @@ impl Turn {
 /// assistant message after its error notice, or at any message after a user message that was
 /// sent once its error notice was there (the retry-after-failure flow: `u1 e1 u2 e2`).
 pub fn turn_messages(thread: &[Message], message_id: &str) -> Option<Vec<Message>> {
+    turn_indices(thread, message_id).map(|ix| ix.into_iter().map(|i| thread[i].clone()).collect())
+}
+
+/// [`turn_messages`] as positions in `thread`, ascending, for reading a turn without copying it.
+pub(crate) fn turn_indices(thread: &[Message], message_id: &str) -> Option<Vec<usize>> {
     let target = thread.iter().position(|m| m.id == message_id)?;
     let mut owners: Vec<Option<usize>> = vec![None; thread.len()];
     let mut queue: VecDeque<usize> = VecDeque::new();
@@ -182,11 +187,11 @@ pub fn turn_messages(thread: &[Message], message_id: &str) -> Option<Vec<Message
         }
     }
     Some(
-        thread
-            .iter()
-            .zip(owners)
+        owners
+            .into_iter()
+            .enumerate()
             .filter(|(_, owner)| *owner == Some(target))
-            .map(|(m, _)| m.clone())
+            .map(|(i, _)| i)
             .collect(),
     )
 }
@@ -231,8 +236,8 @@ fn failed_turn_is_over(user: &Message, m: &Message, front: &FrontState) -> bool 
 
 /// A completed, non-empty assistant message in the turn: the reply may land before the user
 /// message's status flips (BEHAVIOUR 4.1).
-pub(crate) fn has_final_reply(turn: &[Message]) -> bool {
-    turn.iter().any(|m| {
+pub(crate) fn has_final_reply<'a>(turn: impl IntoIterator<Item = &'a Message>) -> bool {
+    turn.into_iter().any(|m| {
         m.role == MessageRole::Assistant
             && m.status == MessageStatus::Completed
             && !m.content.trim().is_empty()
@@ -241,8 +246,8 @@ pub(crate) fn has_final_reply(turn: &[Message]) -> bool {
 
 /// Any non-empty assistant content, whatever its status: enough once the user message says
 /// `completed`.
-pub(crate) fn has_reply(turn: &[Message]) -> bool {
-    turn.iter()
+pub(crate) fn has_reply<'a>(turn: impl IntoIterator<Item = &'a Message>) -> bool {
+    turn.into_iter()
         .any(|m| m.role == MessageRole::Assistant && !m.content.trim().is_empty())
 }
 
