@@ -252,9 +252,16 @@ pub(crate) fn has_reply<'a>(turn: impl IntoIterator<Item = &'a Message>) -> bool
 }
 
 fn sum_usage<'a>(assistants: impl Iterator<Item = &'a Message>) -> Option<Usage> {
-    fn add<T: std::ops::Add<Output = T> + Copy>(acc: &mut Option<T>, v: Option<T>) {
+    // Server figures can be anything: token sums saturate rather than overflow.
+    fn add(acc: &mut Option<i64>, v: Option<i64>) {
         if let Some(v) = v {
-            *acc = Some(acc.map_or(v, |a| a + v));
+            *acc = Some(acc.map_or(v, |a| a.saturating_add(v)));
+        }
+    }
+    fn add_cost(acc: &mut Option<f64>, v: Option<f64>) {
+        if let Some(v) = v.filter(|c| c.is_finite()) {
+            // A sum beyond f64 stays the largest finite cost, not infinity (JSON has none).
+            *acc = Some(acc.map_or(v, |a| (a + v).min(f64::MAX)));
         }
     }
     let mut usage = Usage::default();
@@ -267,7 +274,7 @@ fn sum_usage<'a>(assistants: impl Iterator<Item = &'a Message>) -> Option<Usage>
             || m.cache_read_tokens.is_some()
             || m.cache_write_tokens.is_some()
             || model.is_some();
-        add(&mut usage.cost_usd, m.cost_usd.filter(|c| c.is_finite()));
+        add_cost(&mut usage.cost_usd, m.cost_usd);
         add(&mut usage.input_tokens, m.input_tokens);
         add(&mut usage.output_tokens, m.output_tokens);
         add(&mut usage.cache_read_tokens, m.cache_read_tokens);
@@ -554,6 +561,32 @@ mod tests {
         assert_eq!(usage.cost_usd, Some(0.75));
         assert_eq!(usage.output_tokens, Some(12));
         assert_eq!(usage.model.as_deref(), Some("m2"));
+    }
+
+    #[test]
+    fn token_sums_saturate_instead_of_overflowing() {
+        let huge = serde_json::json!({
+            "input_tokens": i64::MAX, "output_tokens": i64::MAX, "cache_read_tokens": i64::MAX,
+            "cache_write_tokens": i64::MIN, "cost_usd": f64::MAX,
+        });
+        let turn = vec![
+            msg("a1", "assistant", "one", huge.clone()),
+            msg("a2", "assistant", "two", huge),
+            msg(
+                "a3",
+                "assistant",
+                "three",
+                serde_json::json!({"input_tokens": 1, "cache_write_tokens": -1}),
+            ),
+        ];
+        let usage = Turn::from_turn_messages("job_1", "u1", MessageStatus::Completed, turn)
+            .usage
+            .unwrap();
+        assert_eq!(usage.input_tokens, Some(i64::MAX));
+        assert_eq!(usage.output_tokens, Some(i64::MAX));
+        assert_eq!(usage.cache_read_tokens, Some(i64::MAX));
+        assert_eq!(usage.cache_write_tokens, Some(i64::MIN));
+        assert_eq!(usage.cost_usd, Some(f64::MAX));
     }
 
     #[test]
