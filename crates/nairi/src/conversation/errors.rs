@@ -13,6 +13,7 @@ pub const GENERIC_FAILURE_TEXT: &str = "the agent reported no error details for 
 
 /// A turn whose user message ended `failed`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TurnFailed {
     /// The conversation.
     pub job_id: String,
@@ -51,6 +52,7 @@ impl std::error::Error for TurnFailed {}
 
 /// A wait that exceeded its overall timeout.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct WaitTimeout {
     /// The conversation.
     pub job_id: String,

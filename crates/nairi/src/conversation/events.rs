@@ -13,6 +13,7 @@ use crate::types::{Message, MessageStatus};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // events are moved once each; boxing would only add noise
+#[non_exhaustive]
 pub enum TurnEvent {
     /// The user message's status changed (`from` is `None` on the first poll).
     StatusChanged {

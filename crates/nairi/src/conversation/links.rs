@@ -12,6 +12,7 @@ use serde::Serialize;
 /// What a link points at, judged from its URL and its markdown text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LinkKind {
     /// A pull request (or merge request).
     PullRequest,
@@ -23,6 +24,7 @@ pub enum LinkKind {
 
 /// A link found in a system message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Link {
     /// The URL, as written.
     pub url: String,

@@ -37,3 +37,95 @@ pub use links::{Link, LinkKind, parse_links};
 pub use options::{DEFAULT_WAIT_TIMEOUT, RunOptions, WaitOptions};
 pub use progress::ProgressEvent;
 pub use turn::{EMPTY_REPLY_SENTINEL, Turn, Usage, turn_messages};
+
+/// Results, errors and events can gain fields and variants without breaking callers: outside
+/// this crate they cannot be built field by field nor matched exhaustively. Each block must
+/// fail to compile for that reason alone.
+///
+/// ```compile_fail
+/// let _ = nairi::conversation::Usage {
+///     cost_usd: None, input_tokens: None, output_tokens: None, cache_read_tokens: None,
+///     cache_write_tokens: None, model: None,
+/// };
+/// ```
+///
+/// ```compile_fail
+/// use nairi::types::MessageStatus;
+/// let _ = nairi::conversation::Turn {
+///     job_id: String::new(), message_id: String::new(), status: MessageStatus::Completed,
+///     text: String::new(), is_empty_reply: true, messages: vec![], attachment_ids: vec![],
+///     usage: None, links: vec![],
+/// };
+/// ```
+///
+/// ```compile_fail
+/// let _ = nairi::conversation::TurnFailed {
+///     job_id: String::new(), message_id: String::new(), detail: None, raw: None, daemon: None,
+///     system_messages: vec![],
+/// };
+/// ```
+///
+/// ```compile_fail
+/// let _ = nairi::conversation::WaitTimeout {
+///     job_id: String::new(), message_id: String::new(), last_status: None,
+///     waited: std::time::Duration::ZERO, last_error: None,
+/// };
+/// ```
+///
+/// ```compile_fail
+/// let _ = nairi::conversation::ProgressEvent {
+///     message_id: String::new(), progress_type: None, tool_name: None, tool_status: None,
+///     tool_use_id: None, parent_tool_use_id: None, input: None, output: None, text_delta: None,
+///     summary: None, raw_content: String::new(), data: None, created_at: None,
+/// };
+/// ```
+///
+/// ```compile_fail
+/// let _ = nairi::conversation::Link {
+///     url: String::new(), text: None, kind: nairi::conversation::LinkKind::Other,
+///     message_id: String::new(),
+/// };
+/// ```
+///
+/// ```compile_fail
+/// use nairi::conversation::TurnEvent;
+/// fn describe(event: &TurnEvent) -> &'static str {
+///     match event {
+///         TurnEvent::StatusChanged { .. } => "status",
+///         TurnEvent::Progress(_) => "progress",
+///         TurnEvent::Assistant(_) => "assistant",
+///         TurnEvent::System(_) => "system",
+///         TurnEvent::Completed(_) => "completed",
+///         TurnEvent::Failed(_) => "failed",
+///     }
+/// }
+/// ```
+///
+/// ```compile_fail
+/// use nairi::conversation::LinkKind;
+/// fn describe(kind: LinkKind) -> &'static str {
+///     match kind {
+///         LinkKind::PullRequest => "pr",
+///         LinkKind::Commit => "commit",
+///         LinkKind::Other => "other",
+///     }
+/// }
+/// ```
+///
+/// The same uses with room for additions compile:
+///
+/// ```
+/// use nairi::conversation::{LinkKind, TurnEvent};
+/// fn describe(event: &TurnEvent) -> &'static str {
+///     match event {
+///         TurnEvent::StatusChanged { .. } => "status",
+///         TurnEvent::Completed(turn) if turn.links.iter().any(|l| l.kind == LinkKind::Commit) => {
+///             "committed"
+///         }
+///         _ => "other",
+///     }
+/// }
+/// let _ = nairi::conversation::Usage::default();
+/// ```
+#[cfg(doctest)]
+pub struct NonExhaustiveTypes;
