@@ -222,6 +222,90 @@ async fn nulls_and_unknown_statuses_do_not_break_the_wait() {
     );
 }
 
+// BEHAVIOUR 4.22: null (or missing) roles and statuses decode as `Unknown("")` and never break
+// the wait: a null status is no news (no event), the user message starts its turn even with a
+// null role, and messages of unknown role stay in the turn.
+#[tokio::test]
+async fn null_roles_and_statuses_do_not_break_the_wait() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/messages/{MSG}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": MSG, "job_id": JOB, "content": "hi", "role": null, "status": null}),
+        ))
+        .up_to_n_times(3)
+        .mount(&server)
+        .await;
+    poll_answers(&server, "pending", Some(1)).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/messages/{MSG}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": MSG, "job_id": JOB, "content": "hi", "role": "user"})),
+        )
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            {"id": "cmsg_0", "job_id": JOB, "content": "earlier", "role": "user", "status": "completed"},
+            {"id": "cmsg_0a", "job_id": JOB, "content": "earlier reply", "role": "assistant",
+             "status": "completed"},
+            {"id": MSG, "job_id": JOB, "content": "hi", "role": null, "status": null},
+            {"id": "cmsg_x", "job_id": JOB, "content": "?", "role": null, "status": null},
+            {"id": "cmsg_p", "job_id": JOB, "content": "{}", "role": "progress"},
+            {"id": "cmsg_a", "job_id": JOB, "content": "the reply", "role": "assistant",
+             "status": null},
+        ]),
+    )
+    .await;
+    let turn = client(&server)
+        .conversations()
+        .wait(&handle(), &polls_only())
+        .await
+        .unwrap();
+    assert_eq!(turn.text, "the reply");
+    assert_eq!(turn.status, MessageStatus::Completed);
+    let ids: Vec<&str> = turn.messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["cmsg_x", "cmsg_p", "cmsg_a"]);
+
+    server.reset().await;
+    poll_answers(&server, "pending", Some(1)).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/messages/{MSG}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": MSG, "job_id": JOB, "content": "hi", "role": "user", "status": null}),
+        ))
+        .up_to_n_times(3)
+        .mount(&server)
+        .await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            {"id": MSG, "job_id": JOB, "content": "hi", "role": "user", "status": null},
+            {"id": "cmsg_a", "job_id": JOB, "content": "the reply", "role": "assistant",
+             "status": null},
+        ]),
+    )
+    .await;
+    let events: Vec<TurnEvent> = client(&server)
+        .conversations()
+        .watch(&handle(), polls_only())
+        .map(|e| e.unwrap())
+        .collect()
+        .await;
+    assert_eq!(
+        statuses(&events),
+        [MessageStatus::Pending, MessageStatus::Completed],
+        "a null status is no news: {events:?}"
+    );
+}
+
 // A rate limit while polling waits for Retry-After and carries on.
 #[tokio::test]
 async fn rate_limit_while_polling_is_waited_out() {

@@ -283,11 +283,16 @@ impl Engine {
 
     /// Records a status seen on the user message; returns whether it changed.
     ///
+    /// A null or missing status is no news and is ignored.
     /// The status only moves forward (`queued`, then `pending` or a value this SDK does not
     /// know, then `completed` or `failed`): an older copy, such as a listing that lags the
     /// status poll, is ignored, and a terminal status is never left. Between two statuses of
     /// the same stage only the status poll is believed.
     fn observe(&mut self, status: &MessageStatus, from_listing: bool) -> bool {
+        // A null or missing status (decoded as `Unknown("")`) says nothing.
+        if matches!(status, MessageStatus::Unknown(s) if s.is_empty()) {
+            return false;
+        }
         if let Some(last) = &self.last_status {
             let (old, new) = (stage(last), stage(status));
             let believed = new > old || (new == old && !last.is_terminal() && !from_listing);

@@ -158,7 +158,8 @@ pub(crate) fn turn_indices(thread: &[Message], message_id: &str) -> Option<Vec<u
     // What the front turn has had so far.
     let mut front = FrontState::default();
     for (i, m) in thread.iter().enumerate() {
-        if m.role == MessageRole::User {
+        // The user message waited on starts a turn even if its role came back null.
+        if m.role == MessageRole::User || i == target {
             if !queue.is_empty() && front.errored {
                 front.user_after_notice = true;
             }
@@ -477,6 +478,27 @@ mod tests {
         ];
         assert_eq!(ids(&thread, "u1").unwrap(), ["p1", "e1"]);
         assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2"]);
+    }
+
+    // Null roles and statuses decode as `Unknown("")`: the message waited on still starts its
+    // turn, and a message of unknown role is kept in the turn without ending it. (Another
+    // user message with a null role cannot be told from any other message: only the one
+    // waited on is known to be a prompt.)
+    #[test]
+    fn null_roles_and_statuses_keep_the_turns_apart() {
+        let blank = |m: Message| Message {
+            role: MessageRole::default(),
+            status: MessageStatus::default(),
+            ..m
+        };
+        let thread = vec![
+            plain("u1", "user", "A"),
+            plain("a1", "assistant", "reply A"),
+            blank(plain("u2", "user", "B")),
+            blank(plain("x2", "progress", "?")),
+            plain("a2", "assistant", "reply B"),
+        ];
+        assert_eq!(ids(&thread, "u2").unwrap(), ["x2", "a2"]);
     }
 
     #[test]
