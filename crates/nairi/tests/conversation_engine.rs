@@ -306,6 +306,39 @@ async fn null_roles_and_statuses_do_not_break_the_wait() {
     );
 }
 
+// A reply in the turn ends the wait while the status lags, but a listing that already says
+// `failed` is a failure, reply or not (the agent can answer, then fail to push).
+#[tokio::test]
+async fn a_listed_failure_wins_over_a_reply_in_the_turn() {
+    let server = MockServer::start().await;
+    poll_answers(&server, "pending", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            message(MSG, JOB, "user", "failed", "hi"),
+            message("cmsg_a", JOB, "assistant", "completed", "done, pushing"),
+            message(
+                "cmsg_s",
+                JOB,
+                "system",
+                "completed",
+                "nairid encountered error: git push rejected"
+            ),
+        ]),
+    )
+    .await;
+    let err = client(&server)
+        .conversations()
+        .wait(&handle(), &opts())
+        .await
+        .unwrap_err();
+    let nairi::Error::TurnFailed(f) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(f.detail.as_deref(), Some("git push rejected"));
+}
+
 // A rate limit while polling waits for Retry-After and carries on.
 #[tokio::test]
 async fn rate_limit_while_polling_is_waited_out() {

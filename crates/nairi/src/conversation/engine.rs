@@ -254,21 +254,20 @@ impl Engine {
     }
 
     /// Takes a listing made while the turn runs; returns whether the status changed, and
-    /// whether the turn is over: a completed reply while the status lags, or a terminal status
-    /// in the listing (which then also counts as the first listing of the finish).
+    /// whether the turn is over: a terminal status in the listing (which then also counts as
+    /// the first listing of the finish), or a completed reply while the status lags.
     fn list_tick(&mut self, thread: Vec<Message>) -> (bool, bool) {
         let (changed, turn) = self.adopt(thread);
-        let early = turn
-            .as_deref()
-            .is_some_and(|ix| has_final_reply(self.listed(ix)));
-        if early {
-            self.phase = Phase::Settling {
-                outcome: Outcome::Completed,
-            };
-            return (changed, true);
-        }
         let Some(outcome) = self.terminal_outcome() else {
-            return (changed, false);
+            let early = turn
+                .as_deref()
+                .is_some_and(|ix| has_final_reply(self.listed(ix)));
+            if early {
+                self.phase = Phase::Settling {
+                    outcome: Outcome::Completed,
+                };
+            }
+            return (changed, early);
         };
         if turn
             .as_deref()
@@ -283,11 +282,10 @@ impl Engine {
 
     /// Records a status seen on the user message; returns whether it changed.
     ///
-    /// A null or missing status is no news and is ignored.
     /// The status only moves forward (`queued`, then `pending` or a value this SDK does not
     /// know, then `completed` or `failed`): an older copy, such as a listing that lags the
     /// status poll, is ignored, and a terminal status is never left. Between two statuses of
-    /// the same stage only the status poll is believed.
+    /// the same stage only the status poll is believed. A null or missing status is no news.
     fn observe(&mut self, status: &MessageStatus, from_listing: bool) -> bool {
         // A null or missing status (decoded as `Unknown("")`) says nothing.
         if matches!(status, MessageStatus::Unknown(s) if s.is_empty()) {
