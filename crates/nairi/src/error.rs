@@ -27,9 +27,11 @@ pub enum Error {
         /// Whether the request provably never reached the server (connect failure).
         never_sent: bool,
     },
-    /// The request or the whole call took longer than its timeout.
-    #[error("request timed out after {}", fmt_duration(*.timeout))]
+    /// One HTTP attempt took longer than its timeout.
+    #[error("{endpoint} timed out after {}", fmt_duration(*.timeout))]
     Timeout {
+        /// `METHOD path` of the request that timed out.
+        endpoint: String,
         /// The timeout that expired.
         timeout: Duration,
     },

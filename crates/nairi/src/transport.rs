@@ -258,8 +258,12 @@ impl Client {
 fn transport_failure(e: reqwest::Error, req: &ApiRequest, timeout: Duration) -> Attempt {
     if e.is_timeout() {
         return Attempt::Failed {
-            error: Error::Timeout { timeout },
-            retryable: req.idempotent(),
+            error: Error::Timeout {
+                endpoint: req.endpoint(),
+                timeout,
+            },
+            // A connect timeout means the request never left, so even a POST may be retried.
+            retryable: req.idempotent() || e.is_connect(),
         };
     }
     let never_sent = e.is_connect();

@@ -370,8 +370,12 @@ async fn per_call_timeout_override() {
     });
     let err = quick.agents().list().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.to_string(), "GET /agents timed out after 200 ms");
     match err {
-        nairi::Error::Timeout { timeout } => assert_eq!(timeout, Duration::from_millis(200)),
+        nairi::Error::Timeout { timeout, endpoint } => {
+            assert_eq!(timeout, Duration::from_millis(200));
+            assert_eq!(endpoint, "GET /agents");
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(requests(&server).await.len(), 1);

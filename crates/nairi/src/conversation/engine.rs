@@ -828,6 +828,7 @@ mod tests {
             never_sent: false
         }));
         assert!(is_transient(&Error::Timeout {
+            endpoint: "GET /x".into(),
             timeout: Duration::from_secs(1)
         }));
         assert!(is_transient(&Error::Decode {
