@@ -374,6 +374,13 @@ pub fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<Url> {
             "the base URL must not have a query or fragment".into(),
         ));
     }
+    // reqwest would send `user:pass@` as a second (Basic) Authorization header.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "the base URL must not carry credentials (user:password@); the API key is the credential"
+                .into(),
+        ));
+    }
     let path = url.path().trim_end_matches('/').to_owned();
     let path = if path.ends_with(API_PREFIX) {
         path
@@ -407,6 +414,15 @@ mod tests {
             proxied.as_str(),
             "https://gw.example.com/nairi/api/public/v1"
         );
+    }
+
+    #[test]
+    fn credentials_in_the_base_url_are_refused() {
+        for raw in ["https://user:pw@api.nairi.ai", "https://user@api.nairi.ai/"] {
+            let err = normalise_base_url(raw, false).unwrap_err();
+            assert!(err.to_string().contains("credentials"), "{err}");
+            assert!(!err.to_string().contains("pw"), "{err}");
+        }
     }
 
     #[test]
