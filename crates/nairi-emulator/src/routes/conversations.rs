@@ -190,8 +190,11 @@ pub(crate) fn list_for_agent(ctx: &Ctx, agent_ref: &str) -> ApiResult<Reply> {
                 };
             }
             "offset" => {
+                // Any integer >= 0 is valid; one past every list (even past u64) is an empty page.
+                let digits = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
                 offset = match v.parse::<i64>() {
-                    Ok(n) if n >= 0 => n as usize,
+                    Ok(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
+                    Err(_) if digits => usize::MAX,
                     _ => {
                         return Err(EmulatorError::bad_request(
                             "offset must be a non-negative integer",

@@ -1070,3 +1070,27 @@ async fn cron_gaps_are_measured_across_midnight_and_day_boundaries() {
         assert_eq!(r.status, 201, "{ok}: {}", r.text);
     }
 }
+
+#[tokio::test]
+async fn an_offset_beyond_any_integer_type_is_an_empty_page() {
+    let t = start().await;
+    t.deployed_agent("Pager").await;
+    let (_job, m) = t.start_conv("pager", "x").await;
+    t.wait_status(&m, &["completed"]).await;
+    // Schema-valid (integer, minimum 0): larger than u64, still just past the end.
+    for offset in ["8124379821687885004800", "18446744073709551616", "1"] {
+        let r = t
+            .get(&format!("/agents/pager/conversations?offset={offset}"))
+            .await;
+        assert_eq!(r.status, 200, "{offset}: {}", r.text);
+        assert_eq!(r.body["conversations"], json!([]), "{offset}");
+    }
+    let r = t.get("/agents/pager/conversations?offset=0").await;
+    assert_eq!(r.body["conversations"].as_array().unwrap().len(), 1);
+    for bad in ["-1", "-99999999999999999999999", "1.5", "x", ""] {
+        let r = t
+            .get(&format!("/agents/pager/conversations?offset={bad}"))
+            .await;
+        assert_err(&r, 400, "offset");
+    }
+}
