@@ -339,6 +339,74 @@ async fn a_listed_failure_wins_over_a_reply_in_the_turn() {
     assert_eq!(f.detail.as_deref(), Some("git push rejected"));
 }
 
+/// The thread of a turn whose reply is listed while the status lags (`pending`), then, from the
+/// second listing on, the user message `failed` with a push error after the reply.
+async fn reply_then_failure(server: &MockServer) {
+    poll_answers(server, "pending", None).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/conversations/{JOB}/messages")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"messages": [
+                message(MSG, JOB, "user", "pending", "hi"),
+                message("cmsg_a", JOB, "assistant", "completed", "done, pushing"),
+            ]})),
+        )
+        .up_to_n_times(1)
+        .mount(server)
+        .await;
+    thread_answers(
+        server,
+        JOB,
+        json!([
+            message(MSG, JOB, "user", "failed", "hi"),
+            message("cmsg_a", JOB, "assistant", "completed", "done, pushing"),
+            message(
+                "cmsg_s",
+                JOB,
+                "system",
+                "completed",
+                "nairid encountered error: git push rejected"
+            ),
+        ]),
+    )
+    .await;
+}
+
+// An early reply, then the user message fails before the settle listing: the turn failed.
+#[tokio::test]
+async fn an_early_reply_followed_by_a_failure_is_a_failure() {
+    let server = MockServer::start().await;
+    reply_then_failure(&server).await;
+    let err = client(&server)
+        .conversations()
+        .wait(&handle(), &opts().settle(Duration::from_millis(20)))
+        .await
+        .unwrap_err();
+    let nairi::Error::TurnFailed(f) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(f.detail.as_deref(), Some("git push rejected"));
+    assert_eq!(f.system_messages.len(), 1);
+
+    let server = MockServer::start().await;
+    reply_then_failure(&server).await;
+    let events: Vec<TurnEvent> = client(&server)
+        .conversations()
+        .watch(&handle(), opts().settle(Duration::from_millis(20)))
+        .map(|e| e.expect("no error"))
+        .collect()
+        .await;
+    match events.last() {
+        Some(TurnEvent::Failed(f)) => assert_eq!(f.detail.as_deref(), Some("git push rejected")),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !events.iter().any(|e| matches!(e, TurnEvent::Completed(_))),
+        "{events:?}"
+    );
+    assert_eq!(statuses(&events).last(), Some(&MessageStatus::Failed));
+}
+
 // A rate limit while polling waits for Retry-After and carries on.
 #[tokio::test]
 async fn rate_limit_while_polling_is_waited_out() {

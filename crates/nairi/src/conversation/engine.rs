@@ -409,6 +409,14 @@ impl Engine {
                 self.adopt(thread);
             }
         }
+        // A reply taken early (the status still lagging) does not make the turn a success when
+        // the user message has turned `failed` since (a reply, then a failed push): the
+        // status is the last word, and `Completed` never carries a failed turn.
+        let outcome = if self.last_status == Some(MessageStatus::Failed) {
+            Outcome::Failed
+        } else {
+            outcome
+        };
         let messages: Vec<Message> = match self.thread.as_deref() {
             Some(thread) => turn_indices(thread, &self.message_id)
                 .unwrap_or_default()
