@@ -68,6 +68,176 @@ pub(crate) fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>
     }))
 }
 
+/// Decodes a string leniently: a string gives itself; `null` and any other value (a number,
+/// a boolean, an object, a list) give `""`. Used for non-ID strings such as `job_id`.
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(lenient_opt_string(d)?.unwrap_or_default())
+}
+
+/// Decodes an optional string leniently: a string gives `Some`; `null` and any other value
+/// (a number, a boolean, an object, a list) give `None`.
+pub(crate) fn lenient_opt_string<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(Lenient(|v| match v {
+        Scalar::Str(s) => Some(s.to_owned()),
+        _ => None,
+    }))
+}
+
+/// Decodes free text leniently: a string gives itself, `null` gives `""`, and any other value
+/// gives its compact JSON text (`{"a":1}`, `42`, `true`). Used for message content, which
+/// must not lose what the server sent.
+pub(crate) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+/// Decodes an open enum leniently: a string gives its variant (`Unknown(..)` when new), while
+/// `null` and any other value give the default, `Unknown("")`.
+pub(crate) fn lenient_enum<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + for<'a> From<&'a str>,
+{
+    Ok(lenient_opt_string(d)?
+        .map(|s| T::from(s.as_str()))
+        .unwrap_or_default())
+}
+
+/// Decodes a list of strings leniently: only the string entries of a list are kept (`[null]`
+/// and `[1]` give `[]`); a single string gives a one-element list; `null` and any other value
+/// give `[]`. Used for lists of ids such as `attachment_ids`.
+pub(crate) fn lenient_string_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct Strings;
+
+    /// One entry: `Some` for a string, `None` for anything else.
+    struct Entry(Option<String>);
+
+    impl<'de> Deserialize<'de> for Entry {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            lenient_opt_string(d).map(Entry)
+        }
+    }
+
+    impl<'de> serde::de::Visitor<'de> for Strings {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any value")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(vec![v.to_owned()])
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(Entry(entry)) = seq.next_element()? {
+                out.extend(entry);
+            }
+            Ok(out)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(Vec::new())
+        }
+    }
+
+    d.deserialize_any(Strings)
+}
+
+/// A list of response items decoded one element at a time: an element that is not an object
+/// with a non-empty string `id`, or that still fails to decode, is left out and counted in
+/// `skipped` instead of failing the whole list. `null` (and, with `#[serde(default)]`, a
+/// missing field) is an empty list; a value that is not a list at all still fails.
+#[derive(Debug)]
+pub(crate) struct LenientList<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) skipped: usize,
+}
+
+impl<T> Default for LenientList<T> {
+    fn default() -> Self {
+        LenientList {
+            items: Vec::new(),
+            skipped: 0,
+        }
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for LenientList<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Some(values) = Option::<Vec<serde_json::Value>>::deserialize(d)? else {
+            return Ok(LenientList::default());
+        };
+        let mut list = LenientList {
+            items: Vec::with_capacity(values.len()),
+            skipped: 0,
+        };
+        for value in values {
+            let has_id = value
+                .get("id")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|id| !id.trim().is_empty());
+            match has_id.then(|| T::deserialize(value)) {
+                Some(Ok(item)) => list.items.push(item),
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "list element left out: it does not decode");
+                    list.skipped += 1;
+                }
+                None => list.skipped += 1,
+            }
+        }
+        Ok(list)
+    }
+}
+
 /// What a lenient field was given; compound values and booleans are `Other`.
 enum Scalar<'a> {
     I64(i64),
@@ -298,6 +468,115 @@ mod tests {
             let l = lax(odd);
             assert_eq!((l.at, l.n, l.x), (None, None, None), "{odd}");
         }
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct LaxStrings {
+        #[serde(default, deserialize_with = "lenient_string")]
+        s: String,
+        #[serde(default, deserialize_with = "lenient_opt_string")]
+        o: Option<String>,
+        #[serde(default, deserialize_with = "lenient_text")]
+        t: String,
+        #[serde(default, deserialize_with = "lenient_string_vec")]
+        v: Vec<String>,
+        #[serde(default, deserialize_with = "lenient_enum")]
+        c: Colour,
+        #[serde(flatten)]
+        extra: Extra,
+    }
+
+    fn lax_strings(json: &str) -> LaxStrings {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn lenient_strings_keep_strings() {
+        let l = lax_strings(
+            r#"{"s":"job_1","o":"opus","t":"hello","v":["att_1","att_2"],"c":"red","z":1}"#,
+        );
+        assert_eq!((l.s.as_str(), l.o.as_deref()), ("job_1", Some("opus")));
+        assert_eq!(l.t, "hello");
+        assert_eq!(l.v, ["att_1", "att_2"]);
+        assert_eq!(l.c, Colour::Red);
+        assert_eq!(
+            l.extra["z"], 1,
+            "flattened extras still work beside lenient fields"
+        );
+        assert_eq!(lax_strings(r#"{"c":"green"}"#).c, Colour::from("green"));
+        assert_eq!(lax_strings(r#"{"v":"att_9"}"#).v, ["att_9"]);
+        assert_eq!(
+            lax_strings(r#"{"v":[null,"att_1",1,true,{"id":"x"},["y"],"att_2"]}"#).v,
+            ["att_1", "att_2"]
+        );
+    }
+
+    #[test]
+    fn lenient_text_renders_other_values_as_json() {
+        assert_eq!(lax_strings(r#"{"t":{"a":[1,"b"]}}"#).t, r#"{"a":[1,"b"]}"#);
+        assert_eq!(lax_strings(r#"{"t":42}"#).t, "42");
+        assert_eq!(lax_strings(r#"{"t":-1.5}"#).t, "-1.5");
+        assert_eq!(lax_strings(r#"{"t":true}"#).t, "true");
+        assert_eq!(lax_strings(r#"{"t":[1,2]}"#).t, "[1,2]");
+        assert_eq!(lax_strings(r#"{"t":null}"#).t, "");
+        assert_eq!(lax_strings("{}").t, "");
+    }
+
+    #[test]
+    fn lenient_strings_never_fail() {
+        for odd in [
+            "{}",
+            r#"{"s":null,"o":null,"v":null,"c":null}"#,
+            r#"{"s":1,"o":2.5,"v":3,"c":4}"#,
+            r#"{"s":true,"o":false,"v":true,"c":false}"#,
+            r#"{"s":{"a":1},"o":{"b":[1]},"v":{"c":"d"},"c":{"e":null}}"#,
+            r#"{"s":["x"],"o":["y"],"v":[null],"c":["red"]}"#,
+            r#"{"s":-7,"o":18446744073709551615,"v":[1,2.5,false],"c":-1}"#,
+        ] {
+            let l = lax_strings(odd);
+            assert_eq!(l.s, "", "{odd}");
+            assert_eq!(l.o, None, "{odd}");
+            assert!(l.v.is_empty(), "{odd}");
+            assert_eq!(l.c, Colour::default(), "{odd}");
+        }
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Item {
+        id: String,
+        #[serde(default)]
+        n: i64,
+    }
+
+    fn items(json: &str) -> LenientList<Item> {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn lenient_lists_skip_bad_elements_only() {
+        let l = items(
+            r#"[{"id":"a","n":1},null,7,"b",[1],{"id":null},{"id":3},{"id":""},{"id":" "},
+                {"n":2},{"id":"c","n":"not a number"},{"id":"d","n":4}]"#,
+        );
+        assert_eq!(
+            l.items,
+            [
+                Item {
+                    id: "a".into(),
+                    n: 1
+                },
+                Item {
+                    id: "d".into(),
+                    n: 4
+                }
+            ]
+        );
+        assert_eq!(l.skipped, 10);
+        let empty = items("null");
+        assert!(empty.items.is_empty());
+        assert_eq!(empty.skipped, 0);
+        assert!(items("[]").items.is_empty());
+        assert!(serde_json::from_str::<LenientList<Item>>(r#"{"id":"a"}"#).is_err());
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Extra, Timestamp, lenient_f64, lenient_int, lenient_timestamp, null_as_default, open_enum,
+    Extra, LenientList, Timestamp, lenient_enum, lenient_f64, lenient_int, lenient_opt_string,
+    lenient_string, lenient_string_vec, lenient_text, lenient_timestamp, null_as_default,
+    open_enum,
 };
 
 open_enum! {
@@ -74,17 +76,18 @@ open_enum! {
 pub struct Message {
     /// The `cmsg_...` id.
     pub id: String,
-    /// The conversation (`job_...` or legacy `j_...`).
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// The conversation (`job_...` or legacy `j_...`); `""` when null, missing or not a string.
+    #[serde(default, deserialize_with = "lenient_string")]
     pub job_id: String,
-    /// Text; for progress messages a JSON-encoded envelope.
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// Text; for progress messages a JSON-encoded envelope. `""` when null or missing; a
+    /// value that is not a string (an object, a number) is kept as its JSON text.
+    #[serde(default, deserialize_with = "lenient_text")]
     pub content: String,
-    /// Author; `Unknown("")` when null or missing.
-    #[serde(default)]
+    /// Author; `Unknown("")` when null, missing or not a string.
+    #[serde(default, deserialize_with = "lenient_enum")]
     pub role: MessageRole,
-    /// Processing state; `Unknown("")` when null or missing.
-    #[serde(default)]
+    /// Processing state; `Unknown("")` when null, missing or not a string.
+    #[serde(default, deserialize_with = "lenient_enum")]
     pub status: MessageStatus,
     /// Creation time.
     #[serde(default, deserialize_with = "lenient_timestamp")]
@@ -93,7 +96,8 @@ pub struct Message {
     #[serde(default, deserialize_with = "lenient_timestamp")]
     pub updated_at: Option<Timestamp>,
     /// Attachments sent with a user message or produced by the agent (omitted when none).
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// Only string entries are kept; a single string is a one-element list.
+    #[serde(default, deserialize_with = "lenient_string_vec")]
     pub attachment_ids: Vec<String>,
     /// Cost in USD (assistant messages, when the harness reports usage).
     #[serde(default, deserialize_with = "lenient_f64")]
@@ -111,22 +115,22 @@ pub struct Message {
     #[serde(default, deserialize_with = "lenient_int")]
     pub cache_write_tokens: Option<i64>,
     /// Model that produced the reply.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_string")]
     pub model: Option<String>,
     /// Progress event type (`text`, `tool_use`, ...; open set).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_string")]
     pub progress_type: Option<String>,
     /// Tool call id of a progress event.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_string")]
     pub tool_use_id: Option<String>,
     /// Parent tool call id (events from a subagent).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_string")]
     pub parent_tool_use_id: Option<String>,
     /// Tool name of a progress event.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_string")]
     pub tool_name: Option<String>,
     /// Tool status of a progress event (`running`, `completed`, `error`...).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_string")]
     pub tool_status: Option<String>,
     /// Fields this SDK version does not model.
     #[serde(flatten)]
@@ -134,11 +138,38 @@ pub struct Message {
 }
 
 /// Wrapper of `GET /conversations/{job_id}/messages`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Decoded one message at a time: a message that is not an object or has no non-empty string
+/// `id` is left out (and counted in `skipped`, with a warning) instead of failing the whole
+/// list, so one odd message never makes every listing of its job fail.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MessageList {
     /// Every message of the job, oldest first.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub messages: Vec<Message>,
+    /// Messages left out because they had no usable id (never serialized).
+    #[serde(skip)]
+    pub skipped: usize,
+}
+
+impl<'de> Deserialize<'de> for MessageList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            #[serde(default)]
+            messages: LenientList<Message>,
+        }
+        let LenientList { items, skipped } = Wire::deserialize(d)?.messages;
+        if skipped > 0 {
+            tracing::warn!(
+                skipped,
+                "message list: messages without a usable id left out"
+            );
+        }
+        Ok(MessageList {
+            messages: items,
+            skipped,
+        })
+    }
 }
 
 /// Answer of start and continue: the conversation and the user message to poll.
@@ -360,6 +391,26 @@ mod tests {
         assert_eq!(m.status, MessageStatus::Unknown("thinking".into()));
         assert!(m.attachment_ids.is_empty());
         assert_eq!(m.extra["sentiment"], "calm");
+    }
+
+    #[test]
+    fn message_list_counts_left_out_elements() {
+        let list: MessageList = serde_json::from_str(
+            r#"{"messages":[{"id":"cmsg_1","content":{"a":1}},{"id":null},7,
+                {"id":"cmsg_2","role":3,"attachment_ids":[null,"att_1"]}]}"#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = list.messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["cmsg_1", "cmsg_2"]);
+        assert_eq!(list.skipped, 2);
+        assert_eq!(list.messages[0].content, r#"{"a":1}"#);
+        assert_eq!(list.messages[1].role, MessageRole::default());
+        assert_eq!(list.messages[1].attachment_ids, ["att_1"]);
+        let json = serde_json::to_value(&list).unwrap();
+        assert!(json.get("skipped").is_none(), "skipped is never serialized");
+        let back: MessageList = serde_json::from_value(json).unwrap();
+        assert_eq!(back.messages, list.messages);
+        assert_eq!(back.skipped, 0);
     }
 
     #[test]
