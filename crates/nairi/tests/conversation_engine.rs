@@ -407,6 +407,75 @@ async fn an_early_reply_followed_by_a_failure_is_a_failure() {
     assert_eq!(statuses(&events).last(), Some(&MessageStatus::Failed));
 }
 
+// A reply, then a failure, while a follow-up waits (`u1 u2 a1 e1`): the error is the first
+// turn's; the follow-up never quotes it.
+#[tokio::test]
+async fn a_failure_after_the_reply_is_not_the_follow_ups() {
+    let server = MockServer::start().await;
+    let follow = "cmsg_01KRK1V475HBTME8QJQMAPWK17";
+    poll_answers(&server, "failed", None).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/messages/{follow}")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(message(follow, JOB, "user", "failed", "B")),
+        )
+        .mount(&server)
+        .await;
+    let untimed = |v: Value| {
+        let mut v = v;
+        v["created_at"] = Value::Null;
+        v["updated_at"] = Value::Null;
+        v
+    };
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            untimed(message(MSG, JOB, "user", "failed", "A")),
+            untimed(message(follow, JOB, "user", "failed", "B")),
+            untimed(message(
+                "cmsg_a",
+                JOB,
+                "assistant",
+                "completed",
+                "done, pushing"
+            )),
+            untimed(message(
+                "cmsg_s",
+                JOB,
+                "system",
+                "completed",
+                "nairid encountered error: git push rejected"
+            )),
+        ]),
+    )
+    .await;
+    let conv = client(&server);
+    let err = conv
+        .conversations()
+        .wait(&handle(), &opts())
+        .await
+        .unwrap_err();
+    let nairi::Error::TurnFailed(f) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(f.detail.as_deref(), Some("git push rejected"));
+    let second = TurnHandle {
+        job_id: JOB.into(),
+        message_id: follow.into(),
+    };
+    let err = conv
+        .conversations()
+        .wait(&second, &opts())
+        .await
+        .unwrap_err();
+    let nairi::Error::TurnFailed(f) = err else {
+        panic!("{err:?}")
+    };
+    assert!(!f.reason().contains("git push rejected"), "{f:?}");
+    assert!(f.system_messages.is_empty(), "{f:?}");
+}
+
 // A rate limit while polling waits for Retry-After and carries on.
 #[tokio::test]
 async fn rate_limit_while_polling_is_waited_out() {

@@ -19,6 +19,19 @@ static DAEMON_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
 static UNPREFIXED_FAILURE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*job\s+(abandoned|failed)\s*:").expect("valid regex"));
 
+/// Notices the daemon writes about git activity and the job's end ("Agent opened a [pull
+/// request](...)", "New commit added: ...", "Job complete - ..."): never a failure's reason.
+static GIT_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(agent\s+opened\s+a\b|new\s+commit\s+added\b|job\s+complete\b)")
+        .expect("valid regex")
+});
+
+/// Whether a system message's text is a git-activity or job-completion notice, which trails
+/// the reply of the turn that finished.
+pub fn is_git_notice(text: &str) -> bool {
+    GIT_NOTICE.is_match(text)
+}
+
 /// A system message's text read as a failure notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureText {
@@ -56,7 +69,8 @@ impl TurnFailed {
     /// message), so that an earlier turn's notice is never quoted.
     ///
     /// The reported detail comes from the last system message that reads as an error; when none
-    /// does, from the last non-empty system message; with no system message it stays `None`.
+    /// does, from the last non-empty system message that is not a git or job-completion notice
+    /// (a pull-request link is no reason); otherwise it stays `None` (the generic text).
     pub fn from_turn_messages(job_id: &str, message_id: &str, turn_messages: &[Message]) -> Self {
         let system_messages: Vec<Message> = turn_messages
             .iter()
@@ -68,11 +82,12 @@ impl TurnFailed {
             .filter(|m| !m.content.trim().is_empty())
             .map(|m| (m, parse_failure_text(&m.content)))
             .collect();
-        let chosen = parsed
-            .iter()
-            .rev()
-            .find(|(_, p)| p.is_error)
-            .or_else(|| parsed.last());
+        let chosen = parsed.iter().rev().find(|(_, p)| p.is_error).or_else(|| {
+            parsed
+                .iter()
+                .rev()
+                .find(|(m, _)| !is_git_notice(&m.content))
+        });
         TurnFailed {
             job_id: job_id.to_owned(),
             message_id: message_id.to_owned(),
@@ -190,6 +205,32 @@ mod tests {
         let text = f.to_string();
         assert!(text.contains("no error details"), "{text}");
         assert!(text.contains("job_1") && text.contains("m1"));
+    }
+
+    #[test]
+    fn a_git_notice_is_never_the_reason() {
+        let turn = [
+            msg(
+                "m3",
+                "system",
+                "Agent opened a [pull request](https://x/pull/1)",
+            ),
+            msg(
+                "m4",
+                "system",
+                "New commit added: [abc1234](https://x/commit/abc1234)",
+            ),
+            msg("m5", "system", "Job complete - Thread is inactive"),
+        ];
+        let f = TurnFailed::from_turn_messages("job_1", "m1", &turn);
+        assert_eq!(f.detail, None);
+        assert_eq!(
+            f.reason(),
+            crate::conversation::errors::GENERIC_FAILURE_TEXT
+        );
+        assert_eq!(f.system_messages.len(), 3);
+        assert!(is_git_notice("  new commit added: abc"));
+        assert!(!is_git_notice("Job abandoned: x"));
     }
 
     #[test]

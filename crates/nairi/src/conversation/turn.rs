@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use super::failure::parse_failure_text;
+use super::failure::{is_git_notice, parse_failure_text};
 use super::links::{Link, LinkKind, parse_links};
 use crate::types::{Message, MessageRole, MessageStatus};
 
@@ -134,17 +134,30 @@ impl Turn {
 /// The thread is positional (ascending), and follow-ups sent before the previous turn ended
 /// sit next to each other ahead of their replies (`u1 u2 reply1 reply2`), because the agent
 /// works through one job's messages in order (BEHAVIOUR 4.9, 4.13). So the thread is walked
-/// like the agent's queue: each non-user message belongs to the oldest unfinished turn; a
-/// non-empty assistant message finishes it; a system message that is not an error notice,
-/// arriving before the next turn produced anything, trails the turn that just finished (git
-/// notices come ~200 ms after the reply), as does anything listed when no turn is waiting
-/// (late progress, completion reasons).
+/// like the agent's queue: each non-user message belongs to the oldest unfinished turn; any
+/// assistant message (even an empty one) finishes it; a git or job-completion notice trails
+/// the turn that finished last (git notices come ~200 ms after the reply, possibly once the
+/// next turn runs), as does another non-error system message arriving before the next turn
+/// produced anything (unless that turn failed: it may be its reason), and anything listed when
+/// no turn is waiting (late progress, completion reasons). An error notice after a turn was
+/// closed by its reply, when that turn then failed (a rejected push), is that turn's if it was
+/// created before the failure or, when the timestamps cannot tell, if the next turn has no
+/// progress or reply yet.
 ///
 /// A failed turn has no reply to finish it, so it ends (see `failed_turn_is_over`) at the first
 /// message created after it failed (its error notice comes first, then the user message turns
-/// `failed`: REFERENCE 2.5), or, when the timestamps cannot tell, at the first progress or
-/// assistant message after its error notice, or at any message after a user message that was
+/// `failed`: REFERENCE 2.5), or, when the timestamps cannot tell, at the first reply (without
+/// timestamps, also progress) after its error notice, or at any message after a user message
 /// sent once its error notice was there (the retry-after-failure flow: `u1 e1 u2 e2`).
+///
+/// Assumption: the agent answers one job's messages strictly in order and writes a turn's
+/// reply before it starts the next one (BEHAVIOUR 2, "Concurrency"), so replies are listed in
+/// the order of their user messages. A server that listed them swapped (`u1 u2 a2 a1`) would
+/// give each turn the other's reply; this walk does not try to detect that. Known limitation:
+/// a turn that failed silently (no notice) with a follow-up queued behind it, listed without
+/// timestamps, takes the follow-up's messages (the failed turn is still reported as failed,
+/// with the generic reason), and the follow-up ends without a reply, which the wait reports
+/// as `Turn::reply_missing` rather than as an empty success.
 pub fn turn_messages(thread: &[Message], message_id: &str) -> Option<Vec<Message>> {
     turn_indices(thread, message_id).map(|ix| ix.into_iter().map(|i| thread[i].clone()).collect())
 }
@@ -152,9 +165,19 @@ pub fn turn_messages(thread: &[Message], message_id: &str) -> Option<Vec<Message
 /// [`turn_messages`] as positions in `thread`, ascending, for reading a turn without copying it.
 pub(crate) fn turn_indices(thread: &[Message], message_id: &str) -> Option<Vec<usize>> {
     let target = thread.iter().position(|m| m.id == message_id)?;
+    // Only a user message (or one whose role came back null) is a prompt that starts a turn:
+    // an assistant or system message id has no turn of its own.
+    if !matches!(
+        thread[target].role,
+        MessageRole::User | MessageRole::Unknown(_)
+    ) {
+        return Some(Vec::new());
+    }
     let mut owners: Vec<Option<usize>> = vec![None; thread.len()];
     let mut queue: VecDeque<usize> = VecDeque::new();
     let mut last_finished: Option<usize> = None;
+    // Whether `last_finished` was closed by its reply (not by its failure being over).
+    let mut last_by_reply = false;
     // What the front turn has had so far.
     let mut front = FrontState::default();
     for (i, m) in thread.iter().enumerate() {
@@ -166,26 +189,61 @@ pub(crate) fn turn_indices(thread: &[Message], message_id: &str) -> Option<Vec<u
             queue.push_back(i);
             continue;
         }
+        let notice = (m.role == MessageRole::System).then(|| parse_failure_text(&m.content));
+        let error_detail = notice
+            .as_ref()
+            .filter(|n| n.is_error)
+            .map(|n| n.detail.as_str());
         while let Some(&f) = queue.front()
-            && failed_turn_is_over(&thread[f], m, &front)
+            && failed_turn_is_over(&thread[f], m, error_detail, &front)
         {
             last_finished = queue.pop_front();
+            last_by_reply = false;
             front = FrontState::default();
         }
-        let is_error = m.role == MessageRole::System && parse_failure_text(&m.content).is_error;
         let Some(&f) = queue.front() else {
             owners[i] = last_finished;
             continue;
         };
-        if m.role == MessageRole::System && !is_error && !front.started && last_finished.is_some() {
-            owners[i] = last_finished;
-            continue;
+        if let (Some(notice), Some(lf)) = (&notice, last_finished) {
+            let previous = &thread[lf];
+            let routed = if notice.is_error {
+                // A reply, then a failure (a rejected push): the notice comes after the reply
+                // closed the turn, possibly once the next queued turn is the front one.
+                last_by_reply
+                    && previous.status == MessageStatus::Failed
+                    && match m
+                        .created_at
+                        .zip(failed_at(previous))
+                        .map(|(c, u)| c.cmp(&u))
+                    {
+                        Some(Ordering::Less) => true,
+                        Some(Ordering::Greater) => false,
+                        _ => !front.active,
+                    }
+            } else {
+                // Git notices trail the reply of the turn that finished, even once the next
+                // turn is running; other texts do too unless the waiting turn failed, whose
+                // reason they may be.
+                is_git_notice(&m.content)
+                    || (!front.started && thread[f].status != MessageStatus::Failed)
+            };
+            if routed {
+                owners[i] = Some(lf);
+                continue;
+            }
         }
         owners[i] = Some(f);
         front.started = true;
-        front.errored |= is_error;
-        if m.role == MessageRole::Assistant && !m.content.trim().is_empty() {
+        front.active |= matches!(m.role, MessageRole::Progress | MessageRole::Assistant);
+        if let Some(detail) = error_detail {
+            front.errored = true;
+            front.last_error = Some(detail.to_owned());
+        }
+        // Any assistant message, even an empty one, is the turn's answer.
+        if m.role == MessageRole::Assistant {
             last_finished = queue.pop_front();
+            last_by_reply = true;
             front = FrontState::default();
         }
     }
@@ -204,36 +262,57 @@ pub(crate) fn turn_indices(thread: &[Message], message_id: &str) -> Option<Vec<u
 struct FrontState {
     /// Any message.
     started: bool,
+    /// A progress or assistant message: the agent is working on it.
+    active: bool,
     /// An error notice.
     errored: bool,
+    /// The detail of its last error notice.
+    last_error: Option<String>,
     /// A user message was listed after that error notice.
     user_after_notice: bool,
 }
 
-/// Whether the front turn, whose user message is `user`, is over before message `m`: only a
-/// failed turn can be, as nothing else finishes it.
+/// When a failed user message turned `failed`: its `updated_at`, when later than its creation
+/// (a server that never moves it says nothing).
+fn failed_at(user: &Message) -> Option<crate::types::Timestamp> {
+    user.updated_at
+        .filter(|u| user.created_at.is_none_or(|c| *u > c))
+}
+
+/// Whether the front turn, whose user message is `user`, is over before message `m` (an error
+/// notice with `error_detail` when it is one): only a failed turn can be, as nothing else
+/// finishes it.
 ///
-/// The user message's `updated_at` is when it turned `failed` (when that is later than its
-/// creation; a server that never moves it says nothing). A message created after that belongs
-/// to a later turn; one created before (or in the same millisecond) still belongs to this turn
-/// unless it is progress or a reply after the error notice; without a usable time, a progress or assistant message after
-/// the error notice, or any message after a user message sent once the notice was there, ends
-/// the turn.
-fn failed_turn_is_over(user: &Message, m: &Message, front: &FrontState) -> bool {
+/// A message created after the failure (see [`failed_at`]) belongs to a later turn; one created
+/// before it belongs to this turn (late progress included). In the same instant (timestamps may
+/// have whole-second precision) or without a usable time, the order decides: a reply after the
+/// error notice (without timestamps, progress too), or any message after a user message sent
+/// once the notice was there (the retry-after-failure flow: `u1 e1 u2 e2`), ends the turn;
+/// except the wrapped duplicate of the turn's own notice (its detail contains the earlier
+/// detail), which the daemon writes right after the raw one.
+fn failed_turn_is_over(
+    user: &Message,
+    m: &Message,
+    error_detail: Option<&str>,
+    front: &FrontState,
+) -> bool {
     if user.status != MessageStatus::Failed {
         return false;
     }
-    let after_notice =
-        front.errored && matches!(m.role, MessageRole::Progress | MessageRole::Assistant);
-    let failed_at = user
-        .updated_at
-        .filter(|u| user.created_at.is_none_or(|c| *u > c));
-    match m.created_at.zip(failed_at).map(|(c, u)| c.cmp(&u)) {
+    let wrapped_duplicate = error_detail
+        .zip(front.last_error.as_deref())
+        .is_some_and(|(d, prev)| !prev.is_empty() && d != prev && d.contains(prev));
+    let reply_after_notice = front.errored && m.role == MessageRole::Assistant;
+    match m.created_at.zip(failed_at(user)).map(|(c, u)| c.cmp(&u)) {
         Some(Ordering::Greater) => true,
-        // Written no later than the failure (timestamps have millisecond precision: the
-        // wrapped duplicate notice and the status change often share one).
-        Some(_) => after_notice,
-        None => after_notice || front.user_after_notice,
+        Some(Ordering::Less) => false,
+        Some(Ordering::Equal) => {
+            !wrapped_duplicate && (reply_after_notice || front.user_after_notice)
+        }
+        None => {
+            let after_notice = front.errored && m.role == MessageRole::Progress;
+            !wrapped_duplicate && (reply_after_notice || after_notice || front.user_after_notice)
+        }
     }
 }
 
@@ -247,11 +326,10 @@ pub(crate) fn has_final_reply<'a>(turn: impl IntoIterator<Item = &'a Message>) -
     })
 }
 
-/// Any non-empty assistant content, whatever its status: enough once the user message says
-/// `completed`.
+/// Any assistant message, whatever its status or content (an empty one is an empty reply):
+/// enough once the user message says `completed`.
 pub(crate) fn has_reply<'a>(turn: impl IntoIterator<Item = &'a Message>) -> bool {
-    turn.into_iter()
-        .any(|m| m.role == MessageRole::Assistant && !m.content.trim().is_empty())
+    turn.into_iter().any(|m| m.role == MessageRole::Assistant)
 }
 
 fn sum_usage<'a>(assistants: impl Iterator<Item = &'a Message>) -> Option<Usage> {
@@ -511,6 +589,181 @@ mod tests {
         ];
         assert_eq!(ids(&thread, "u1").unwrap(), ["a1"]);
         assert_eq!(ids(&thread, "u2").unwrap(), ["e2"]);
+    }
+
+    fn untimed(thread: &[Message]) -> Vec<Message> {
+        thread
+            .iter()
+            .cloned()
+            .map(|mut m| {
+                m.created_at = None;
+                m.updated_at = None;
+                m
+            })
+            .collect()
+    }
+
+    // A reply, then a failure (the push was rejected) while a follow-up waits: the notice is
+    // the replied turn's, with or without timestamps.
+    #[test]
+    fn a_failure_after_the_reply_stays_with_the_replied_turn() {
+        let timed = vec![
+            at(status(plain("u1", "user", "A"), "failed"), 0, 4),
+            at_s(plain("u2", "user", "B"), 1),
+            at_s(plain("a1", "assistant", "done, pushing"), 2),
+            at_s(
+                plain(
+                    "e1",
+                    "system",
+                    "nairid encountered error: git push rejected",
+                ),
+                3,
+            ),
+            at_s(plain("p2", "progress", "{}"), 5),
+            at_s(plain("a2", "assistant", "reply B"), 6),
+        ];
+        for thread in [untimed(&timed), timed] {
+            assert_eq!(ids(&thread, "u1").unwrap(), ["a1", "e1"]);
+            assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2"]);
+        }
+        // Nothing of the follow-up listed yet.
+        let thread = vec![
+            status(plain("u1", "user", "A"), "failed"),
+            plain("u2", "user", "B"),
+            plain("a1", "assistant", "done, pushing"),
+            plain(
+                "e1",
+                "system",
+                "nairid encountered error: git push rejected",
+            ),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["a1", "e1"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), Vec::<String>::new());
+    }
+
+    // Whole-second timestamps: the retry, its notice and the first failure share a second.
+    #[test]
+    fn equal_timestamps_fall_back_to_the_order() {
+        let thread = vec![
+            at(status(plain("u1", "user", "A"), "failed"), 0, 5),
+            at_s(
+                plain("e1", "system", "nairid encountered error: invalid API key"),
+                5,
+            ),
+            at(status(plain("u2", "user", "B"), "failed"), 5, 5),
+            at_s(
+                plain("e2", "system", "nairid encountered error: rate limited"),
+                5,
+            ),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["e1"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["e2"]);
+        // The wrapped duplicate of the turn's own notice stays with it.
+        let thread = vec![
+            at(status(plain("u1", "user", "A"), "failed"), 0, 3),
+            at_s(plain("e1", "system", "nairid encountered error: boom"), 3),
+            at_s(plain("u2", "user", "B"), 3),
+            at_s(
+                plain(
+                    "e1b",
+                    "system",
+                    "nairid encountered error: error continuing Claude session: boom",
+                ),
+                3,
+            ),
+            at_s(plain("p2", "progress", "{}"), 4),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["e1", "e1b"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["p2"]);
+        assert_eq!(ids(&untimed(&thread), "u1").unwrap(), ["e1", "e1b"]);
+    }
+
+    // Progress of the failed turn listed late, between its two notices, was created before the
+    // failure: it does not end the turn, and the second notice stays too.
+    #[test]
+    fn late_progress_between_two_notices_stays_with_the_failed_turn() {
+        let thread = vec![
+            at(status(plain("u1", "user", "A"), "failed"), 0, 5),
+            at_s(plain("u2", "user", "B"), 1),
+            at_s(plain("e1", "system", "nairid encountered error: boom"), 3),
+            at(plain("p1", "progress", "{}"), 2, 4),
+            at_s(
+                plain("e1b", "system", "nairid encountered error: wrapped boom"),
+                4,
+            ),
+            at_s(plain("p2", "progress", "{}"), 6),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["e1", "p1", "e1b"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["p2"]);
+    }
+
+    // A git notice listed once the next turn is running still trails the turn that replied.
+    #[test]
+    fn a_late_git_notice_trails_the_replied_turn() {
+        let thread = vec![
+            plain("u1", "user", "A"),
+            plain("u2", "user", "B"),
+            plain("a1", "assistant", "reply A"),
+            plain("p2", "progress", "{}"),
+            plain(
+                "s1",
+                "system",
+                "Agent opened a [pull request](https://github.com/a/b/pull/1)",
+            ),
+            plain("a2", "assistant", "reply B"),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["a1", "s1"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["p2", "a2"]);
+    }
+
+    // An unrecognised text after a success, when the waiting turn failed, is that turn's.
+    #[test]
+    fn an_unrecognised_notice_goes_to_the_failed_waiting_turn() {
+        let thread = vec![
+            plain("u1", "user", "A"),
+            plain("a1", "assistant", "reply A"),
+            status(plain("u2", "user", "B"), "failed"),
+            plain("x2", "system", "Agent session crashed unexpectedly"),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["a1"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["x2"]);
+    }
+
+    // An empty assistant message is still the turn's answer: the next reply is not taken.
+    #[test]
+    fn an_empty_assistant_message_closes_its_turn() {
+        let thread = vec![
+            plain("u1", "user", "A"),
+            plain("u2", "user", "B"),
+            plain("a1", "assistant", ""),
+            plain("a2", "assistant", "B reply"),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["a1"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["a2"]);
+        let t = Turn::from_turn_messages(
+            "job_1",
+            "u1",
+            MessageStatus::Completed,
+            turn_messages(&thread, "u1").unwrap(),
+        );
+        assert!(t.is_empty_reply);
+        assert_eq!(t.text, "");
+    }
+
+    // Only a prompt has a turn: an assistant or system message id has none.
+    #[test]
+    fn a_non_user_message_has_no_turn() {
+        let thread = vec![
+            plain("u1", "user", "A"),
+            plain("a1", "assistant", "reply A"),
+            plain("s1", "system", "x"),
+            plain("u2", "user", "B"),
+            plain("a2", "assistant", "reply B"),
+        ];
+        for id in ["a1", "s1", "a2"] {
+            assert_eq!(ids(&thread, id).unwrap(), Vec::<String>::new(), "{id}");
+        }
+        assert_eq!(ids(&thread, "u2").unwrap(), ["a2"]);
     }
 
     #[test]
