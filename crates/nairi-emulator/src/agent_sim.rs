@@ -212,27 +212,33 @@ fn set_user_status(app: &Shared, t: &TurnRef, status: &'static str) -> bool {
     .is_some()
 }
 
-/// Frees the job and the instance, then starts whatever was waiting.
-fn release(app: &Shared, t: &TurnRef) {
+/// Frees the job and/or the instance, then starts whatever was waiting.
+fn release(app: &Shared, t: &TurnRef, instance: bool, job: bool) {
     let app2 = app.clone();
     with_org(app, &t.key, t.epoch, |org| {
-        if let Some(job) = org.jobs.get_mut(&t.job_id) {
-            job.busy = false;
+        if job && let Some(j) = org.jobs.get_mut(&t.job_id) {
+            j.busy = false;
         }
-        if let Some(agent) = org.agents.get_mut(&t.agent_id) {
+        if instance && let Some(agent) = org.agents.get_mut(&t.agent_id) {
             agent.running = agent.running.saturating_sub(1);
         }
         pump(&app2, org, &t.agent_id);
     });
 }
 
-/// The job and instance a turn holds. They are released exactly once: explicitly, or when the
+/// The job and instance a turn holds. Each is released exactly once: explicitly, or when the
 /// guard is dropped, which also happens when the turn task panics or is cancelled, so that
 /// nothing can leave an agent's instance (or a job) busy forever.
+///
+/// The instance can be freed before the job: another job may use it while this turn's reply
+/// is still on its way, but the job's next message waits for that reply (the daemon works
+/// through one job's messages strictly in order and answers one before starting the next:
+/// BEHAVIOUR 2, "Concurrency").
 struct Slot {
     app: Shared,
     t: TurnRef,
-    held: bool,
+    instance: bool,
+    job: bool,
 }
 
 impl Slot {
@@ -240,13 +246,24 @@ impl Slot {
         Self {
             app: app.clone(),
             t: t.clone(),
-            held: true,
+            instance: true,
+            job: true,
         }
     }
 
+    /// Frees the instance only: other jobs may use it.
+    fn release_instance(&mut self) {
+        if std::mem::take(&mut self.instance) {
+            release(&self.app, &self.t, true, false);
+        }
+    }
+
+    /// Frees whatever is still held.
     fn release(&mut self) {
-        if std::mem::take(&mut self.held) {
-            release(&self.app, &self.t);
+        let instance = std::mem::take(&mut self.instance);
+        let job = std::mem::take(&mut self.job);
+        if instance || job {
+            release(&self.app, &self.t, instance, job);
         }
     }
 }
@@ -385,20 +402,24 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
     }
 
     let status_lag = turn.status_lag_ms.unwrap_or(tm.status_lag_ms);
-    // Lags are the platform's, not the agent's: the agent is free for the job's next message
-    // while the status or the listing catches up.
+    // Lags are the platform's, not the agent's: the instance is free for other jobs while the
+    // status or the listing catches up, but the job's next message waits until this turn's
+    // reply is written (its status already is), as the daemon answers one message before it
+    // starts the next. A lagging status alone (the reply written) holds nothing.
     if turn.reply_lag_ms > 0 {
         set_user_status(&app, &t, "completed");
-        slot.release();
+        slot.release_instance();
         sleep_ms(turn.reply_lag_ms).await;
         let now = ids::now();
         reply.created_at = now;
         reply.updated_at = now;
         push(&app, &t, reply);
         trailing(&app, &t, &turn).await;
+        slot.release();
         return;
     }
     if status_lag > 0 {
+        // The reply is written: the job's next message may start while the status lags.
         push(&app, &t, reply);
         let (app2, t2) = (app.clone(), t.clone());
         app.rt.spawn(async move {

@@ -1209,3 +1209,33 @@ async fn run_reports_events_to_the_callback() {
     assert!(seen.iter().any(|e| matches!(e, TurnEvent::Assistant(_))));
     assert_eq!(seen.last(), Some(&TurnEvent::Completed(turn)));
 }
+
+// BEHAVIOUR 2 ("Concurrency"), 4.13: a reply that lags behind its status does not let the
+// job's queued follow-up overtake it, so each turn gets its own reply.
+#[tokio::test]
+async fn a_lagging_reply_with_a_queued_follow_up_keeps_the_replies_apart() {
+    let env = Env::start().await;
+    env.script(vec![
+        ScriptedTurn {
+            reply: Some("reply A".into()),
+            reply_lag_ms: 400,
+            progress: Some(vec![]),
+            ..Default::default()
+        },
+        ScriptedTurn {
+            reply: Some("reply B".into()),
+            progress: Some(vec![]),
+            ..Default::default()
+        },
+    ]);
+    let conv = env.client.conversations();
+    let a = conv.start(&(SLUG, "A").into()).await.expect("started");
+    let b = conv
+        .follow_up(&a.job_id, &ContinueConversation::new("B"))
+        .await
+        .expect("followed up");
+    let wait = fast_wait();
+    let (ta, tb) = tokio::join!(conv.wait(&a, &wait), conv.wait(&b, &wait));
+    assert_eq!(ta.expect("A answered").text, "reply A");
+    assert_eq!(tb.expect("B answered").text, "reply B");
+}

@@ -680,6 +680,10 @@ async fn llm_model_assignment_reaches_agent_at_deploy() {
     assert_eq!(msgs.last().unwrap()["model"], "sonnet-4.6");
 }
 
+// The platform's lags free the agent's one instance: a lagging status holds nothing (the
+// reply is written), and a lagging reply leaves the instance to other jobs, but the job's own
+// next message waits for that reply: the daemon answers one message of a job before it starts
+// the next (BEHAVIOUR 2, "Concurrency").
 #[tokio::test]
 async fn lags_do_not_keep_the_agent_busy() {
     let t = start().await;
@@ -708,13 +712,57 @@ async fn lags_do_not_keep_the_agent_busy() {
     let r = t.continue_conv(&job, "two").await;
     let m2 = r.body["message_id"].as_str().unwrap().to_string();
     t.wait_status(&m2, &["completed"]).await;
-    let r = t.continue_conv(&job, "three").await;
-    let m3 = r.body["message_id"].as_str().unwrap().to_string();
+    let r = t.continue_conv(&job, "held").await;
+    let held = r.body["message_id"].as_str().unwrap().to_string();
+    let (_job3, m3) = t.start_conv("laggy", "three").await;
     t.wait_status(&m3, &["completed"]).await;
     assert_eq!(
         t.get(&format!("/messages/{m1}")).await.body["status"],
         "pending"
     );
+    // The first job's next message waits for the lagging reply of "two".
+    assert_eq!(
+        t.get(&format!("/messages/{held}")).await.body["status"],
+        "queued"
+    );
+}
+
+// A reply that lags behind its status keeps the job's next message waiting, so the thread
+// lists the replies in the order of their prompts (`u1 u2 a1 a2`), never `u1 u2 a2 a1`.
+#[tokio::test]
+async fn a_lagging_reply_holds_the_jobs_next_message() {
+    let t = start().await;
+    t.deployed_agent("Ordered").await;
+    t.emu
+        .script(
+            &t.key,
+            "ordered",
+            vec![
+                ScriptedTurn {
+                    reply: Some("reply A".into()),
+                    reply_lag_ms: 300,
+                    progress: Some(vec![]),
+                    ..Default::default()
+                },
+                ScriptedTurn {
+                    reply: Some("reply B".into()),
+                    progress: Some(vec![]),
+                    ..Default::default()
+                },
+            ],
+        )
+        .unwrap();
+    let (job, _m1) = t.start_conv("ordered", "A").await;
+    let r = t.continue_conv(&job, "B").await;
+    let m2 = r.body["message_id"].as_str().unwrap().to_string();
+    t.wait_status(&m2, &["completed"]).await;
+    let msgs = t.messages(&job).await;
+    let replies: Vec<&str> = msgs
+        .iter()
+        .filter(|x| x["role"] == "assistant")
+        .map(|x| x["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(replies, ["reply A", "reply B"]);
 }
 
 #[tokio::test]
