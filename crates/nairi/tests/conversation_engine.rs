@@ -102,7 +102,18 @@ async fn follow_up_adopts_the_job_id_the_server_names() {
         .expect(1)
         .mount(&server)
         .await;
-    poll_answers(&server, "completed", None).await;
+    // The user message belongs to the job the continue answer named.
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/messages/{MSG}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(message(
+            MSG,
+            new_job,
+            "user",
+            "completed",
+            "again",
+        )))
+        .mount(&server)
+        .await;
     thread_answers(
         &server,
         new_job,
@@ -474,6 +485,43 @@ async fn a_failure_after_the_reply_is_not_the_follow_ups() {
     };
     assert!(!f.reason().contains("git push rejected"), "{f:?}");
     assert!(f.system_messages.is_empty(), "{f:?}");
+}
+
+// A handle whose message is of another job, or is not a prompt, is refused at the first poll
+// instead of waiting for a reply that will never be listed.
+#[tokio::test]
+async fn a_message_of_another_job_or_not_a_prompt_is_refused() {
+    for (job, role, needle) in [
+        ("job_OTHER", "user", "belongs to job job_OTHER"),
+        (JOB, "assistant", "not a user message"),
+        (JOB, "system", "not a user message"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/messages/{MSG}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(message(
+                MSG,
+                job,
+                role,
+                "completed",
+                "x",
+            )))
+            .mount(&server)
+            .await;
+        thread_answers(&server, JOB, json!([])).await;
+        let err = client(&server)
+            .conversations()
+            .wait(&handle(), &polls_only())
+            .await
+            .unwrap_err();
+        match &err {
+            nairi::Error::Validation { field, message } => {
+                assert_eq!(field, "message_id");
+                assert!(message.contains(needle), "{message}");
+            }
+            other => panic!("{role}: {other:?}"),
+        }
+    }
 }
 
 // A rate limit while polling waits for Retry-After and carries on.

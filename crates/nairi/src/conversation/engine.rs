@@ -227,6 +227,7 @@ impl Engine {
         let message = match polled {
             Ok(m) => {
                 self.poll_decode_failures = 0;
+                self.check_polled(&m)?;
                 m
             }
             Err(e) => {
@@ -250,6 +251,32 @@ impl Engine {
             changed |= listed_change;
         }
         self.schedule(changed, None);
+        Ok(())
+    }
+
+    /// Refuses to wait on a message that is not this handle's prompt: one of another job (its
+    /// reply would never be listed in this job's thread), or an assistant, system or progress
+    /// message (which has no turn). A missing job id or role says nothing.
+    fn check_polled(&self, m: &Message) -> Result<()> {
+        if !m.job_id.is_empty() && m.job_id != self.job_id {
+            return Err(Error::validation(
+                "message_id",
+                format!(
+                    "message {} belongs to job {}, not {}",
+                    self.message_id, m.job_id, self.job_id
+                ),
+            ));
+        }
+        if !matches!(m.role, MessageRole::User | MessageRole::Unknown(_)) {
+            return Err(Error::validation(
+                "message_id",
+                format!(
+                    "message {} is a {} message, not a user message: only a prompt has a turn to wait for",
+                    self.message_id,
+                    m.role.as_str()
+                ),
+            ));
+        }
         Ok(())
     }
 
