@@ -268,3 +268,44 @@ async fn get_still_requires_an_id() {
         assert_eq!(err.kind(), ErrorKind::Decode, "{bad}: {err:?}");
     }
 }
+
+#[tokio::test]
+async fn conversation_page_keeps_good_conversations_around_a_bad_one() {
+    let (server, client) = setup().await;
+    mount(
+        &server,
+        "GET",
+        "/agents/cci_1/conversations",
+        200,
+        json!({"conversations": [
+            {"id": "job_1", "agent_id": "cci_1", "status": "active"},
+            {"id": null, "status": "active"},
+            {"id": 3},
+            "job_x",
+            {"id": "job_2", "agent_id": {"id": "cci_1"}, "status": 4, "created_at": 12},
+            {"id": "job_3", "agent_id": "cci_1", "status": "completed",
+             "updated_at": "2026-04-12T18:45:12.000Z"},
+        ]}),
+    )
+    .await;
+    let page = client
+        .agents()
+        .conversations()
+        .list("cci_1", &Default::default())
+        .await
+        .unwrap();
+    let got: Vec<(&str, Option<&str>, &str)> = page
+        .iter()
+        .map(|c| (c.id.as_str(), c.agent_id.as_deref(), c.status.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("job_1", Some("cci_1"), "active"),
+            ("job_2", None, ""),
+            ("job_3", Some("cci_1"), "completed"),
+        ]
+    );
+    assert_eq!(page[1].created_at, None);
+    assert_eq!(page[2].updated_at, Some(ts("2026-04-12T18:45:12.000Z")));
+}

@@ -4,8 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     Extra, LenientList, Timestamp, lenient_enum, lenient_f64, lenient_int, lenient_opt_string,
-    lenient_string, lenient_string_vec, lenient_text, lenient_timestamp, null_as_default,
-    open_enum,
+    lenient_string, lenient_string_vec, lenient_text, lenient_timestamp, open_enum,
 };
 
 open_enum! {
@@ -240,11 +239,11 @@ impl ContinueConversation {
 pub struct Conversation {
     /// The job id.
     pub id: String,
-    /// The agent (may be absent on older servers).
-    #[serde(default)]
+    /// The agent (may be absent on older servers); `None` when not a string.
+    #[serde(default, deserialize_with = "lenient_opt_string")]
     pub agent_id: Option<String>,
-    /// Job status; `Unknown("")` when null or missing.
-    #[serde(default)]
+    /// Job status; `Unknown("")` when null, missing or not a string.
+    #[serde(default, deserialize_with = "lenient_enum")]
     pub status: JobStatus,
     /// Creation time.
     #[serde(default, deserialize_with = "lenient_timestamp")]
@@ -258,11 +257,37 @@ pub struct Conversation {
 }
 
 /// Wrapper of `GET /agents/{agent_id}/conversations`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Decoded one conversation at a time, like [`MessageList`]: an entry that is not an object
+/// or has no non-empty string `id` is left out and counted in `skipped`, with a warning.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConversationPage {
     /// This page's conversations.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub conversations: Vec<Conversation>,
+    /// Conversations left out because they had no usable id (never serialized).
+    #[serde(skip)]
+    pub skipped: usize,
+}
+
+impl<'de> Deserialize<'de> for ConversationPage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            #[serde(default)]
+            conversations: LenientList<Conversation>,
+        }
+        let LenientList { items, skipped } = Wire::deserialize(d)?.conversations;
+        if skipped > 0 {
+            tracing::warn!(
+                skipped,
+                "conversation page: conversations without a usable id left out"
+            );
+        }
+        Ok(ConversationPage {
+            conversations: items,
+            skipped,
+        })
+    }
 }
 
 /// Filters of the agent conversation list, validated before sending.
@@ -411,6 +436,26 @@ mod tests {
         let back: MessageList = serde_json::from_value(json).unwrap();
         assert_eq!(back.messages, list.messages);
         assert_eq!(back.skipped, 0);
+    }
+
+    #[test]
+    fn conversation_page_counts_left_out_elements() {
+        let page: ConversationPage = serde_json::from_str(
+            r#"{"conversations":[{"id":"job_1","status":"active","agent_id":"cci_1"},
+                {"id":17},null,{"status":"active"},
+                {"id":"job_2","status":{"v":1},"agent_id":5,"updated_at":"x"}]}"#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = page.conversations.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["job_1", "job_2"]);
+        assert_eq!(page.skipped, 3);
+        assert_eq!(page.conversations[0].status, JobStatus::Active);
+        assert_eq!(page.conversations[0].agent_id.as_deref(), Some("cci_1"));
+        assert_eq!(page.conversations[1].status, JobStatus::default());
+        assert_eq!(page.conversations[1].agent_id, None);
+        let empty: ConversationPage = serde_json::from_str(r#"{"conversations":null}"#).unwrap();
+        assert!(empty.conversations.is_empty());
+        assert!(serde_json::from_str::<ConversationPage>(r#"{"conversations":{}}"#).is_err());
     }
 
     #[test]
