@@ -524,6 +524,92 @@ async fn a_message_of_another_job_or_not_a_prompt_is_refused() {
     }
 }
 
+// A watch whose every tick is due for a listing keeps polling the status while the listing
+// fails: the timeout then reports the status the server last gave, not a stale one.
+#[tokio::test]
+async fn a_failing_listing_does_not_stop_the_status_polls() {
+    let server = MockServer::start().await;
+    poll_answers(&server, "pending", Some(3)).await;
+    poll_answers(&server, "completed", None).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/conversations/{JOB}/messages")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"messages": [message(MSG, JOB, "user", "pending", "hi")]})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/conversations/{JOB}/messages")))
+        .respond_with(ResponseTemplate::new(503).set_body_string("busy"))
+        .mount(&server)
+        .await;
+    let o = opts()
+        .initial_interval(Duration::from_millis(5))
+        .max_interval(Duration::from_millis(20))
+        .progress_interval(Duration::from_millis(5))
+        .timeout(Some(Duration::from_millis(800)));
+    let items: Vec<_> = client(&server)
+        .conversations()
+        .watch(&handle(), o)
+        .collect()
+        .await;
+    match items.last() {
+        Some(Err(nairi::Error::WaitTimeout(t))) => {
+            assert_eq!(t.last_status, Some(MessageStatus::Completed), "{t:?}");
+            assert!(t.last_error.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// A rate-limited listing's Retry-After is waited out before the next listing.
+#[tokio::test]
+async fn a_listings_retry_after_is_honoured() {
+    let server = MockServer::start().await;
+    poll_answers(&server, "completed", None).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/conversations/{JOB}/messages")))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "30")
+                .set_body_json(json!({"error": "slow down"})),
+        )
+        .mount(&server)
+        .await;
+    let c = nairi::ClientBuilder::without_env()
+        .api_key("nr_test_key")
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy {
+            max_retries: 0,
+            initial_backoff: Duration::from_millis(2),
+            max_backoff: Duration::from_millis(10),
+            max_retry_after: Duration::from_secs(60),
+        })
+        .build()
+        .unwrap();
+    let err = c
+        .conversations()
+        .wait(
+            &handle(),
+            &polls_only().timeout(Some(Duration::from_millis(500))),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WaitTimeout, "{err:?}");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        count(
+            &requests,
+            "GET",
+            &format!("{P}/conversations/{JOB}/messages")
+        ),
+        1,
+        "the next listing waits 30 s"
+    );
+}
+
 // A rate limit while polling waits for Retry-After and carries on.
 #[tokio::test]
 async fn rate_limit_while_polling_is_waited_out() {

@@ -96,6 +96,8 @@ pub(crate) struct Engine {
     /// Consecutive undecodable answers of `GET /messages/{id}` and of the listing.
     poll_decode_failures: u32,
     list_decode_failures: u32,
+    /// The `Retry-After` of the last listing that failed, for the next delay.
+    list_retry_after: Option<Duration>,
     phase: Phase,
 }
 
@@ -132,6 +134,7 @@ impl Engine {
             last_error: None,
             poll_decode_failures: 0,
             list_decode_failures: 0,
+            list_retry_after: None,
             phase,
         }
     }
@@ -206,19 +209,24 @@ impl Engine {
         } else {
             self.opts.early_reply_interval
         };
+        // A listing that failed is no reason to stop watching the status: this tick polls it
+        // too, and the listing's Retry-After counts for the next delay.
+        let mut list_retry_after = None;
+        let mut listing_failed = false;
         if self.last_list.elapsed() >= cadence {
-            let changed = match self.fetch_thread(self.deadline, false).await? {
+            match self.fetch_thread(self.deadline, false).await? {
                 Some(thread) => {
                     let (changed, done) = self.list_tick(thread);
-                    if done {
-                        return Ok(());
+                    if !done {
+                        self.schedule(changed, None);
                     }
-                    changed
+                    return Ok(());
                 }
-                None => false,
-            };
-            self.schedule(changed, None);
-            return Ok(());
+                None => {
+                    listing_failed = true;
+                    list_retry_after = self.list_retry_after.take();
+                }
+            }
         }
         let client = self.client.clone();
         let polled = self
@@ -232,7 +240,7 @@ impl Engine {
             }
             Err(e) => {
                 let retry_after = self.absorb(e, Source::Poll)?;
-                self.schedule(false, retry_after);
+                self.schedule(false, longest(retry_after, list_retry_after));
                 return Ok(());
             }
         };
@@ -240,17 +248,19 @@ impl Engine {
         if self.finish_if_terminal() {
             return Ok(());
         }
-        if changed
-            && self.emit
-            && let Some(thread) = self.fetch_thread(self.deadline, false).await?
-        {
-            let (listed_change, done) = self.list_tick(thread);
-            if done {
-                return Ok(());
+        if changed && self.emit && !listing_failed {
+            match self.fetch_thread(self.deadline, false).await? {
+                Some(thread) => {
+                    let (listed_change, done) = self.list_tick(thread);
+                    if done {
+                        return Ok(());
+                    }
+                    changed |= listed_change;
+                }
+                None => list_retry_after = self.list_retry_after.take(),
             }
-            changed |= listed_change;
         }
-        self.schedule(changed, None);
+        self.schedule(changed, list_retry_after);
         Ok(())
     }
 
@@ -413,15 +423,17 @@ impl Engine {
             Phase::Finishing { grace, .. } => grace,
             _ => Grace::NotListed,
         };
+        let retry_after = self.list_retry_after.take();
         match grace {
             Grace::Until(until) => {
                 if earliest(until, self.deadline).is_some_and(|end| Instant::now() >= end) {
                     self.phase = Phase::Settling { outcome };
                 } else {
-                    self.next_sleep = Some(self.opts.initial_interval);
+                    let ra = retry_after.map(|ra| self.cap_retry_after(ra));
+                    self.next_sleep = Some(self.opts.initial_interval.max(ra.unwrap_or_default()));
                 }
             }
-            Grace::NotListed => self.schedule(false, None),
+            Grace::NotListed => self.schedule(false, retry_after),
         }
         Ok(())
     }
@@ -493,7 +505,7 @@ impl Engine {
                 Ok(Some(thread))
             }
             Err(e) => {
-                self.absorb(e, Source::List)?;
+                self.list_retry_after = self.absorb(e, Source::List)?;
                 Ok(None)
             }
         }
@@ -590,9 +602,14 @@ impl Engine {
             delay = delay.min(self.opts.progress_interval);
         }
         if let Some(ra) = retry_after {
-            delay = delay.max(ra.min(self.client.config().retry.max_retry_after));
+            delay = delay.max(self.cap_retry_after(ra));
         }
         self.next_sleep = Some(delay);
+    }
+
+    /// A server's `Retry-After`, capped like the client's own retries.
+    fn cap_retry_after(&self, ra: Duration) -> Duration {
+        ra.min(self.client.config().retry.max_retry_after)
     }
 
     /// Sleeps `d`, or until `limit` if earlier; a `d` too long to represent without a limit
@@ -642,6 +659,14 @@ fn stage(status: &MessageStatus) -> u8 {
         MessageStatus::Queued => 0,
         MessageStatus::Completed | MessageStatus::Failed => 2,
         _ => 1,
+    }
+}
+
+/// The longer of two optional delays.
+fn longest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
     }
 }
 
