@@ -598,6 +598,46 @@ async fn list_all_pages_until_a_short_page() {
 }
 
 #[tokio::test]
+async fn list_all_counts_an_undecodable_entry_toward_the_page() {
+    let (server, client) = setup().await;
+    let route = format!("{P}/agents/a/conversations");
+    // A full page of 2 where one entry has no usable id: it is left out, but the page was
+    // still full, so paging continues at offset 2 rather than stopping early.
+    Mock::given(method("GET"))
+        .and(path(route.clone()))
+        .and(query_param("offset", "0"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"conversations": [conv(0), {"id": null, "status": "active"}]}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(route))
+        .and(query_param("offset", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"conversations": [conv(2)]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let params = ListConversations {
+        limit: Some(2),
+        ..Default::default()
+    };
+    let all: Vec<_> = client
+        .agents()
+        .conversations()
+        .list_all("a", params)
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: Vec<_> = all.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["job_0", "job_2"]);
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
 async fn list_all_stops_on_an_empty_page_and_uses_the_default_limit() {
     let (server, client) = setup().await;
     let route = format!("{P}/agents/a/conversations");

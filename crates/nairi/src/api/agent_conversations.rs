@@ -40,7 +40,9 @@ impl<'c> AgentConversations<'c> {
         agent_id: &str,
         params: &ListConversations,
     ) -> Result<Vec<Conversation>> {
-        fetch_page(self.client, agent_id, params).await
+        Ok(fetch_page(self.client, agent_id, params)
+            .await?
+            .conversations)
     }
 
     /// Every matching conversation, fetching pages as the stream is read; it stops after a
@@ -64,7 +66,11 @@ impl<'c> AgentConversations<'c> {
             };
             p.params.limit = Some(limit);
             p.params.offset = Some(p.offset);
-            let page = fetch_page(&p.client, &p.agent_id, &p.params).await?;
+            let fetched = fetch_page(&p.client, &p.agent_id, &p.params).await?;
+            // Entries left out as undecodable still occupied the page: count them for the
+            // short-page test and the next offset, or one bad entry would end the stream early.
+            let served = (fetched.conversations.len() + fetched.skipped) as i64;
+            let page = fetched.conversations;
             let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
             if !ids.is_empty() && ids == p.previous {
                 let endpoint = format!("GET {}", agent_path(&p.agent_id, "/conversations")?);
@@ -79,9 +85,8 @@ impl<'c> AgentConversations<'c> {
                     snippet: crate::error::truncate(&format!("ids {}", ids.join(", ")), 200),
                 });
             }
-            let got = page.len() as i64;
-            let next = (got >= limit).then(|| Paging {
-                offset: p.offset + got,
+            let next = (served >= limit).then(|| Paging {
+                offset: p.offset + served,
                 previous: ids,
                 ..p
             });
@@ -96,12 +101,11 @@ async fn fetch_page(
     client: &Client,
     agent_id: &str,
     params: &ListConversations,
-) -> Result<Vec<Conversation>> {
+) -> Result<ConversationPage> {
     params.validate()?;
     let mut req = ApiRequest::get(agent_path(agent_id, "/conversations")?);
     for (k, v) in params.query() {
         req = req.query(k, v);
     }
-    let page: ConversationPage = client.call(req).await?;
-    Ok(page.conversations)
+    client.call(req).await
 }

@@ -10,7 +10,12 @@
 //!   any other value (`12.5`, `true`) decodes as `None`; prices and costs accept numbers and
 //!   numeric strings, anything else is `None`.
 //!
+//! - in messages, a `content` that is not a string is kept as its JSON text, other strings of
+//!   the wrong type decode as empty or `None`, and `attachment_ids` keeps its string entries.
+//!
 //! Only a missing or malformed `id` (and the ids of start/continue answers) fails decoding.
+//! In the message and conversation lists, an entry without a usable `id` is left out (and
+//! counted in the list's `skipped`) instead of failing the whole list.
 
 mod agent_config;
 mod agents;
