@@ -172,6 +172,7 @@ async fn a_thread_without_the_user_message_is_not_taken_as_the_reply() {
         .unwrap();
     assert_eq!(turn.text, "");
     assert!(turn.is_empty_reply);
+    assert!(turn.reply_missing);
     assert!(turn.messages.is_empty());
     assert!(turn.links.is_empty());
     let lists = count(

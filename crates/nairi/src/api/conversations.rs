@@ -73,6 +73,20 @@ impl<'c> Conversations<'c> {
     /// answer fails to decode several times in a row ends the wait with that
     /// [`Error::Decode`](crate::Error::Decode); 4xx errors end the wait. Dropping the future
     /// stops it.
+    ///
+    /// The status says `completed` but no reply is listed even after `options.reply_grace`:
+    /// the turn is returned with [`Turn::reply_missing`] set (not an error).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::TurnFailed`](crate::Error::TurnFailed): the user message ended `failed`
+    ///   (also after a reply was listed), with this turn's notices only.
+    /// - [`Error::WaitTimeout`](crate::Error::WaitTimeout): `options.timeout` ran out; carries
+    ///   the job id, message id, last status seen and last transient error.
+    /// - [`Error::Validation`](crate::Error::Validation): invalid `options` (before any
+    ///   request), or the polled message belongs to another job or is not a user message.
+    /// - [`Error::Decode`](crate::Error::Decode) after repeated undecodable answers, and
+    ///   non-transient API errors (401, 403, 404...).
     pub async fn wait(&self, handle: &TurnHandle, options: &WaitOptions) -> Result<Turn> {
         Engine::new(self.client, handle, options.clone(), false)
             .finish(None)
@@ -84,7 +98,11 @@ impl<'c> Conversations<'c> {
     /// `Err` (timeout, non-transient error), and then the stream ends. The change to
     /// `completed` or `failed` comes after the turn's messages, right before that last item.
     ///
-    /// The stream owns a clone of the client; dropping it stops polling.
+    /// The stream owns a clone of the client; dropping it stops polling. Each stream keeps its
+    /// own record of what it delivered: a new `watch` on the same handle (after dropping one,
+    /// or alongside it) starts from the beginning of the turn and delivers its messages again.
+    /// The error items are those listed under [`wait`](Self::wait)'s errors, except that a
+    /// failed turn is the [`TurnEvent::Failed`] item, not an `Err`.
     pub fn watch(&self, handle: &TurnHandle, options: WaitOptions) -> TurnEventStream {
         Engine::new(self.client, handle, options, true)
             .into_stream()
@@ -97,6 +115,15 @@ impl<'c> Conversations<'c> {
     /// `request` is a [`StartConversation`] or an `(agent_id, prompt)` pair; `options.ask_mode`
     /// overrides its mode when set, and `options.attachment_ids` are added to its own. Nothing
     /// is sent when the prompt, the attachments or the wait options are invalid.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`](crate::Error::Validation) before anything is sent (empty agent id
+    /// or prompt, more than 10 attachment ids, invalid wait options); the errors of
+    /// [`start`](Self::start); then those of [`wait`](Self::wait):
+    /// [`Error::TurnFailed`](crate::Error::TurnFailed),
+    /// [`Error::WaitTimeout`](crate::Error::WaitTimeout) (the conversation was started: keep
+    /// the ids from the error to wait again).
     pub async fn run(
         &self,
         request: impl Into<StartConversation>,
@@ -116,6 +143,14 @@ impl<'c> Conversations<'c> {
     /// Sends a follow-up prompt and waits for the reply: [`follow_up`](Self::follow_up) then
     /// [`wait`](Self::wait). The turn's `job_id` is the one the server answered with, when it
     /// named one. `options.ask_mode` is ignored (the conversation keeps its mode).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`](crate::Error::Validation) before anything is sent (empty prompt,
+    /// more than 10 attachment ids, invalid wait options); the errors of
+    /// [`follow_up`](Self::follow_up) (a 400 may mean the conversation ended); then those of
+    /// [`wait`](Self::wait): [`Error::TurnFailed`](crate::Error::TurnFailed),
+    /// [`Error::WaitTimeout`](crate::Error::WaitTimeout).
     pub async fn run_follow_up(
         &self,
         job_id: &str,

@@ -51,7 +51,7 @@ impl fmt::Display for TurnFailed {
 impl std::error::Error for TurnFailed {}
 
 /// A wait that exceeded its overall timeout.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct WaitTimeout {
     /// The conversation.
@@ -87,3 +87,24 @@ impl fmt::Display for WaitTimeout {
 }
 
 impl std::error::Error for WaitTimeout {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_serialises_like_a_failure() {
+        let t = WaitTimeout {
+            job_id: "job_1".into(),
+            message_id: "cmsg_1".into(),
+            last_status: Some(MessageStatus::Pending),
+            waited: Duration::from_millis(1500),
+            last_error: None,
+        };
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v["job_id"], "job_1");
+        assert_eq!(v["message_id"], "cmsg_1");
+        assert_eq!(v["last_status"], "pending");
+        assert!(v.get("waited").is_some());
+    }
+}

@@ -53,7 +53,8 @@ pub use turn::{EMPTY_REPLY_SENTINEL, Turn, Usage, turn_messages};
 /// use nairi::types::MessageStatus;
 /// let _ = nairi::conversation::Turn {
 ///     job_id: String::new(), message_id: String::new(), status: MessageStatus::Completed,
-///     text: String::new(), is_empty_reply: true, messages: vec![], attachment_ids: vec![],
+///     text: String::new(), is_empty_reply: true, reply_missing: true, messages: vec![],
+///     attachment_ids: vec![],
 ///     usage: None, links: vec![],
 /// };
 /// ```

@@ -29,7 +29,9 @@ pub struct WaitOptions {
     pub jitter: f64,
     /// Overall limit of the wait, ending in a `WaitTimeout` error; `None` (or a duration too long
     /// to represent) waits forever (cancel by dropping the future). Default
-    /// [`DEFAULT_WAIT_TIMEOUT`] (70 minutes).
+    /// [`DEFAULT_WAIT_TIMEOUT`] (70 minutes). A status this SDK does not know (neither
+    /// `queued`, `pending`, `completed` nor `failed`) is taken as "still running": the wait
+    /// keeps polling until a known terminal status, a listed reply, or this timeout.
     pub timeout: Option<Duration>,
     /// When the status says `completed` (or `failed`) but the reply (or the error notice) is not
     /// listed yet, how long to keep listing before returning without it (at most until the

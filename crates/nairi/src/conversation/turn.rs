@@ -40,8 +40,11 @@ pub struct Turn {
     pub job_id: String,
     /// The user message of this turn.
     pub message_id: String,
-    /// The user message's last seen status: `completed`, or still `pending` when the reply
-    /// arrived before the status caught up.
+    /// The user message's last seen status: `completed`, or the status it still had when the
+    /// reply was listed before the status caught up (normally `pending`; a value this SDK does
+    /// not know is kept as [`MessageStatus::Unknown`]). Never `failed`: a turn whose user message
+    /// turned `failed`, even after its reply was listed, ends in
+    /// [`Error::TurnFailed`](crate::Error::TurnFailed) instead.
     pub status: MessageStatus,
     /// The reply: the content of this turn's assistant messages, joined by blank lines when
     /// there are several (the daemon sends one). Progress text is never part of it. The
@@ -49,8 +52,14 @@ pub struct Turn {
     pub text: String,
     /// Whether the agent produced no reply: no assistant content, or only the sentinel.
     pub is_empty_reply: bool,
-    /// This turn's messages (those after its user message, up to the next user message),
-    /// progress included, oldest first.
+    /// Whether no assistant message of this turn was listed at all, even after the reply grace
+    /// window (the status said `completed` but the reply never appeared). Distinct from
+    /// `is_empty_reply`, which is also true for an empty or sentinel reply that was listed.
+    pub reply_missing: bool,
+    /// This turn's messages, progress included, oldest first: those the agent produced for
+    /// this user message. Follow-ups sent before this turn ended sit right after it in the
+    /// thread (`u1 u2 a1 a2`); they and their messages are not part of it, and system notices
+    /// that trail this turn's reply are, even when listed once the next turn runs.
     pub messages: Vec<Message>,
     /// Files the agent produced, from assistant and system messages, deduplicated, in order.
     pub attachment_ids: Vec<String>,
@@ -75,6 +84,7 @@ impl Turn {
             .collect();
         let text = replies.join("\n\n");
         let is_empty_reply = replies.iter().all(|r| r.trim() == EMPTY_REPLY_SENTINEL);
+        let reply_missing = !messages.iter().any(|m| m.role == MessageRole::Assistant);
         let mut attachment_ids: Vec<String> = Vec::new();
         for m in messages
             .iter()
@@ -101,6 +111,7 @@ impl Turn {
             status,
             text,
             is_empty_reply,
+            reply_missing,
             messages,
             attachment_ids,
             usage,
@@ -877,9 +888,19 @@ mod tests {
         assert_eq!(t.text, EMPTY_REPLY_SENTINEL);
         assert!(t.is_empty_reply);
         assert_eq!(t.usage, None);
+        assert!(!t.reply_missing);
         let t = Turn::from_turn_messages("job_1", "u1", MessageStatus::Completed, vec![]);
         assert_eq!(t.text, "");
         assert!(t.is_empty_reply);
+        assert!(t.reply_missing);
+        let t = Turn::from_turn_messages(
+            "job_1",
+            "u1",
+            MessageStatus::Completed,
+            vec![plain("a1", "assistant", "")],
+        );
+        assert!(t.is_empty_reply);
+        assert!(!t.reply_missing, "an empty reply was listed");
     }
 
     #[test]
