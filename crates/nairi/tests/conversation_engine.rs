@@ -611,6 +611,43 @@ async fn a_listings_retry_after_is_honoured() {
     );
 }
 
+// Each watch keeps its own record of what it delivered: a new watch on the same handle starts
+// from the beginning of the turn.
+#[tokio::test]
+async fn a_new_watch_on_the_same_handle_delivers_the_turn_again() {
+    let server = MockServer::start().await;
+    poll_answers(&server, "completed", None).await;
+    thread_answers(
+        &server,
+        JOB,
+        json!([
+            message(MSG, JOB, "user", "completed", "hi"),
+            message("cmsg_p", JOB, "progress", "completed", "{}"),
+            message("cmsg_a", JOB, "assistant", "completed", "reply"),
+        ]),
+    )
+    .await;
+    let c = client(&server);
+    for _ in 0..2 {
+        let events: Vec<TurnEvent> = c
+            .conversations()
+            .watch(&handle(), opts())
+            .map(|e| e.expect("no error"))
+            .collect()
+            .await;
+        let progress = events
+            .iter()
+            .filter(|e| matches!(e, TurnEvent::Progress(_)))
+            .count();
+        let replies = events
+            .iter()
+            .filter(|e| matches!(e, TurnEvent::Assistant(_)))
+            .count();
+        assert_eq!((progress, replies), (1, 1), "{events:?}");
+        assert!(matches!(events.last(), Some(TurnEvent::Completed(_))));
+    }
+}
+
 // A rate limit while polling waits for Retry-After and carries on.
 #[tokio::test]
 async fn rate_limit_while_polling_is_waited_out() {

@@ -233,10 +233,10 @@ pub(crate) fn turn_indices(thread: &[Message], message_id: &str) -> Option<Vec<u
                         _ => !front.active,
                     }
             } else {
-                // Git notices trail the reply of the turn that finished, even once the next
+                // Git notices trail the reply of the turn that replied last, even once the next
                 // turn is running; other texts do too unless the waiting turn failed, whose
                 // reason they may be.
-                is_git_notice(&m.content)
+                (last_by_reply && is_git_notice(&m.content))
                     || (!front.started && thread[f].status != MessageStatus::Failed)
             };
             if routed {
@@ -775,6 +775,27 @@ mod tests {
             assert_eq!(ids(&thread, id).unwrap(), Vec::<String>::new(), "{id}");
         }
         assert_eq!(ids(&thread, "u2").unwrap(), ["a2"]);
+    }
+
+    // Known limitation (M3): a silent failure (no notice) with a queued follow-up, listed
+    // without timestamps, takes the follow-up's messages; the follow-up then has no reply,
+    // which its turn shows as `reply_missing` rather than as an empty success.
+    #[test]
+    fn a_silent_failure_without_timestamps_leaves_the_follow_up_visibly_without_a_reply() {
+        let thread = vec![
+            status(plain("u1", "user", "A"), "failed"),
+            plain("u2", "user", "B"),
+            plain("p2", "progress", "{}"),
+            plain("a2", "assistant", "reply B"),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["p2", "a2"]);
+        let t = Turn::from_turn_messages(
+            "job_1",
+            "u2",
+            MessageStatus::Completed,
+            turn_messages(&thread, "u2").unwrap(),
+        );
+        assert!(t.reply_missing);
     }
 
     #[test]
