@@ -295,7 +295,8 @@ fn failed_at(user: &Message) -> Option<crate::types::Timestamp> {
 /// finishes it.
 ///
 /// A message created after the failure (see [`failed_at`]) belongs to a later turn; one created
-/// before it belongs to this turn (late progress included). In the same instant (timestamps may
+/// before it belongs to this turn (late progress included), unless it is a reply after the
+/// turn's error notice. In the same instant (timestamps may
 /// have whole-second precision) or without a usable time, the order decides: a reply after the
 /// error notice (without timestamps, progress too), or any message after a user message sent
 /// once the notice was there (the retry-after-failure flow: `u1 e1 u2 e2`), ends the turn;
@@ -316,7 +317,10 @@ fn failed_turn_is_over(
     let reply_after_notice = front.errored && m.role == MessageRole::Assistant;
     match m.created_at.zip(failed_at(user)).map(|(c, u)| c.cmp(&u)) {
         Some(Ordering::Greater) => true,
-        Some(Ordering::Less) => false,
+        // Late progress or a second notice of this turn; but a failed turn has no reply after
+        // its error notice, so such a reply is the next turn's (a server may touch a failed
+        // message's `updated_at` again later).
+        Some(Ordering::Less) => reply_after_notice,
         Some(Ordering::Equal) => {
             !wrapped_duplicate && (reply_after_notice || front.user_after_notice)
         }
@@ -796,6 +800,20 @@ mod tests {
             turn_messages(&thread, "u2").unwrap(),
         );
         assert!(t.reply_missing);
+    }
+
+    // A server that touches a failed message's `updated_at` again later: a reply after the
+    // error notice is still the next turn's.
+    #[test]
+    fn a_reply_after_the_notice_is_the_next_turns_even_before_updated_at() {
+        let thread = vec![
+            at(status(plain("u1", "user", "A"), "failed"), 0, 59),
+            at_s(plain("e1", "system", "nairid encountered error: boom"), 2),
+            at_s(plain("u2", "user", "B"), 3),
+            at_s(plain("a2", "assistant", "reply B"), 6),
+        ];
+        assert_eq!(ids(&thread, "u1").unwrap(), ["e1"]);
+        assert_eq!(ids(&thread, "u2").unwrap(), ["a2"]);
     }
 
     #[test]
