@@ -281,7 +281,7 @@ impl Engine {
             return Err(Error::validation(
                 "message_id",
                 format!(
-                    "message {} is a {} message, not a user message: only a prompt has a turn to wait for",
+                    "message {} has role {}, so it is not a user message: only a prompt has a turn to wait for",
                     self.message_id,
                     m.role.as_str()
                 ),
