@@ -235,6 +235,16 @@ async fn multipart_post_429_is_retried_with_the_same_file() {
     }
 }
 
+/// A backoff of a minute: a call that finishes in time must have used the Retry-After.
+fn minute_backoff() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 2,
+        initial_backoff: Duration::from_secs(60),
+        max_backoff: Duration::from_secs(60),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
 #[tokio::test]
 async fn retry_after_is_honoured_instead_of_the_backoff() {
     let server = MockServer::start().await;
@@ -248,12 +258,7 @@ async fn retry_after_is_honoured_instead_of_the_backoff() {
     )
     .await;
     // A backoff of a minute: only the 0.2 s Retry-After lets the call finish in time.
-    let policy = RetryPolicy {
-        max_retries: 2,
-        initial_backoff: Duration::from_secs(60),
-        max_backoff: Duration::from_secs(60),
-        max_retry_after: Duration::from_secs(5),
-    };
+    let policy = minute_backoff();
     let client = client_for(&server.uri(), policy);
     let result = tokio::time::timeout(Duration::from_secs(20), client.agents().list()).await;
     assert!(result.expect("Retry-After was not used").is_ok());
@@ -272,12 +277,7 @@ async fn retry_after_on_503_is_honoured_for_gets() {
         agents_ok(),
     )
     .await;
-    let policy = RetryPolicy {
-        max_retries: 2,
-        initial_backoff: Duration::from_secs(60),
-        max_backoff: Duration::from_secs(60),
-        max_retry_after: Duration::from_secs(5),
-    };
+    let policy = minute_backoff();
     let client = client_for(&server.uri(), policy);
     let result = tokio::time::timeout(Duration::from_secs(20), client.agents().list()).await;
     assert!(result.expect("Retry-After was not used").is_ok());
