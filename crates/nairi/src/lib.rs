@@ -15,6 +15,7 @@ pub mod config;
 pub mod conversation;
 mod error;
 mod path;
+mod serde_secs;
 mod transport;
 pub mod types;
 
