@@ -14,6 +14,7 @@ mod client;
 pub mod config;
 pub mod conversation;
 mod error;
+pub mod operations;
 mod path;
 mod serde_secs;
 mod transport;

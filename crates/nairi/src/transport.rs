@@ -12,6 +12,7 @@ use tracing::Instrument;
 use crate::client::Client;
 use crate::config::RetryPolicy;
 use crate::error::{ApiError, Error, Result, redact, truncate};
+use crate::operations::RetryClass;
 
 /// One file part of a multipart upload; kept as `Bytes` so retries resend it without copying.
 #[derive(Clone)]
@@ -36,42 +37,44 @@ pub(crate) struct ApiRequest {
     pub(crate) path: String,
     pub(crate) query: Vec<(&'static str, String)>,
     pub(crate) body: Body,
+    pub(crate) retry: RetryClass,
 }
 
 impl ApiRequest {
-    pub(crate) fn new(method: Method, path: String) -> Self {
+    /// Made by [`crate::operations::Operation::request`], which fills and encodes the path.
+    pub(crate) fn new(method: Method, path: String, retry: RetryClass) -> Self {
         ApiRequest {
             method,
             path,
             query: Vec::new(),
             body: Body::Empty,
+            retry,
         }
     }
 
-    pub(crate) fn get(path: String) -> Self {
-        Self::new(Method::GET, path)
-    }
-
-    pub(crate) fn post(path: String) -> Self {
-        Self::new(Method::POST, path)
-    }
-
-    pub(crate) fn put(path: String) -> Self {
-        Self::new(Method::PUT, path)
-    }
-
-    pub(crate) fn patch(path: String) -> Self {
-        Self::new(Method::PATCH, path)
-    }
-
-    pub(crate) fn delete(path: String) -> Self {
-        Self::new(Method::DELETE, path)
-    }
-
-    /// Serialises `body` once; retries reuse the bytes.
+    /// Serialises `body` once; retries reuse the bytes. A top-level `extra` object (the
+    /// request models' fields this SDK version does not model) is merged into the body, its
+    /// keys winning, so a caller can send what the server knows and the SDK does not yet.
     pub(crate) fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::validation("body", format!("could not be serialised: {e}")))?;
+        let invalid = |e: serde_json::Error| {
+            Error::validation("body", format!("could not be serialised: {e}"))
+        };
+        let mut value = serde_json::to_value(body).map_err(invalid)?;
+        if let serde_json::Value::Object(map) = &mut value
+            && let Some(extra) = map.remove("extra")
+        {
+            match extra {
+                serde_json::Value::Object(extra) => map.extend(extra),
+                serde_json::Value::Null => {}
+                other => {
+                    return Err(Error::validation(
+                        "extra",
+                        format!("must be an object of extra body fields, not {other}"),
+                    ));
+                }
+            }
+        }
+        let bytes = serde_json::to_vec(&value).map_err(invalid)?;
         self.body = Body::Json(Bytes::from(bytes));
         Ok(self)
     }
@@ -91,7 +94,7 @@ impl ApiRequest {
     }
 
     fn idempotent(&self) -> bool {
-        self.method != Method::POST
+        self.retry == RetryClass::Idempotent
     }
 }
 

@@ -190,6 +190,7 @@ async fn deploy_agent() {
     )
     .await;
     let body = DeployAgent {
+        extra: Default::default(),
         update_config_only: Some(true),
     };
     let status = client.agents().deploy("acme/web", &body).await.unwrap();
@@ -390,6 +391,7 @@ async fn env_var_key_validation() {
         assert_validation(env.create("a", &body).await, "key");
     }
     let rename = UpdateEnvVar {
+        extra: Default::default(),
         key: Some("bad key".into()),
         value: None,
     };
@@ -408,6 +410,7 @@ async fn update_env_var() {
     )
     .await;
     let body = UpdateEnvVar {
+        extra: Default::default(),
         key: None,
         value: Some("staging".into()),
     };

@@ -226,6 +226,7 @@ async fn update_secret() {
     )
     .await;
     let body = UpdateSecret {
+        extra: Default::default(),
         value: Some("rotated-hunter3".into()),
         allowed_domains: Some(vec![]),
     };

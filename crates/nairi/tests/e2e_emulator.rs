@@ -132,6 +132,7 @@ async fn agents_resources_env_vars_and_deploy() {
         .create(
             "acme/web",
             &CreateEnvVar {
+                extra: Default::default(),
                 key: "STAGE".into(),
                 value: "prod".into(),
             },
@@ -143,6 +144,7 @@ async fn agents_resources_env_vars_and_deploy() {
         .create(
             "acme/web",
             &CreateEnvVar {
+                extra: Default::default(),
                 key: "STAGE".into(),
                 value: "x".into(),
             },
@@ -154,6 +156,7 @@ async fn agents_resources_env_vars_and_deploy() {
             "acme/web",
             &var.id,
             &UpdateEnvVar {
+                extra: Default::default(),
                 key: None,
                 value: Some("staging".into()),
             },
@@ -273,6 +276,7 @@ async fn agents_resources_env_vars_and_deploy() {
         .deploy(
             "acme/web",
             &DeployAgent {
+                extra: Default::default(),
                 update_config_only: Some(true),
             },
         )
@@ -479,6 +483,7 @@ async fn vaults_and_secrets() {
             &vault.id,
             &secret.id,
             &UpdateSecret {
+                extra: Default::default(),
                 value: Some("new".into()),
                 allowed_domains: Some(vec![]),
             },

@@ -4,10 +4,8 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{Conversation, ConversationPage, DEFAULT_PAGE_LIMIT, ListConversations};
-
-use super::agents::agent_path;
 
 /// The stream of [`AgentConversations::list_all`]: `Send`, `'static` and `Unpin`, so it can be
 /// polled with `next().await` directly and moved across tasks.
@@ -73,7 +71,8 @@ impl<'c> AgentConversations<'c> {
             let page = fetched.conversations;
             let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
             if !ids.is_empty() && ids == p.previous {
-                let endpoint = format!("GET {}", agent_path(&p.agent_id, "/conversations")?);
+                let req = op::AGENTS_CONVERSATIONS_LIST.request(&[&p.agent_id])?;
+                let endpoint = format!("GET {}", req.path);
                 return Err(Error::Decode {
                     endpoint,
                     message: format!(
@@ -103,7 +102,7 @@ async fn fetch_page(
     params: &ListConversations,
 ) -> Result<ConversationPage> {
     params.validate()?;
-    let mut req = ApiRequest::get(agent_path(agent_id, "/conversations")?);
+    let mut req = op::AGENTS_CONVERSATIONS_LIST.request(&[agent_id])?;
     for (k, v) in params.query() {
         req = req.query(k, v);
     }

@@ -2,8 +2,7 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{Agent, CreateAgent, DeployAgent, DeployStatus, UpdateAgent};
 
 use super::agent_conversations::AgentConversations;
@@ -23,52 +22,40 @@ impl<'c> Agents<'c> {
 
     /// `GET /agents`: every agent of the organisation.
     pub async fn list(&self) -> Result<Vec<Agent>> {
-        self.client.call(ApiRequest::get("/agents".into())).await
+        self.client.call(op::AGENTS_LIST.request(&[])?).await
     }
 
     /// `POST /agents`: creates an agent (it is not deployed).
     pub async fn create(&self, body: &CreateAgent) -> Result<Agent> {
-        if body.name.trim().is_empty() {
-            return Err(crate::Error::validation("name", "must not be empty"));
-        }
-        if let Some(n) = body.instances_count
-            && n < 1
-        {
-            return Err(crate::Error::validation(
-                "instances_count",
-                format!("{n} is less than 1"),
-            ));
-        }
+        body.validate()?;
         self.client
-            .call(ApiRequest::post("/agents".into()).json(body)?)
+            .call(op::AGENTS_CREATE.request(&[])?.json(body)?)
             .await
     }
 
     /// `GET /agents/{agent_id}`: one agent by `cci_` id or slug.
     pub async fn get(&self, agent_id: &str) -> Result<Agent> {
-        self.client
-            .call(ApiRequest::get(agent_path(agent_id, "")?))
-            .await
+        self.client.call(op::AGENTS_GET.request(&[agent_id])?).await
     }
 
     /// `PATCH /agents/{agent_id}`: changes only the fields that are set.
     pub async fn update(&self, agent_id: &str, body: &UpdateAgent) -> Result<Agent> {
         self.client
-            .call(ApiRequest::patch(agent_path(agent_id, "")?).json(body)?)
+            .call(op::AGENTS_UPDATE.request(&[agent_id])?.json(body)?)
             .await
     }
 
     /// `DELETE /agents/{agent_id}`.
     pub async fn delete(&self, agent_id: &str) -> Result<()> {
         self.client
-            .call_empty(ApiRequest::delete(agent_path(agent_id, "")?))
+            .call_empty(op::AGENTS_DELETE.request(&[agent_id])?)
             .await
     }
 
     /// `POST /agents/{agent_id}/deploy`: starts an asynchronous (re)deploy.
     pub async fn deploy(&self, agent_id: &str, body: &DeployAgent) -> Result<DeployStatus> {
         self.client
-            .call(ApiRequest::post(agent_path(agent_id, "/deploy")?).json(body)?)
+            .call(op::AGENTS_DEPLOY.request(&[agent_id])?.json(body)?)
             .await
     }
 
@@ -86,12 +73,4 @@ impl<'c> Agents<'c> {
     pub fn conversations(&self) -> AgentConversations<'c> {
         AgentConversations::new(self.client)
     }
-}
-
-/// `/agents/{agent_id}{suffix}` with the id (or slug, which may hold `/`) encoded.
-pub(crate) fn agent_path(agent_id: &str, suffix: &str) -> Result<String> {
-    Ok(format!(
-        "/agents/{}{suffix}",
-        segment(agent_id, "agent_id")?
-    ))
 }

@@ -4,8 +4,7 @@ use std::path::Path;
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{Attachment, AttachmentUpload, FileUpload, MAX_ATTACHMENT_BYTES};
 
 /// The attachments API group.
@@ -25,7 +24,7 @@ impl<'c> Attachments<'c> {
     pub async fn upload(&self, file: FileUpload) -> Result<AttachmentUpload> {
         file.validate(MAX_ATTACHMENT_BYTES)?;
         self.client
-            .call(ApiRequest::post("/attachments".into()).file(file.into_part()))
+            .call(op::ATTACHMENTS_UPLOAD.request(&[])?.file(file.into_part()))
             .await
     }
 
@@ -38,7 +37,8 @@ impl<'c> Attachments<'c> {
 
     /// `GET /attachments/{attachment_id}`: metadata and the decoded bytes.
     pub async fn get(&self, attachment_id: &str) -> Result<Attachment> {
-        let path = format!("/attachments/{}", segment(attachment_id, "attachment_id")?);
-        self.client.call(ApiRequest::get(path)).await
+        self.client
+            .call(op::ATTACHMENTS_GET.request(&[attachment_id])?)
+            .await
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::Channel;
 
 /// The connected channels API group (read-only).
@@ -18,8 +18,6 @@ impl<'c> Channels<'c> {
 
     /// `GET /connected-channels`.
     pub async fn list(&self) -> Result<Vec<Channel>> {
-        self.client
-            .call(ApiRequest::get("/connected-channels".into()))
-            .await
+        self.client.call(op::CHANNELS_LIST.request(&[])?).await
     }
 }

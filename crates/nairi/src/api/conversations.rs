@@ -8,8 +8,7 @@ use futures::stream::BoxStream;
 use crate::client::Client;
 use crate::conversation::{Engine, RunOptions, Turn, TurnEvent, WaitOptions};
 use crate::error::{Error, Result};
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{
     ContinueAnswer, ContinueConversation, StartConversation, TurnHandle, validate_turn,
 };
@@ -37,7 +36,7 @@ impl<'c> Conversations<'c> {
         }
         validate_turn(&body.prompt, &body.attachment_ids)?;
         self.client
-            .call(ApiRequest::post("/conversations/start".into()).json(body)?)
+            .call(op::CONVERSATIONS_START.request(&[])?.json(body)?)
             .await
     }
 
@@ -48,10 +47,9 @@ impl<'c> Conversations<'c> {
     /// be continued (BEHAVIOUR 4.16), unless the refusal is about the attachments.
     pub async fn follow_up(&self, job_id: &str, body: &ContinueConversation) -> Result<TurnHandle> {
         validate_turn(&body.prompt, &body.attachment_ids)?;
-        let path = format!("/conversations/{}/continue", segment(job_id, "job_id")?);
         let answer: ContinueAnswer = self
             .client
-            .call(ApiRequest::post(path).json(body)?)
+            .call(op::CONVERSATIONS_FOLLOW_UP.request(&[job_id])?.json(body)?)
             .await
             .map_err(with_ended_hint)?;
         Ok(TurnHandle {
@@ -158,6 +156,7 @@ impl<'c> Conversations<'c> {
         options: &RunOptions,
     ) -> Result<Turn> {
         let body = ContinueConversation {
+            extra: Default::default(),
             prompt: prompt.to_owned(),
             attachment_ids: options.attachment_ids.clone(),
         };

@@ -2,11 +2,8 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{CreateEnvVar, EnvVar, UpdateEnvVar, validate_env_key};
-
-use super::agents::agent_path;
 
 /// Environment variables of agents (changes need a redeploy).
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +19,7 @@ impl<'c> EnvVars<'c> {
     /// `GET /agents/{agent_id}/env-vars`.
     pub async fn list(&self, agent_id: &str) -> Result<Vec<EnvVar>> {
         self.client
-            .call(ApiRequest::get(agent_path(agent_id, "/env-vars")?))
+            .call(op::AGENTS_ENV_VARS_LIST.request(&[agent_id])?)
             .await
     }
 
@@ -30,7 +27,11 @@ impl<'c> EnvVars<'c> {
     pub async fn create(&self, agent_id: &str, body: &CreateEnvVar) -> Result<EnvVar> {
         validate_env_key(&body.key)?;
         self.client
-            .call(ApiRequest::post(agent_path(agent_id, "/env-vars")?).json(body)?)
+            .call(
+                op::AGENTS_ENV_VARS_CREATE
+                    .request(&[agent_id])?
+                    .json(body)?,
+            )
             .await
     }
 
@@ -44,17 +45,19 @@ impl<'c> EnvVars<'c> {
         if let Some(key) = &body.key {
             validate_env_key(key)?;
         }
-        let suffix = format!("/env-vars/{}", segment(env_var_id, "env_var_id")?);
         self.client
-            .call(ApiRequest::patch(agent_path(agent_id, &suffix)?).json(body)?)
+            .call(
+                op::AGENTS_ENV_VARS_UPDATE
+                    .request(&[agent_id, env_var_id])?
+                    .json(body)?,
+            )
             .await
     }
 
     /// `DELETE /agents/{agent_id}/env-vars/{env_var_id}`.
     pub async fn delete(&self, agent_id: &str, env_var_id: &str) -> Result<()> {
-        let suffix = format!("/env-vars/{}", segment(env_var_id, "env_var_id")?);
         self.client
-            .call_empty(ApiRequest::delete(agent_path(agent_id, &suffix)?))
+            .call_empty(op::AGENTS_ENV_VARS_DELETE.request(&[agent_id, env_var_id])?)
             .await
     }
 }

@@ -2,8 +2,7 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{GithubRepo, LlmIntegration, UpdateLlmIntegration};
 
 /// The integrations API group.
@@ -20,7 +19,7 @@ impl<'c> Integrations<'c> {
     /// `GET /integrations/llm`: LLM provider integrations (credentials never returned).
     pub async fn list_llm(&self) -> Result<Vec<LlmIntegration>> {
         self.client
-            .call(ApiRequest::get("/integrations/llm".into()))
+            .call(op::INTEGRATIONS_LIST_LLM.request(&[])?)
             .await
     }
 
@@ -30,18 +29,15 @@ impl<'c> Integrations<'c> {
         integration_id: &str,
         body: &UpdateLlmIntegration,
     ) -> Result<LlmIntegration> {
-        let path = format!(
-            "/integrations/llm/{}",
-            segment(integration_id, "integration_id")?
-        );
+        let req = op::INTEGRATIONS_UPDATE_LLM.request(&[integration_id])?;
         body.validate()?;
-        self.client.call(ApiRequest::patch(path).json(body)?).await
+        self.client.call(req.json(body)?).await
     }
 
     /// `GET /integrations/github-repos`: connected GitHub repositories.
     pub async fn list_github_repos(&self) -> Result<Vec<GithubRepo>> {
         self.client
-            .call(ApiRequest::get("/integrations/github-repos".into()))
+            .call(op::INTEGRATIONS_LIST_GITHUB_REPOS.request(&[])?)
             .await
     }
 }

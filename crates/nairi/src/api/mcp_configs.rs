@@ -2,21 +2,13 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{CreateMcpConfig, McpConfig, ReplaceMcpConfig};
 
 /// The MCP configs API group (`/artifacts/mcp-configs`).
 #[derive(Debug, Clone, Copy)]
 pub struct McpConfigs<'c> {
     client: &'c Client,
-}
-
-fn config_path(config_id: &str) -> Result<String> {
-    Ok(format!(
-        "/artifacts/mcp-configs/{}",
-        segment(config_id, "config_id")?
-    ))
 }
 
 impl<'c> McpConfigs<'c> {
@@ -26,23 +18,21 @@ impl<'c> McpConfigs<'c> {
 
     /// `GET /artifacts/mcp-configs`: every config (content omitted for sensitive ones).
     pub async fn list(&self) -> Result<Vec<McpConfig>> {
-        self.client
-            .call(ApiRequest::get("/artifacts/mcp-configs".into()))
-            .await
+        self.client.call(op::MCP_CONFIGS_LIST.request(&[])?).await
     }
 
     /// `POST /artifacts/mcp-configs`: the content must hold at least one server.
     pub async fn create(&self, body: &CreateMcpConfig) -> Result<McpConfig> {
         body.validate()?;
         self.client
-            .call(ApiRequest::post("/artifacts/mcp-configs".into()).json(body)?)
+            .call(op::MCP_CONFIGS_CREATE.request(&[])?.json(body)?)
             .await
     }
 
     /// `GET /artifacts/mcp-configs/{config_id}`.
     pub async fn get(&self, config_id: &str) -> Result<McpConfig> {
         self.client
-            .call(ApiRequest::get(config_path(config_id)?))
+            .call(op::MCP_CONFIGS_GET.request(&[config_id])?)
             .await
     }
 
@@ -51,14 +41,14 @@ impl<'c> McpConfigs<'c> {
     pub async fn replace(&self, config_id: &str, body: &ReplaceMcpConfig) -> Result<McpConfig> {
         body.validate()?;
         self.client
-            .call(ApiRequest::put(config_path(config_id)?).json(body)?)
+            .call(op::MCP_CONFIGS_REPLACE.request(&[config_id])?.json(body)?)
             .await
     }
 
     /// `DELETE /artifacts/mcp-configs/{config_id}`: fails (400) while attached to an agent.
     pub async fn delete(&self, config_id: &str) -> Result<()> {
         self.client
-            .call_empty(ApiRequest::delete(config_path(config_id)?))
+            .call_empty(op::MCP_CONFIGS_DELETE.request(&[config_id])?)
             .await
     }
 }

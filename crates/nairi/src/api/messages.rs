@@ -2,8 +2,7 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{Message, MessageList};
 
 /// The messages API group.
@@ -19,14 +18,17 @@ impl<'c> Messages<'c> {
 
     /// `GET /messages/{message_id}`: one message (poll a prompt's status with it).
     pub async fn get(&self, message_id: &str) -> Result<Message> {
-        let path = format!("/messages/{}", segment(message_id, "message_id")?);
-        self.client.call(ApiRequest::get(path)).await
+        self.client
+            .call(op::MESSAGES_GET.request(&[message_id])?)
+            .await
     }
 
     /// `GET /conversations/{job_id}/messages`: the whole thread, oldest first.
     pub async fn list(&self, job_id: &str) -> Result<Vec<Message>> {
-        let path = format!("/conversations/{}/messages", segment(job_id, "job_id")?);
-        let list: MessageList = self.client.call(ApiRequest::get(path)).await?;
+        let list: MessageList = self
+            .client
+            .call(op::MESSAGES_LIST.request(&[job_id])?)
+            .await?;
         Ok(list.messages)
     }
 }

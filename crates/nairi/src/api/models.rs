@@ -2,7 +2,7 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::Model;
 
 /// The models API group.
@@ -18,7 +18,7 @@ impl<'c> Models<'c> {
 
     /// `GET /models`: every model, or only one provider's (`anthropic`, `opencode`, `codex`...).
     pub async fn list(&self, provider: Option<&str>) -> Result<Vec<Model>> {
-        let mut req = ApiRequest::get("/models".into());
+        let mut req = op::MODELS_LIST.request(&[])?;
         if let Some(p) = provider {
             if p.trim().is_empty() {
                 return Err(crate::Error::validation(

@@ -2,11 +2,8 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{AssignResource, Resource};
-
-use super::agents::agent_path;
 
 /// Resources attached to agents.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +19,7 @@ impl<'c> Resources<'c> {
     /// `GET /agents/{agent_id}/resources`.
     pub async fn list(&self, agent_id: &str) -> Result<Vec<Resource>> {
         self.client
-            .call(ApiRequest::get(agent_path(agent_id, "/resources")?))
+            .call(op::AGENTS_RESOURCES_LIST.request(&[agent_id])?)
             .await
     }
 
@@ -33,15 +30,18 @@ impl<'c> Resources<'c> {
     pub async fn assign(&self, agent_id: &str, body: &AssignResource) -> Result<Resource> {
         body.validate()?;
         self.client
-            .call(ApiRequest::post(agent_path(agent_id, "/resources")?).json(body)?)
+            .call(
+                op::AGENTS_RESOURCES_ASSIGN
+                    .request(&[agent_id])?
+                    .json(body)?,
+            )
             .await
     }
 
     /// `DELETE /agents/{agent_id}/resources/{resource_id}`: `resource_id` is the `ccr_` id.
     pub async fn unassign(&self, agent_id: &str, resource_id: &str) -> Result<()> {
-        let suffix = format!("/resources/{}", segment(resource_id, "resource_id")?);
         self.client
-            .call_empty(ApiRequest::delete(agent_path(agent_id, &suffix)?))
+            .call_empty(op::AGENTS_RESOURCES_UNASSIGN.request(&[agent_id, resource_id])?)
             .await
     }
 }

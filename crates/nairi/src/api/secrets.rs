@@ -2,21 +2,13 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{CreateSecret, UpdateSecret, VaultSecret};
-
-use super::vaults::vault_path;
 
 /// Secrets of vaults.
 #[derive(Debug, Clone, Copy)]
 pub struct VaultSecrets<'c> {
     client: &'c Client,
-}
-
-fn secret_path(vault_id: &str, secret_id: &str) -> Result<String> {
-    let suffix = format!("/secrets/{}", segment(secret_id, "secret_id")?);
-    vault_path(vault_id, &suffix)
 }
 
 impl<'c> VaultSecrets<'c> {
@@ -27,7 +19,7 @@ impl<'c> VaultSecrets<'c> {
     /// `GET /vaults/{vault_id}/secrets`: metadata only.
     pub async fn list(&self, vault_id: &str) -> Result<Vec<VaultSecret>> {
         self.client
-            .call(ApiRequest::get(vault_path(vault_id, "/secrets")?))
+            .call(op::VAULTS_SECRETS_LIST.request(&[vault_id])?)
             .await
     }
 
@@ -35,7 +27,7 @@ impl<'c> VaultSecrets<'c> {
     pub async fn create(&self, vault_id: &str, body: &CreateSecret) -> Result<VaultSecret> {
         body.validate()?;
         self.client
-            .call(ApiRequest::post(vault_path(vault_id, "/secrets")?).json(body)?)
+            .call(op::VAULTS_SECRETS_CREATE.request(&[vault_id])?.json(body)?)
             .await
     }
 
@@ -49,14 +41,18 @@ impl<'c> VaultSecrets<'c> {
     ) -> Result<VaultSecret> {
         body.validate()?;
         self.client
-            .call(ApiRequest::patch(secret_path(vault_id, secret_id)?).json(body)?)
+            .call(
+                op::VAULTS_SECRETS_UPDATE
+                    .request(&[vault_id, secret_id])?
+                    .json(body)?,
+            )
             .await
     }
 
     /// `DELETE /vaults/{vault_id}/secrets/{secret_id}`.
     pub async fn delete(&self, vault_id: &str, secret_id: &str) -> Result<()> {
         self.client
-            .call_empty(ApiRequest::delete(secret_path(vault_id, secret_id)?))
+            .call_empty(op::VAULTS_SECRETS_DELETE.request(&[vault_id, secret_id])?)
             .await
     }
 }

@@ -4,8 +4,7 @@ use std::path::Path;
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{
     FileUpload, MAX_SKILL_BYTES, Skill, validate_skill_file, validate_skill_filename,
 };
@@ -16,13 +15,6 @@ pub struct Skills<'c> {
     client: &'c Client,
 }
 
-fn skill_path(skill_id: &str) -> Result<String> {
-    Ok(format!(
-        "/artifacts/skills/{}",
-        segment(skill_id, "skill_id")?
-    ))
-}
-
 impl<'c> Skills<'c> {
     pub(crate) fn new(client: &'c Client) -> Self {
         Skills { client }
@@ -30,9 +22,7 @@ impl<'c> Skills<'c> {
 
     /// `GET /artifacts/skills`: every skill of the organisation.
     pub async fn list(&self) -> Result<Vec<Skill>> {
-        self.client
-            .call(ApiRequest::get("/artifacts/skills".into()))
-            .await
+        self.client.call(op::SKILLS_LIST.request(&[])?).await
     }
 
     /// `POST /artifacts/skills`: uploads a new skill archive (`.zip`/`.skill`, at most 32 MiB)
@@ -40,7 +30,7 @@ impl<'c> Skills<'c> {
     pub async fn create(&self, archive: FileUpload) -> Result<Skill> {
         validate_skill_file(&archive)?;
         self.client
-            .call(ApiRequest::post("/artifacts/skills".into()).file(archive.into_part()))
+            .call(op::SKILLS_CREATE.request(&[])?.file(archive.into_part()))
             .await
     }
 
@@ -51,18 +41,14 @@ impl<'c> Skills<'c> {
 
     /// `GET /artifacts/skills/{skill_id}`: one skill's metadata.
     pub async fn get(&self, skill_id: &str) -> Result<Skill> {
-        self.client
-            .call(ApiRequest::get(skill_path(skill_id)?))
-            .await
+        self.client.call(op::SKILLS_GET.request(&[skill_id])?).await
     }
 
     /// `PUT /artifacts/skills/{skill_id}`: uploads a new version of the archive.
     pub async fn replace(&self, skill_id: &str, archive: FileUpload) -> Result<Skill> {
-        let path = skill_path(skill_id)?;
+        let req = op::SKILLS_REPLACE.request(&[skill_id])?;
         validate_skill_file(&archive)?;
-        self.client
-            .call(ApiRequest::put(path).file(archive.into_part()))
-            .await
+        self.client.call(req.file(archive.into_part())).await
     }
 
     /// Reads the archive at `path` and uploads it as the skill's new version.
@@ -74,7 +60,7 @@ impl<'c> Skills<'c> {
     /// `DELETE /artifacts/skills/{skill_id}`: fails (400) while attached to an agent.
     pub async fn delete(&self, skill_id: &str) -> Result<()> {
         self.client
-            .call_empty(ApiRequest::delete(skill_path(skill_id)?))
+            .call_empty(op::SKILLS_DELETE.request(&[skill_id])?)
             .await
     }
 }

@@ -2,8 +2,7 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::path::segment;
-use crate::transport::ApiRequest;
+use crate::operations as op;
 use crate::types::{CreateVault, UpdateVault, Vault};
 
 use super::secrets::VaultSecrets;
@@ -14,14 +13,6 @@ pub struct Vaults<'c> {
     client: &'c Client,
 }
 
-/// `/vaults/{vault_id}{suffix}` with the id encoded.
-pub(crate) fn vault_path(vault_id: &str, suffix: &str) -> Result<String> {
-    Ok(format!(
-        "/vaults/{}{suffix}",
-        segment(vault_id, "vault_id")?
-    ))
-}
-
 impl<'c> Vaults<'c> {
     pub(crate) fn new(client: &'c Client) -> Self {
         Vaults { client }
@@ -29,36 +20,34 @@ impl<'c> Vaults<'c> {
 
     /// `GET /vaults`: every vault with its secret count (never values).
     pub async fn list(&self) -> Result<Vec<Vault>> {
-        self.client.call(ApiRequest::get("/vaults".into())).await
+        self.client.call(op::VAULTS_LIST.request(&[])?).await
     }
 
     /// `POST /vaults`.
     pub async fn create(&self, body: &CreateVault) -> Result<Vault> {
         body.validate()?;
         self.client
-            .call(ApiRequest::post("/vaults".into()).json(body)?)
+            .call(op::VAULTS_CREATE.request(&[])?.json(body)?)
             .await
     }
 
     /// `GET /vaults/{vault_id}`.
     pub async fn get(&self, vault_id: &str) -> Result<Vault> {
-        self.client
-            .call(ApiRequest::get(vault_path(vault_id, "")?))
-            .await
+        self.client.call(op::VAULTS_GET.request(&[vault_id])?).await
     }
 
     /// `PATCH /vaults/{vault_id}`: changes only the fields that are set.
     pub async fn update(&self, vault_id: &str, body: &UpdateVault) -> Result<Vault> {
         body.validate()?;
         self.client
-            .call(ApiRequest::patch(vault_path(vault_id, "")?).json(body)?)
+            .call(op::VAULTS_UPDATE.request(&[vault_id])?.json(body)?)
             .await
     }
 
     /// `DELETE /vaults/{vault_id}`: fails (400) while attached or still holding secrets.
     pub async fn delete(&self, vault_id: &str) -> Result<()> {
         self.client
-            .call_empty(ApiRequest::delete(vault_path(vault_id, "")?))
+            .call_empty(op::VAULTS_DELETE.request(&[vault_id])?)
             .await
     }
 

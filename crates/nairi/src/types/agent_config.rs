@@ -48,17 +48,23 @@ pub struct Resource {
 
 /// Body of `POST /agents/{agent_id}/resources`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssignResource {
     /// Kind of entity.
     pub entity_type: EntityType,
     /// Its id.
     pub entity_id: String,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl AssignResource {
     /// Attach `entity_id` of kind `entity_type`.
     pub fn new(entity_type: EntityType, entity_id: impl Into<String>) -> Self {
         AssignResource {
+            extra: Default::default(),
             entity_type,
             entity_id: entity_id.into(),
         }
@@ -109,17 +115,23 @@ pub struct EnvVar {
 
 /// Body of `POST /agents/{agent_id}/env-vars`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateEnvVar {
     /// `[A-Za-z_][A-Za-z0-9_]*`, not starting with `NAIRI_` or `CCAGENT_`.
     pub key: String,
     /// The value.
     pub value: String,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl CreateEnvVar {
     /// A variable `key` with this value; the key is checked when the request is made.
     pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
         CreateEnvVar {
+            extra: Default::default(),
             key: key.into(),
             value: value.into(),
         }
@@ -128,6 +140,7 @@ impl CreateEnvVar {
 
 /// Body of `PATCH /agents/{agent_id}/env-vars/{env_var_id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateEnvVar {
     /// New name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +148,10 @@ pub struct UpdateEnvVar {
     /// New value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 /// Prefixes the platform reserves for its own variables.

@@ -40,12 +40,17 @@ pub struct Agent {
 
 /// Body of `POST /agents`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateAgent {
     /// Display name (required, non-empty).
     pub name: String,
     /// Concurrent instances, at least 1 (server default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instances_count: Option<i64>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl CreateAgent {
@@ -53,13 +58,30 @@ impl CreateAgent {
     pub fn new(name: impl Into<String>) -> Self {
         CreateAgent {
             name: name.into(),
-            instances_count: None,
+            ..Default::default()
         }
+    }
+
+    /// A non-empty name and at least one instance.
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(crate::Error::validation("name", "must not be empty"));
+        }
+        if let Some(n) = self.instances_count
+            && n < 1
+        {
+            return Err(crate::Error::validation(
+                "instances_count",
+                format!("{n} is less than 1"),
+            ));
+        }
+        Ok(())
     }
 }
 
 /// Body of `PATCH /agents/{agent_id}`; unset fields are left alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateAgent {
     /// New display name (the slug is kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,14 +97,23 @@ pub struct UpdateAgent {
         with = "serde_with_double_option"
     )]
     pub system_prompt: Option<Option<String>>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 /// Body of `POST /agents/{agent_id}/deploy`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeployAgent {
     /// Push configuration without restarting containers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_config_only: Option<bool>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 /// Answer of a deploy: the status is an opaque string (e.g. `deploying`).

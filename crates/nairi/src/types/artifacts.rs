@@ -31,6 +31,7 @@ pub struct Rule {
 
 /// Body of `POST /artifacts/rules` and `PUT /artifacts/rules/{rule_id}` (every field required).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RuleInput {
     /// Title (non-empty).
     pub title: String,
@@ -38,6 +39,10 @@ pub struct RuleInput {
     pub description: String,
     /// The markdown content.
     pub content: String,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl RuleInput {
@@ -48,6 +53,7 @@ impl RuleInput {
         content: impl Into<String>,
     ) -> Self {
         RuleInput {
+            extra: Default::default(),
             title: title.into(),
             description: description.into(),
             content: content.into(),
@@ -92,6 +98,7 @@ pub struct McpConfig {
 
 /// Body of `POST /artifacts/mcp-configs`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateMcpConfig {
     /// Title (non-empty).
     pub title: String,
@@ -102,6 +109,10 @@ pub struct CreateMcpConfig {
     /// Withhold the content from reads (server default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_sensitive: Option<bool>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl CreateMcpConfig {
@@ -112,6 +123,7 @@ impl CreateMcpConfig {
         content: impl Into<String>,
     ) -> Self {
         CreateMcpConfig {
+            extra: Default::default(),
             title: title.into(),
             description: description.into(),
             content: content.into(),
@@ -130,6 +142,7 @@ impl CreateMcpConfig {
 /// Body of `PUT /artifacts/mcp-configs/{config_id}`: title and description are replaced,
 /// the content only when given.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplaceMcpConfig {
     /// Title (non-empty).
     pub title: String,
@@ -141,12 +154,17 @@ pub struct ReplaceMcpConfig {
     /// New sensitivity; `None` keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_sensitive: Option<bool>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl ReplaceMcpConfig {
     /// A metadata-only replacement (content kept).
     pub fn new(title: impl Into<String>, description: impl Into<String>) -> Self {
         ReplaceMcpConfig {
+            extra: Default::default(),
             title: title.into(),
             description: description.into(),
             content: None,

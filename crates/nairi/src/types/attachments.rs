@@ -187,6 +187,60 @@ impl fmt::Debug for FileUpload {
     }
 }
 
+/// The serde form of a [`FileUpload`], as the generic call takes it: the bytes as standard
+/// base64 (`data`), next to `filename` and `content_type`.
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "FileUpload"))]
+#[serde(deny_unknown_fields)]
+struct FileUploadForm {
+    /// The file name sent in the multipart part.
+    filename: String,
+    /// The part's MIME type, e.g. `image/png`.
+    content_type: String,
+    /// The bytes, standard base64 with padding.
+    #[cfg_attr(feature = "schema", schemars(extend("contentEncoding" = "base64")))]
+    data: String,
+}
+
+impl Serialize for FileUpload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        FileUploadForm {
+            filename: self.filename.clone(),
+            content_type: self.content_type.clone(),
+            data: base64::engine::general_purpose::STANDARD.encode(&self.data),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for FileUpload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::Engine as _;
+        let form = FileUploadForm::deserialize(d)?;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(form.data.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("data is not base64: {e}")))?;
+        Ok(FileUpload {
+            filename: form.filename,
+            content_type: form.content_type,
+            data: Bytes::from(data),
+        })
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for FileUpload {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FileUpload".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        FileUploadForm::json_schema(generator)
+    }
+}
+
 impl FileUpload {
     /// A file from bytes already in memory.
     pub fn new(

@@ -77,6 +77,15 @@ pub struct Model {
     pub extra: Extra,
 }
 
+/// Query of `GET /models`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListModels {
+    /// Only this provider's models (`anthropic`, `opencode`, `codex`...); `None` = all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
 /// An LLM provider integration (`ai_...`), attached as an `anthropic_integration` resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LlmIntegration {
@@ -101,15 +110,23 @@ pub struct LlmIntegration {
 
 /// Body of `PATCH /integrations/llm/{id}`: only the name can change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateLlmIntegration {
     /// New display name (non-empty).
     pub name: String,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl UpdateLlmIntegration {
     /// A rename.
     pub fn new(name: impl Into<String>) -> Self {
-        UpdateLlmIntegration { name: name.into() }
+        UpdateLlmIntegration {
+            extra: Default::default(),
+            name: name.into(),
+        }
     }
 
     pub(crate) fn validate(&self) -> crate::Result<()> {

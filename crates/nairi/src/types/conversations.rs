@@ -190,6 +190,7 @@ pub(crate) struct ContinueAnswer {
 
 /// Body of `POST /conversations/start`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StartConversation {
     /// Agent id (`cci_...`) or slug.
     pub agent_id: String,
@@ -201,6 +202,10 @@ pub struct StartConversation {
     /// Up to 10 attachment ids from this organisation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachment_ids: Vec<String>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl StartConversation {
@@ -216,18 +221,24 @@ impl StartConversation {
 
 /// Body of `POST /conversations/{job_id}/continue`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ContinueConversation {
     /// The follow-up prompt (non-empty).
     pub prompt: String,
     /// Up to 10 attachment ids from this organisation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachment_ids: Vec<String>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl ContinueConversation {
     /// A follow-up with this prompt.
     pub fn new(prompt: impl Into<String>) -> Self {
         ContinueConversation {
+            extra: Default::default(),
             prompt: prompt.into(),
             attachment_ids: Vec::new(),
         }
@@ -291,17 +302,26 @@ impl<'de> Deserialize<'de> for ConversationPage {
 }
 
 /// Filters of the agent conversation list, validated before sending.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Its serde form (the generic call's `query`) has the same fields; `updated_after` is an
+/// RFC 3339 string and `status` a list of statuses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ListConversations {
     /// Only these statuses (sent as CSV); empty = all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<JobStatus>,
     /// Only conversations updated strictly after this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_after: Option<Timestamp>,
     /// Ordering (server default `created_at_desc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<ConversationSort>,
     /// Page size, 1..=100 (server default 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Items to skip, >= 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
 }
 

@@ -61,6 +61,7 @@ pub struct ScheduledJob {
 
 /// Body of `POST /scheduled-jobs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateScheduledJob {
     /// 5-field cron expression, at least 5 minutes apart.
     pub schedule: String,
@@ -82,6 +83,10 @@ pub struct CreateScheduledJob {
     /// Whether the job fires (server default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_enabled: Option<bool>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl CreateScheduledJob {
@@ -93,6 +98,7 @@ impl CreateScheduledJob {
         job_type: ScheduledJobType,
     ) -> Self {
         CreateScheduledJob {
+            extra: Default::default(),
             schedule: schedule.into(),
             timezone: timezone.into(),
             prompt: prompt.into(),
@@ -165,6 +171,7 @@ impl CreateScheduledJob {
 
 /// Body of `PATCH /scheduled-jobs/{job_id}`; at least one field must be set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateScheduledJob {
     /// New cron expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,6 +197,10 @@ pub struct UpdateScheduledJob {
     /// Enable or disable (re-enabling resets `last_executed_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_enabled: Option<bool>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl UpdateScheduledJob {

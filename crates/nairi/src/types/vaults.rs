@@ -33,18 +33,24 @@ pub struct Vault {
 
 /// Body of `POST /vaults`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateVault {
     /// Name (non-empty).
     pub name: String,
     /// Description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl CreateVault {
     /// A vault with this name and no description.
     pub fn new(name: impl Into<String>) -> Self {
         CreateVault {
+            extra: Default::default(),
             name: name.into(),
             description: None,
         }
@@ -60,6 +66,7 @@ impl CreateVault {
 
 /// Body of `PATCH /vaults/{vault_id}`; unset fields are left alone (`{}` is a no-op).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateVault {
     /// New name (non-empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +74,10 @@ pub struct UpdateVault {
     /// New description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl UpdateVault {
@@ -139,6 +150,7 @@ pub struct VaultSecret {
 
 /// Body of `POST /vaults/{vault_id}/secrets`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateSecret {
     /// `[A-Za-z_][A-Za-z0-9_]*`.
     pub env_key: String,
@@ -147,12 +159,17 @@ pub struct CreateSecret {
     /// Allowed domains (server default: none = no restriction).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_domains: Option<Vec<String>>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl CreateSecret {
     /// A secret with no domain restriction.
     pub fn new(env_key: impl Into<String>, value: impl Into<SecretString>) -> Self {
         CreateSecret {
+            extra: Default::default(),
             env_key: env_key.into(),
             value: value.into(),
             allowed_domains: None,
@@ -170,6 +187,7 @@ impl CreateSecret {
 
 /// Body of `PATCH /vaults/{vault_id}/secrets/{secret_id}`; unset fields are left alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateSecret {
     /// New value (rotation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,6 +195,10 @@ pub struct UpdateSecret {
     /// New allowed domains (`Some(vec![])` removes the restriction).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_domains: Option<Vec<String>>,
+    /// Fields this SDK version does not model, sent as top-level body fields (a key here
+    /// replaces a modelled field of the same name).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 impl UpdateSecret {
