@@ -138,16 +138,11 @@ impl CallArgs {
 fn decode_arg<T: DeserializeOwned>(what: &str, value: Value) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.inner().to_string();
-        let mut field = match e.path().to_string().as_str() {
+        // The path names an unknown key too (`body.nmae`).
+        let field = match e.path().to_string().as_str() {
             "." => what.to_owned(),
             path => format!("{what}.{path}"),
         };
-        // serde names an unknown key only in its message: "unknown field `nmae`, expected ..".
-        if let Some(rest) = inner.strip_prefix("unknown field `")
-            && let Some(name) = rest.split('`').next()
-        {
-            field = format!("{field}.{name}");
-        }
         Error::validation(field, inner)
     })
 }
