@@ -16,9 +16,9 @@ const DAEMON_KEY_PREFIXES: [&str; 4] = ["nairid_", "eksecd_", "ccagent_", "sys_"
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The server answered with a non-2xx status.
+    /// The server answered with a non-2xx status (boxed: the other variants stay small).
     #[error(transparent)]
-    Api(#[from] ApiError),
+    Api(#[from] Box<ApiError>),
     /// The request could not reach the server or the connection broke.
     #[error("connection error: {message}")]
     Connection {
@@ -26,6 +26,9 @@ pub enum Error {
         message: String,
         /// Whether the request provably never reached the server (connect failure).
         never_sent: bool,
+        /// The underlying error (from the HTTP stack), kept for `source()` chains.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// One HTTP attempt took longer than its timeout.
     #[error("{endpoint} timed out after {}", fmt_duration(*.timeout))]
@@ -62,6 +65,12 @@ pub enum Error {
     /// Waiting for a turn exceeded its overall timeout.
     #[error(transparent)]
     WaitTimeout(Box<crate::conversation::WaitTimeout>),
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
 }
 
 /// Class names shared by the three languages; bindings map each to a native error class.
@@ -103,6 +112,58 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of the class table.
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::BadRequest,
+        ErrorKind::Authentication,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::UnprocessableEntity,
+        ErrorKind::RateLimit,
+        ErrorKind::InternalServer,
+        ErrorKind::Api,
+        ErrorKind::Connection,
+        ErrorKind::Timeout,
+        ErrorKind::Decode,
+        ErrorKind::Validation,
+        ErrorKind::Config,
+        ErrorKind::TurnFailed,
+        ErrorKind::WaitTimeout,
+    ];
+
+    /// The class this one derives from in the Python and Node packages: `NairiError` for the
+    /// top-level classes, `APIError` for the status classes, `APIConnectionError` for
+    /// timeouts (a timeout is a connection that did not answer in time, as in openai).
+    pub fn parent_class_name(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest
+            | ErrorKind::Authentication
+            | ErrorKind::PermissionDenied
+            | ErrorKind::NotFound
+            | ErrorKind::Conflict
+            | ErrorKind::UnprocessableEntity
+            | ErrorKind::RateLimit
+            | ErrorKind::InternalServer => "APIError",
+            ErrorKind::Timeout => "APIConnectionError",
+            _ => ROOT_CLASS_NAME,
+        }
+    }
+
+    /// The HTTP status a status class stands for (`None` for 5xx as a range and the others).
+    pub fn status(self) -> Option<u16> {
+        match self {
+            ErrorKind::BadRequest => Some(400),
+            ErrorKind::Authentication => Some(401),
+            ErrorKind::PermissionDenied => Some(403),
+            ErrorKind::NotFound => Some(404),
+            ErrorKind::Conflict => Some(409),
+            ErrorKind::UnprocessableEntity => Some(422),
+            ErrorKind::RateLimit => Some(429),
+            _ => None,
+        }
+    }
+
     /// The error class name used by the Python and Node packages.
     pub fn class_name(self) -> &'static str {
         match self {
@@ -179,6 +240,9 @@ impl Error {
         }
     }
 }
+
+/// The base class of every error in the Python and Node packages.
+pub const ROOT_CLASS_NAME: &str = "NairiError";
 
 /// A non-2xx answer from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]

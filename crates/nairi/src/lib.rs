@@ -14,6 +14,7 @@ mod client;
 pub mod config;
 pub mod conversation;
 mod error;
+mod error_payload;
 pub mod operations;
 mod path;
 mod serde_secs;
@@ -23,7 +24,8 @@ pub mod types;
 pub use client::{Client, RequestOptions};
 pub use config::{ClientBuilder, ClientConfig, RetryPolicy};
 pub use conversation::{RunOptions, Turn, TurnEvent, WaitOptions};
-pub use error::{ApiError, Error, ErrorKind, Result};
+pub use error::{ApiError, Error, ErrorKind, ROOT_CLASS_NAME, Result};
+pub use error_payload::ErrorPayload;
 pub use path::segment as encode_path_segment;
 
 /// Compiles the README's Rust examples as doc tests, so the README cannot drift from the API.

@@ -252,7 +252,7 @@ impl Client {
             code == 429
         };
         Attempt::Failed {
-            error: Error::Api(error),
+            error: Error::from(error),
             retryable,
         }
     }
@@ -274,6 +274,7 @@ fn transport_failure(e: reqwest::Error, req: &ApiRequest, timeout: Duration) -> 
         error: Error::Connection {
             message: format!("{}: {}", req.endpoint(), error_chain(&e)),
             never_sent,
+            source: Some(Box::new(e)),
         },
         // A POST may have reached the server unless the connection was never made.
         retryable: req.idempotent() || never_sent,

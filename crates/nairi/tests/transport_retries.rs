@@ -436,9 +436,17 @@ async fn connect_failure_on_post_is_retried() {
         nairi::Error::Connection {
             never_sent,
             message,
+            source,
         } => {
             assert!(never_sent, "{message}");
             assert!(message.contains("POST /conversations/start"), "{message}");
+            // The cause is kept as a source, not only flattened into the message.
+            let source = source.as_ref().expect("the HTTP error is kept");
+            assert!(
+                source.to_string().contains("error sending request"),
+                "{source}"
+            );
+            assert!(std::error::Error::source(&err).is_some());
         }
         other => panic!("{other:?}"),
     }

@@ -751,7 +751,7 @@ mod tests {
     }
 
     fn api(status: u16) -> Error {
-        Error::Api(ApiError {
+        Error::Api(Box::new(ApiError {
             status,
             message: "x".into(),
             body: None,
@@ -759,7 +759,7 @@ mod tests {
             retry_after: None,
             endpoint: "GET /messages/m".into(),
             hint: None,
-        })
+        }))
     }
 
     fn engine(opts: WaitOptions, emit: bool) -> Engine {
@@ -885,7 +885,8 @@ mod tests {
         }
         assert!(is_transient(&Error::Connection {
             message: "reset".into(),
-            never_sent: false
+            never_sent: false,
+            source: None,
         }));
         assert!(is_transient(&Error::Timeout {
             endpoint: "GET /x".into(),
