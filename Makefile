@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: demo test test-rust contract lint doc emulator clean
+.PHONY: demo test test-rust contract lint doc emulator codegen clean
 
 ## demo: run the Rust quickstart against the embedded emulator (or NAIRI_BASE_URL/NAIRI_API_KEY when set)
 demo:
@@ -31,6 +31,11 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
+
+## codegen: write spec/surface.json and the README's API table from the core (the tests of
+## crates/nairi-surface fail while a committed generated file is stale)
+codegen:
+	$(CARGO) run --quiet -p nairi-surface
 
 ## emulator: run the emulator on port 8080 with human-scale timings
 emulator:

@@ -26,6 +26,8 @@ open_enum! {
 
 /// An entity attached to an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Resource {
     /// The `ccr_...` assignment id (used to detach).
     pub id: String,
@@ -49,6 +51,7 @@ pub struct Resource {
 /// Body of `POST /agents/{agent_id}/resources`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AssignResource {
     /// Kind of entity.
     pub entity_type: EntityType,
@@ -90,6 +93,8 @@ impl AssignResource {
 
 /// A plaintext environment variable of an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct EnvVar {
     /// The `cev_...` id.
     pub id: String,
@@ -116,6 +121,7 @@ pub struct EnvVar {
 /// Body of `POST /agents/{agent_id}/env-vars`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateEnvVar {
     /// `[A-Za-z_][A-Za-z0-9_]*`, not starting with `NAIRI_` or `CCAGENT_`.
     pub key: String,
@@ -141,6 +147,7 @@ impl CreateEnvVar {
 /// Body of `PATCH /agents/{agent_id}/env-vars/{env_var_id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UpdateEnvVar {
     /// New name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

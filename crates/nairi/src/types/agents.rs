@@ -6,6 +6,8 @@ use super::common::{Extra, Timestamp, lenient_int, lenient_timestamp, null_as_de
 
 /// An agent of the organisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Agent {
     /// The `cci_...` id.
     pub id: String,
@@ -41,6 +43,7 @@ pub struct Agent {
 /// Body of `POST /agents`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateAgent {
     /// Display name (required, non-empty).
     pub name: String,
@@ -82,6 +85,7 @@ impl CreateAgent {
 /// Body of `PATCH /agents/{agent_id}`; unset fields are left alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UpdateAgent {
     /// New display name (the slug is kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +100,7 @@ pub struct UpdateAgent {
         skip_serializing_if = "Option::is_none",
         with = "serde_with_double_option"
     )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub system_prompt: Option<Option<String>>,
     /// Fields this SDK version does not model, sent as top-level body fields (a key here
     /// replaces a modelled field of the same name).
@@ -106,6 +111,7 @@ pub struct UpdateAgent {
 /// Body of `POST /agents/{agent_id}/deploy`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeployAgent {
     /// Push configuration without restarting containers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,6 +124,8 @@ pub struct DeployAgent {
 
 /// Answer of a deploy: the status is an opaque string (e.g. `deploying`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct DeployStatus {
     /// Opaque status text.
     #[serde(default, deserialize_with = "null_as_default")]

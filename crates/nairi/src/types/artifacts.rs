@@ -6,6 +6,8 @@ use super::common::{Extra, Timestamp, lenient_timestamp, null_as_default};
 
 /// A rule: markdown injected into the system prompt when its description matches the task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Rule {
     /// The `aar_...` id.
     pub id: String,
@@ -32,6 +34,7 @@ pub struct Rule {
 /// Body of `POST /artifacts/rules` and `PUT /artifacts/rules/{rule_id}` (every field required).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuleInput {
     /// Title (non-empty).
     pub title: String,
@@ -70,6 +73,8 @@ impl RuleInput {
 
 /// An MCP config: a JSON `{"mcpServers": {...}}` document run by the agent's MCP proxy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct McpConfig {
     /// The `amc_...` id.
     pub id: String,
@@ -99,6 +104,7 @@ pub struct McpConfig {
 /// Body of `POST /artifacts/mcp-configs`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateMcpConfig {
     /// Title (non-empty).
     pub title: String,
@@ -143,6 +149,7 @@ impl CreateMcpConfig {
 /// the content only when given.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReplaceMcpConfig {
     /// Title (non-empty).
     pub title: String,
@@ -207,6 +214,8 @@ pub fn validate_mcp_content(content: &str) -> crate::Result<()> {
 
 /// A skill: an uploaded `.zip`/`.skill` package with a `SKILL.md`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Skill {
     /// The `ask_...` id.
     pub id: String,

@@ -16,6 +16,8 @@ pub const FALLBACK_FILENAME: &str = "attachment.bin";
 
 /// Answer of `POST /attachments`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct AttachmentUpload {
     /// The `att_...` id to pass in `attachment_ids` of start or continue.
     pub attachment_id: String,
@@ -26,6 +28,8 @@ pub struct AttachmentUpload {
 
 /// An attachment as downloaded: metadata and the decoded bytes.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Attachment {
     /// The `att_...` id.
     pub id: String,
@@ -46,6 +50,7 @@ pub struct Attachment {
     /// with `data: null`, is a decode error rather than silently empty bytes; `""` is an
     /// empty file.
     #[serde(with = "base64_bytes")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub data: Bytes,
     /// Fields this SDK version does not model.
     #[serde(flatten)]

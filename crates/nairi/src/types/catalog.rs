@@ -26,6 +26,8 @@ open_enum! {
 
 /// A Slack or Discord channel connected to the organisation (read-only through the API).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Channel {
     /// The internal `cc_...` record id; never pass it to other endpoints.
     pub id: String,
@@ -54,6 +56,8 @@ pub struct Channel {
 
 /// An LLM the organisation may use; `id` is the slug attached as an `llm_model` resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Model {
     /// The model slug, e.g. `opus-4.5`.
     pub id: String,
@@ -80,6 +84,7 @@ pub struct Model {
 /// Query of `GET /models`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ListModels {
     /// Only this provider's models (`anthropic`, `opencode`, `codex`...); `None` = all.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +93,8 @@ pub struct ListModels {
 
 /// An LLM provider integration (`ai_...`), attached as an `anthropic_integration` resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct LlmIntegration {
     /// The `ai_...` id.
     pub id: String,
@@ -111,6 +118,7 @@ pub struct LlmIntegration {
 /// Body of `PATCH /integrations/llm/{id}`: only the name can change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UpdateLlmIntegration {
     /// New display name (non-empty).
     pub name: String,
@@ -140,6 +148,8 @@ impl UpdateLlmIntegration {
 /// A connected GitHub repository (bare ULID id), attached as a
 /// `github_repository_integration` resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct GithubRepo {
     /// The repository integration id (a bare ULID).
     pub id: String,

@@ -356,6 +356,23 @@ macro_rules! open_enum {
             }
         }
 
+        /// Known values or any string: a new server-side value is still valid.
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "anyOf": [
+                        { "type": "string", "enum": Self::KNOWN },
+                        { "type": "string" }
+                    ]
+                })
+            }
+        }
+
         impl From<&str> for $name {
             fn from(value: &str) -> Self {
                 match value {

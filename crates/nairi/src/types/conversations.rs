@@ -72,6 +72,8 @@ open_enum! {
 
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Message {
     /// The `cmsg_...` id.
     pub id: String,
@@ -142,6 +144,8 @@ pub struct Message {
 /// `id` is left out (and counted in `skipped`, with a warning) instead of failing the whole
 /// list, so one odd message never makes every listing of its job fail.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct MessageList {
     /// Every message of the job, oldest first.
     pub messages: Vec<Message>,
@@ -173,6 +177,7 @@ impl<'de> Deserialize<'de> for MessageList {
 
 /// Answer of start and continue: the conversation and the user message to poll.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TurnHandle {
     /// The conversation.
     pub job_id: String,
@@ -191,6 +196,7 @@ pub(crate) struct ContinueAnswer {
 /// Body of `POST /conversations/start`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StartConversation {
     /// Agent id (`cci_...`) or slug.
     pub agent_id: String,
@@ -222,6 +228,7 @@ impl StartConversation {
 /// Body of `POST /conversations/{job_id}/continue`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContinueConversation {
     /// The follow-up prompt (non-empty).
     pub prompt: String,
@@ -247,6 +254,8 @@ impl ContinueConversation {
 
 /// One conversation of an agent, as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Conversation {
     /// The job id.
     pub id: String,
@@ -272,6 +281,8 @@ pub struct Conversation {
 /// Decoded one conversation at a time, like [`MessageList`]: an entry that is not an object
 /// or has no non-empty string `id` is left out and counted in `skipped`, with a warning.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct ConversationPage {
     /// This page's conversations.
     pub conversations: Vec<Conversation>,
@@ -307,6 +318,7 @@ impl<'de> Deserialize<'de> for ConversationPage {
 /// RFC 3339 string and `status` a list of statuses.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ListConversations {
     /// Only these statuses (sent as CSV); empty = all.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -18,6 +18,8 @@ open_enum! {
 
 /// A cron-driven prompt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct ScheduledJob {
     /// The `sj_...` id.
     pub id: String,
@@ -62,6 +64,7 @@ pub struct ScheduledJob {
 /// Body of `POST /scheduled-jobs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateScheduledJob {
     /// 5-field cron expression, at least 5 minutes apart.
     pub schedule: String,
@@ -172,6 +175,7 @@ impl CreateScheduledJob {
 /// Body of `PATCH /scheduled-jobs/{job_id}`; at least one field must be set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UpdateScheduledJob {
     /// New cron expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,8 @@ use super::common::{Extra, Timestamp, lenient_int, lenient_timestamp, null_as_de
 
 /// A named group of secrets, attached to agents as a unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct Vault {
     /// The `vlt_...` id.
     pub id: String,
@@ -34,6 +36,7 @@ pub struct Vault {
 /// Body of `POST /vaults`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateVault {
     /// Name (non-empty).
     pub name: String,
@@ -67,6 +70,7 @@ impl CreateVault {
 /// Body of `PATCH /vaults/{vault_id}`; unset fields are left alone (`{}` is a no-op).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UpdateVault {
     /// New name (non-empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +98,7 @@ impl UpdateVault {
 /// A secret's value: serialised as a plain string, shown as `<redacted>` by Debug.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SecretString(String);
 
 impl SecretString {
@@ -128,6 +133,8 @@ impl From<&str> for SecretString {
 
 /// A secret's metadata (the value is never returned).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct VaultSecret {
     /// The `sec_...` id.
     pub id: String,
@@ -151,6 +158,7 @@ pub struct VaultSecret {
 /// Body of `POST /vaults/{vault_id}/secrets`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateSecret {
     /// `[A-Za-z_][A-Za-z0-9_]*`.
     pub env_key: String,
@@ -188,6 +196,7 @@ impl CreateSecret {
 /// Body of `PATCH /vaults/{vault_id}/secrets/{secret_id}`; unset fields are left alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UpdateSecret {
     /// New value (rotation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
