@@ -86,6 +86,7 @@ pub fn surface() -> Value {
         .collect();
     let options = json!({
         "CallArgs": input.subschema_for::<nairi::operations::CallArgs>(),
+        "ClientOptions": input.subschema_for::<nairi::ClientOptions>(),
     });
     let errors_payload = output.subschema_for::<nairi::ErrorPayload>();
     let errors: Vec<Value> = ErrorKind::ALL

@@ -31,6 +31,10 @@ fn main() -> ExitCode {
         eprintln!("cannot write {}: {e}", readme_path.display());
         return ExitCode::FAILURE;
     }
-    println!("wrote {} and the table in {}", surface.display(), readme_path.display());
+    println!(
+        "wrote {} and the table in {}",
+        surface.display(),
+        readme_path.display()
+    );
     ExitCode::SUCCESS
 }

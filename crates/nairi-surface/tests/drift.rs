@@ -3,7 +3,9 @@
 use std::path::Path;
 
 fn read(rel: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -44,12 +46,22 @@ fn the_surface_lists_every_operation_with_resolvable_schemas() {
     assert_eq!(update["body"]["model"], "UpdateAgent");
     assert_eq!(update["path_params"], serde_json::json!(["agent_id"]));
     // A request model refuses unknown keys; a response model keeps them.
-    assert_eq!(surface["input_schemas"]["UpdateAgent"]["additionalProperties"], false);
-    assert_eq!(surface["output_schemas"]["Agent"]["additionalProperties"], true);
+    assert_eq!(
+        surface["input_schemas"]["UpdateAgent"]["additionalProperties"],
+        false
+    );
+    assert_eq!(
+        surface["output_schemas"]["Agent"]["additionalProperties"],
+        true
+    );
     // Open enums: known values or any string.
     let status = &surface["output_schemas"]["MessageStatus"]["anyOf"];
     assert_eq!(status[0]["enum"][0], "queued");
     assert_eq!(status[1], serde_json::json!({"type": "string"}));
     let classes = surface["errors"]["classes"].as_array().unwrap();
-    assert!(classes.iter().any(|c| c["class"] == "NotFoundError" && c["status"] == 404));
+    assert!(
+        classes
+            .iter()
+            .any(|c| c["class"] == "NotFoundError" && c["status"] == 404)
+    );
 }

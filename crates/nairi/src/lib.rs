@@ -11,22 +11,26 @@
 
 pub mod api;
 mod client;
+mod client_options;
 pub mod config;
 pub mod conversation;
 mod error;
 mod error_payload;
 pub mod operations;
 mod path;
+mod response_meta;
 mod serde_secs;
 mod transport;
 pub mod types;
 
 pub use client::{Client, RequestOptions};
+pub use client_options::ClientOptions;
 pub use config::{ClientBuilder, ClientConfig, RetryPolicy};
 pub use conversation::{RunOptions, Turn, TurnEvent, WaitOptions};
 pub use error::{ApiError, Error, ErrorKind, ROOT_CLASS_NAME, Result};
 pub use error_payload::ErrorPayload;
 pub use path::segment as encode_path_segment;
+pub use response_meta::{ResponseMeta, with_response_meta};
 
 /// Compiles the README's Rust examples as doc tests, so the README cannot drift from the API.
 #[cfg(doctest)]

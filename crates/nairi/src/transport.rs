@@ -102,6 +102,8 @@ impl ApiRequest {
 pub(crate) struct ApiResponse {
     pub(crate) body: Bytes,
     pub(crate) endpoint: String,
+    pub(crate) status: u16,
+    pub(crate) request_id: Option<String>,
 }
 
 impl ApiResponse {
@@ -159,7 +161,17 @@ impl Client {
             );
             let outcome = self.attempt(&req, timeout).instrument(span).await;
             match outcome {
-                Attempt::Done(resp) => return Ok(resp),
+                Attempt::Done(resp) => {
+                    crate::response_meta::record(|| crate::ResponseMeta {
+                        status: resp.status,
+                        request_id: resp
+                            .request_id
+                            .as_deref()
+                            .map(|id| redact(id, config.api_key.expose())),
+                        endpoint: resp.endpoint.clone(),
+                    });
+                    return Ok(resp);
+                }
                 Attempt::Failed { error, retryable } => {
                     if !retryable || attempt >= policy.max_retries {
                         return Err(error);
@@ -235,7 +247,12 @@ impl Client {
         };
         tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
         if status.is_success() {
-            return Attempt::Done(ApiResponse { body, endpoint });
+            return Attempt::Done(ApiResponse {
+                body,
+                endpoint,
+                status: status.as_u16(),
+                request_id: header_str(&headers, "x-request-id"),
+            });
         }
         let error = ApiError::from_response(
             status.as_u16(),

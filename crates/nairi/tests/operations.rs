@@ -698,3 +698,34 @@ fn the_table_matches_every_operation_of_the_contract() {
         assert_eq!(op.retry, expected, "{}", op.id);
     }
 }
+
+#[tokio::test]
+async fn a_successful_call_exposes_its_status_and_request_id() {
+    let (server, client) = setup().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .insert_header("x-request-id", "req_42")
+                .set_body_json(json!({"id": "cci_1", "name": "A"})),
+        )
+        .mount(&server)
+        .await;
+    let (agent, meta) =
+        nairi::with_response_meta(client.agents().create(&CreateAgent::new("A"))).await;
+    assert_eq!(agent.unwrap().id, "cci_1");
+    let meta = meta.expect("a successful answer was recorded");
+    assert_eq!(meta.status, 201);
+    assert_eq!(meta.request_id.as_deref(), Some("req_42"));
+    assert_eq!(meta.endpoint, "POST /agents");
+
+    // Through the generic call too; an error records nothing.
+    let (out, meta) = nairi::with_response_meta(
+        client.call_operation("agents.create", CallArgs::new().body(json!({"name": "B"}))),
+    )
+    .await;
+    assert_eq!(out.unwrap()["id"], "cci_1");
+    assert_eq!(meta.unwrap().request_id.as_deref(), Some("req_42"));
+    let (out, meta) = nairi::with_response_meta(client.agents().get("missing")).await;
+    assert!(out.is_err());
+    assert_eq!(meta, None);
+}
