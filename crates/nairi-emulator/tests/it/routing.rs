@@ -210,7 +210,7 @@ async fn unknown_routes_and_wrong_methods_are_json() {
     }
     let r = t.req(Method::PUT, "/agents", Some(json!({}))).await;
     assert_err(&r, 405, "not allowed");
-    assert_eq!(r.headers["allow"], "GET, POST");
+    assert_eq!(r.headers["allow"], "GET, POST, HEAD");
     assert_err(
         &t.req(Method::DELETE, "/conversations/start", None).await,
         405,
