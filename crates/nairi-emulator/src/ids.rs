@@ -105,8 +105,8 @@ mod tests {
     #[test]
     fn short_secrets_are_not_given_away() {
         assert_eq!(redact_key("hunter2"), "h…(redacted)");
-        assert_eq!(redact_key(&new_api_key())[..6], new_api_key()[..6]);
-        assert!(redact_key(&new_api_key()).ends_with("…(redacted)"));
+        let key = new_api_key();
+        assert_eq!(redact_key(&key), format!("{}…(redacted)", &key[..6]));
         assert_eq!(redact_key("abc"), "…(redacted)");
     }
 

@@ -1,5 +1,6 @@
 //! Integration tests of the emulator over real HTTP.
 
+mod abuse;
 mod admin;
 mod common;
 mod control_api;
