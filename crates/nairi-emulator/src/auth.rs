@@ -1,6 +1,8 @@
 //! Who may call what: organisation keys on the public and control APIs, and the control token
 //! that scopes `/_emulator` on a server reachable from other machines.
 
+use std::net::IpAddr;
+
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
@@ -48,6 +50,12 @@ impl FromRequestParts<Shared> for OrgKey {
     }
 }
 
+/// Whether a server bound to `ip` scopes its control API by default: only loopback cannot be
+/// reached from another machine.
+pub(crate) fn token_required_by_default(ip: IpAddr) -> bool {
+    !ip.to_canonical().is_loopback()
+}
+
 /// Compares without an early exit, so the time taken says nothing about the token.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -75,4 +83,27 @@ pub(crate) async fn require_control_token(
         }
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_leaves_the_control_api_open() {
+        for open in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            assert!(!token_required_by_default(open.parse().unwrap()), "{open}");
+        }
+        for scoped in ["0.0.0.0", "::", "192.168.1.10", "10.0.0.1", "::ffff:10.0.0.1"] {
+            assert!(token_required_by_default(scoped.parse().unwrap()), "{scoped}");
+        }
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"emu_a", b"emu_a"));
+        assert!(!same_secret(b"emu_a", b"emu_b"));
+        assert!(!same_secret(b"emu_a", b"emu_ab"));
+        assert!(!same_secret(b"", b"emu_a"));
+    }
 }

@@ -110,7 +110,7 @@ impl EmulatorBuilder {
         }
         app.control.required = self
             .require_control_token
-            .unwrap_or(!addr.ip().to_canonical().is_loopback());
+            .unwrap_or_else(|| auth::token_required_by_default(addr.ip()));
         let app: Shared = Arc::new(app);
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, server::router(app.clone()), rx));
