@@ -5,6 +5,7 @@ mod admin;
 mod common;
 mod control_api;
 mod faults;
+mod ids;
 mod lifecycle;
 mod load;
 mod request_log;
