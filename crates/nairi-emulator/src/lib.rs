@@ -1,9 +1,4 @@
-//! Stateful local emulator of the Nairi public REST API.
-//!
-//! Start it in-process with [`Emulator::builder`], or run the `nairi-emulator` binary. The public
-//! API lives under `/api/public/v1`; the control API (scripts, faults, request log, reset) under
-//! `/_emulator`. See the crate README for both.
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 mod admin;
