@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::agent_sim;
+use crate::auth::{OrgKey, authenticate};
 use crate::error::{ApiResult, EmulatorError};
 use crate::faults::{Fault, FaultEntry};
 use crate::ids;
+use crate::request_body::ControlBody;
 use crate::routes::agents::{check_instances_count, insert_agent};
 use crate::script::ScriptedTurn;
-use crate::auth::{OrgKey, authenticate};
-use crate::request_body::ControlBody;
 use crate::state::{Job, Message, Shared, check_job_id};
 
 /// An agent created through the control API.

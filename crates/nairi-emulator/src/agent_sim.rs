@@ -437,7 +437,11 @@ async fn fail_turn(app: &Shared, t: &TurnRef, prefix: &str, detail: Option<&str>
             sleep_ms(app.timings.step_ms).await;
             let wrapped =
                 format!("{prefix} encountered error: error continuing Claude session: {detail}");
-            push(app, t, Message::new(&t.job_id, "system", "completed", wrapped));
+            push(
+                app,
+                t,
+                Message::new(&t.job_id, "system", "completed", wrapped),
+            );
         }
     }
     with_org(app, &t.key, t.epoch, |org| {

@@ -74,7 +74,11 @@ pub(crate) async fn require_control_token(
             .map(|v| v.as_bytes())
             .unwrap_or_default();
         if !same_secret(sent, app.control.token.as_bytes()) {
-            let what = if sent.is_empty() { "missing" } else { "invalid" };
+            let what = if sent.is_empty() {
+                "missing"
+            } else {
+                "invalid"
+            };
             return EmulatorError::unauthorized(format!(
                 "{what} control token: the control API of an emulator bound to a non-loopback \
                  address needs {CONTROL_TOKEN_HEADER}: <token printed at start>"
@@ -94,8 +98,17 @@ mod tests {
         for open in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
             assert!(!token_required_by_default(open.parse().unwrap()), "{open}");
         }
-        for scoped in ["0.0.0.0", "::", "192.168.1.10", "10.0.0.1", "::ffff:10.0.0.1"] {
-            assert!(token_required_by_default(scoped.parse().unwrap()), "{scoped}");
+        for scoped in [
+            "0.0.0.0",
+            "::",
+            "192.168.1.10",
+            "10.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(
+                token_required_by_default(scoped.parse().unwrap()),
+                "{scoped}"
+            );
         }
     }
 

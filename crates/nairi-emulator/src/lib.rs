@@ -25,14 +25,14 @@ use tokio::task::JoinHandle;
 
 pub use admin::{AgentSeed, CONTROL_BODY_LIMIT, JobSeed, TurnIds};
 pub use agent_sim::default_reply;
-pub use error::EmulatorError;
 pub use auth::CONTROL_TOKEN_HEADER;
+pub use error::EmulatorError;
 pub use faults::Fault;
+pub use ids::new_api_key;
 pub use request_body::DEFAULT_BODY_TIMEOUT;
 pub use request_log::{
     LOG_FIELD_LIMIT, LOG_HEADERS_LIMIT, LoggedRequest, OMITTED_HEADERS, REQUEST_LOG_CAPACITY,
 };
-pub use ids::new_api_key;
 pub use routes::agents::MAX_INSTANCES_COUNT;
 pub use script::{
     FailSpec, MAX_DELAY_MS, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings, Usage,

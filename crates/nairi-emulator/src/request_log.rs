@@ -61,9 +61,11 @@ pub(crate) fn truncate_for_log(s: &str) -> String {
 
 /// Whether a header carries a credential: its value is never logged in full.
 fn is_credential(name: &str) -> bool {
-    ["auth", "cookie", "token", "key", "secret", "password", "session"]
-        .iter()
-        .any(|part| name.contains(part))
+    [
+        "auth", "cookie", "token", "key", "secret", "password", "session",
+    ]
+    .iter()
+    .any(|part| name.contains(part))
 }
 
 /// Keeps the scheme of an `Authorization`-style value (`Bearer nr_abc…(redacted)`).
@@ -161,7 +163,10 @@ mod tests {
         // Taking a snapshot copies no entry: the lock is held for pointer copies only.
         assert!(Arc::ptr_eq(&first[0], &second[0]));
         log.get_mut(seq).unwrap().status = 200;
-        assert_eq!(first[0].status, 0, "a snapshot is not changed under its reader");
+        assert_eq!(
+            first[0].status, 0,
+            "a snapshot is not changed under its reader"
+        );
         assert_eq!(log.since(0)[0].status, 200);
     }
 

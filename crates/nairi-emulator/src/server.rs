@@ -280,9 +280,8 @@ fn refuse_from_head(
     headers: &HeaderMap,
     limit: usize,
 ) -> Option<Response> {
-    match route {
-        Err(e) => return Some(route_error(method, e)),
-        Ok(_) => {}
+    if let Err(e) = route {
+        return Some(route_error(method, e));
     }
     if let Err(e) = authenticate(app, headers) {
         let mut resp = e.into_response();

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiResult, EmulatorError};
 use crate::faults::FaultEntry;
-use crate::request_log::RequestLog;
 use crate::ids::{self, fmt_ts, ser_ts};
+use crate::request_log::RequestLog;
 use crate::script::{ScriptedTurn, Timings};
 
 /// Shared application state.

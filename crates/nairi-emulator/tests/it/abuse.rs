@@ -54,7 +54,10 @@ async fn an_unauthenticated_upload_is_refused_before_its_body() {
         assert!(resp.contains("API key"), "{resp}");
     }
     let log = t.emu.requests();
-    assert!(log.iter().all(|r| r.status == 401 && r.body_len == 0), "{log:?}");
+    assert!(
+        log.iter().all(|r| r.status == 401 && r.body_len == 0),
+        "{log:?}"
+    );
 }
 
 #[tokio::test]
@@ -74,8 +77,13 @@ async fn an_oversized_content_length_is_refused_from_the_header() {
         ),
     ] {
         let mut c = Raw::connect(&t.emu).await;
-        c.send(&head("POST", path, &format!("{auth}Content-Type: {ct}\r\n"), len))
-            .await;
+        c.send(&head(
+            "POST",
+            path,
+            &format!("{auth}Content-Type: {ct}\r\n"),
+            len,
+        ))
+        .await;
         let resp = c.read_until_closed().await;
         assert!(resp.starts_with("HTTP/1.1 413"), "{path}: {resp}");
         assert!(!resp.contains("100 Continue"), "{path}: {resp}");
@@ -132,7 +140,10 @@ async fn a_slow_body_times_out_with_408_and_a_closed_connection() {
         // One byte of a hundred, then nothing: a trickling client.
         c.send(b"{").await;
         let resp = c.read_until_closed().await;
-        assert!(resp.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 408"), "{path}: {resp}");
+        assert!(
+            resp.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 408"),
+            "{path}: {resp}"
+        );
         assert!(resp.contains("not received within 50 ms"), "{path}: {resp}");
     }
     let log = t.emu.requests();
@@ -178,7 +189,10 @@ async fn the_control_api_needs_the_token_when_scoped() {
         (Method::POST, "/orgs"),
     ] {
         for token in [None, Some("emu_wrong"), Some("")] {
-            let mut rb = t.http.request(method.clone(), url(path)).bearer_auth(&t.key);
+            let mut rb = t
+                .http
+                .request(method.clone(), url(path))
+                .bearer_auth(&t.key);
             if let Some(tok) = token {
                 rb = rb.header(nairi_emulator::CONTROL_TOKEN_HEADER, tok);
             }
@@ -225,5 +239,8 @@ async fn on_loopback_the_control_api_is_open_and_the_token_is_fresh() {
     assert!(t.emu.control_token().starts_with("emu_"));
     let other = start().await;
     assert_ne!(t.emu.control_token(), other.emu.control_token());
-    assert_eq!(t.admin(Method::GET, "/health", None, None).await.status, 200);
+    assert_eq!(
+        t.admin(Method::GET, "/health", None, None).await.status,
+        200
+    );
 }

@@ -253,7 +253,10 @@ impl Raw {
         })
         .await;
         let text = String::from_utf8_lossy(&out).into_owned();
-        assert!(read.is_ok(), "the server never closed the connection; got {text:?}");
+        assert!(
+            read.is_ok(),
+            "the server never closed the connection; got {text:?}"
+        );
         text
     }
 }

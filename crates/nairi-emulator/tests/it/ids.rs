@@ -16,7 +16,10 @@ async fn lower_case_ulids_find_their_entities_everywhere() {
     let t = start().await;
     let agent = t.deployed_agent("Cased").await;
     let cci = agent["id"].as_str().unwrap().to_string();
-    assert_eq!(t.get(&format!("/agents/{}", lower(&cci))).await.body["id"], cci);
+    assert_eq!(
+        t.get(&format!("/agents/{}", lower(&cci))).await.body["id"],
+        cci
+    );
 
     let att = upload(&t, "a.txt", b"hi".to_vec()).await;
     let att_id = att.body["attachment_id"].as_str().unwrap().to_string();
@@ -37,7 +40,11 @@ async fn lower_case_ulids_find_their_entities_everywhere() {
     assert_eq!(msgs[0]["attachment_ids"], json!([att_id]));
     let r = t.continue_conv(&lower(&job), "two").await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["job_id"], job.as_str(), "the canonical id comes back");
+    assert_eq!(
+        r.body["job_id"],
+        job.as_str(),
+        "the canonical id comes back"
+    );
     let r = t.get(&format!("/agents/{cci}/conversations")).await;
     assert_eq!(r.body["conversations"].as_array().unwrap().len(), 1);
 
@@ -48,7 +55,12 @@ async fn lower_case_ulids_find_their_entities_everywhere() {
         )
         .await;
     let aar = rule.body["id"].as_str().unwrap().to_string();
-    assert_eq!(t.get(&format!("/artifacts/rules/{}", lower(&aar))).await.status, 200);
+    assert_eq!(
+        t.get(&format!("/artifacts/rules/{}", lower(&aar)))
+            .await
+            .status,
+        200
+    );
     let r = t
         .post(
             &format!("/agents/{}/resources", lower(&cci)),
@@ -89,7 +101,10 @@ async fn lower_case_ulids_find_their_entities_everywhere() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = t
-        .patch(&format!("/vault-secrets/{}", lower(&sec)), json!({ "value": "z" }))
+        .patch(
+            &format!("/vault-secrets/{}", lower(&sec)),
+            json!({ "value": "z" }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 
@@ -111,7 +126,10 @@ async fn lower_case_ulids_find_their_entities_everywhere() {
     let llm = t.get("/integrations/llm").await;
     let ai = llm.body[0]["id"].as_str().unwrap().to_string();
     let r = t
-        .patch(&format!("/integrations/llm/{}", lower(&ai)), json!({ "name": "N" }))
+        .patch(
+            &format!("/integrations/llm/{}", lower(&ai)),
+            json!({ "name": "N" }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 
@@ -141,9 +159,16 @@ async fn lower_case_ulids_find_their_entities_everywhere() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = t.get(&format!("/agents/{cci}/conversations?status=abandoned")).await;
+    let r = t
+        .get(&format!("/agents/{cci}/conversations?status=abandoned"))
+        .await;
     assert_eq!(r.body["conversations"][0]["id"], job.as_str());
 
     // Letters outside Crockford's alphabet stay malformed in either case.
-    assert_err(&t.get(&format!("/agents/{}", lower(&cci).replace('0', "i"))).await, 400, "invalid");
+    assert_err(
+        &t.get(&format!("/agents/{}", lower(&cci).replace('0', "i")))
+            .await,
+        400,
+        "invalid",
+    );
 }

@@ -459,7 +459,10 @@ async fn head_is_accepted_on_every_get_route() {
     // The same checks as GET: authentication, ids, and methods that are not GET routes.
     let r = t.req_as("nr_wrong", Method::HEAD, "/agents", None).await;
     assert_eq!(r.status, 401);
-    assert_eq!(t.req(Method::HEAD, "/messages/cmsg_1", None).await.status, 400);
+    assert_eq!(
+        t.req(Method::HEAD, "/messages/cmsg_1", None).await.status,
+        400
+    );
     let r = t.req(Method::HEAD, "/conversations/start", None).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.headers["allow"], "POST");
