@@ -2,8 +2,8 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use percent_encoding::percent_decode_str;
@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::agent_sim;
+use crate::auth::{OrgKey, authenticate};
 use crate::error::{ApiResult, EmulatorError};
 use crate::faults::{Fault, FaultEntry};
 use crate::ids;
+use crate::request_body::ControlBody;
 use crate::routes::agents::{check_instances_count, insert_agent};
 use crate::script::ScriptedTurn;
-use crate::server::authenticate;
 use crate::state::{Job, Message, Shared, check_job_id};
 
 /// An agent created through the control API.
@@ -143,7 +144,7 @@ pub(crate) fn set_job_status(
     status: &str,
     reason: Option<&str>,
 ) -> ApiResult<()> {
-    check_job_id(job_id)?;
+    let job_id = &*check_job_id(job_id)?;
     if !JOB_STATUSES.contains(&status) {
         return Err(EmulatorError::bad_request(
             "status must be active, completed, error or abandoned",
@@ -251,7 +252,7 @@ async fn json_errors(resp: Response) -> Response {
     out
 }
 
-pub(crate) fn router() -> Router<Shared> {
+pub(crate) fn router(app: Shared) -> Router<Shared> {
     Router::new()
         .route(
             "/health",
@@ -271,12 +272,14 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/requests", get(http_requests).delete(http_clear_requests))
         .route("/reset", post(http_reset))
         .layer(axum::middleware::map_response(json_errors))
-        // Overrides the outer router's `DefaultBodyLimit::disable()` (the public API reads its
-        // bodies itself, with its own limits).
-        .layer(DefaultBodyLimit::max(CONTROL_BODY_LIMIT))
+        // Outermost: without the token (when one is required) nothing else runs.
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            crate::auth::require_control_token,
+        ))
 }
 
-async fn http_org(State(app): State<Shared>, body: Bytes) -> Response {
+async fn http_org(State(app): State<Shared>, ControlBody(body): ControlBody) -> Response {
     reply(parse::<OrgReq>(&body).map(|r| {
         (
             StatusCode::CREATED,
@@ -285,32 +288,45 @@ async fn http_org(State(app): State<Shared>, body: Bytes) -> Response {
     }))
 }
 
-async fn http_agent(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    reply((|| {
-        let key = authenticate(&app, &headers)?;
-        let seed: AgentSeed = parse(&body)?;
-        Ok((StatusCode::CREATED, create_agent(&app, &key, seed)?))
-    })())
+async fn http_agent(
+    State(app): State<Shared>,
+    OrgKey(key): OrgKey,
+    ControlBody(body): ControlBody,
+) -> Response {
+    reply(
+        parse(&body)
+            .and_then(|seed| create_agent(&app, &key, seed))
+            .map(|agent| (StatusCode::CREATED, agent)),
+    )
 }
 
-async fn http_script(
-    State(app): State<Shared>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// The agent reference of `/_emulator/agents/{agent_ref}/script`, `/` raw or `%2F`.
+fn script_agent_ref(uri: &Uri) -> ApiResult<String> {
+    // The raw path keeps `%2F` apart from `/` until the suffix is matched.
+    // Nested routers see the path without `/_emulator`; accept both forms.
+    let path = uri.path();
+    let raw = path.strip_prefix("/_emulator").unwrap_or(path);
+    let agent = raw
+        .strip_prefix("/agents/")
+        .and_then(|r| r.strip_suffix("/script"))
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| EmulatorError::not_found("route not found"))?;
+    Ok(percent_decode_str(agent).decode_utf8_lossy().into_owned())
+}
+
+async fn http_script(State(app): State<Shared>, req: Request) -> Response {
+    // An unknown route is a 404 before the key is checked, and the body is read only after.
+    let checked = script_agent_ref(req.uri())
+        .and_then(|agent| authenticate(&app, req.headers()).map(|key| (agent, key)));
+    let (agent, key) = match checked {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let body = match ControlBody::from_request(req, &app).await {
+        Ok(ControlBody(b)) => b,
+        Err(e) => return e.into_response(),
+    };
     reply((|| {
-        // The raw path keeps `%2F` apart from `/` until the suffix is matched.
-        // Nested routers see the path without `/_emulator`; accept both forms.
-        let path = uri.path();
-        let raw = path.strip_prefix("/_emulator").unwrap_or(path);
-        let agent = raw
-            .strip_prefix("/agents/")
-            .and_then(|r| r.strip_suffix("/script"))
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| EmulatorError::not_found("route not found"))?;
-        let agent = percent_decode_str(agent).decode_utf8_lossy().into_owned();
-        let key = authenticate(&app, &headers)?;
         let req: ScriptReq = parse(&body)?;
         let pending = script(&app, &key, &agent, req.turns)?;
         Ok((
@@ -320,9 +336,12 @@ async fn http_script(
     })())
 }
 
-async fn http_job(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn http_job(
+    State(app): State<Shared>,
+    OrgKey(key): OrgKey,
+    ControlBody(body): ControlBody,
+) -> Response {
     reply((|| {
-        let key = authenticate(&app, &headers)?;
         let seed: JobSeed = parse(&body)?;
         let ids = seed_job(&app, &key, seed)?;
         Ok((
@@ -335,18 +354,17 @@ async fn http_job(State(app): State<Shared>, headers: HeaderMap, body: Bytes) ->
 async fn http_job_status(
     State(app): State<Shared>,
     Path(job_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    OrgKey(key): OrgKey,
+    ControlBody(body): ControlBody,
 ) -> Response {
     reply((|| {
-        let key = authenticate(&app, &headers)?;
         let req: StatusReq = parse(&body)?;
         set_job_status(&app, &key, &job_id, &req.status, req.reason.as_deref())?;
         Ok((StatusCode::OK, json!({ "ok": true })))
     })())
 }
 
-async fn http_fault(State(app): State<Shared>, body: Bytes) -> Response {
+async fn http_fault(State(app): State<Shared>, ControlBody(body): ControlBody) -> Response {
     reply(
         parse::<Fault>(&body)
             .and_then(|f| inject_fault(&app, f))
@@ -375,6 +393,12 @@ struct SinceQuery {
     since: Option<u64>,
 }
 
+/// The `GET /_emulator/requests` body, serialised after the log's lock is released.
+#[derive(Serialize)]
+struct RequestsBody {
+    requests: Vec<std::sync::Arc<crate::request_log::LoggedRequest>>,
+}
+
 async fn http_requests(State(app): State<Shared>, uri: Uri) -> Response {
     let since = match uri.query() {
         None => Ok(0),
@@ -387,7 +411,11 @@ async fn http_requests(State(app): State<Shared>, uri: Uri) -> Response {
             }),
     };
     match since {
-        Ok(since) => axum::Json(json!({ "requests": app.log().since(since) })).into_response(),
+        Ok(since) => {
+            // Only the snapshot is taken under the lock: the API never waits on serialising.
+            let requests = app.log().since(since);
+            axum::Json(RequestsBody { requests }).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }

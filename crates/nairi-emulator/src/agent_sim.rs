@@ -282,15 +282,27 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
         let m = org.message_mut(&t.msg_id)?;
         m.set_status("pending");
         let prompt = m.content.clone();
+        let attachment_ids = m.attachment_ids.clone().unwrap_or_default();
+        let empty = attachment_ids
+            .into_iter()
+            .find(|id| org.attachments.get(id).is_some_and(|a| a.data.is_empty()));
         let job = org.jobs.get_mut(&t.job_id)?;
         // Picked up: the job is working again, even if an earlier turn left it `error`.
         job.status = "active".into();
         job.updated_at = ids::now();
-        Some((prompt, job.mode == "ask"))
+        Some((prompt, job.mode == "ask", empty))
     });
-    let Some(Some((prompt, ask_mode))) = prompt else {
+    let Some(Some((prompt, ask_mode, empty_attachment))) = prompt else {
         return;
     };
+    if let Some(id) = empty_attachment {
+        // The daemon downloads inbound attachments before it runs the agent, and an empty
+        // file fails the whole turn (BEHAVIOUR 2, "Mode, prompts, attachments"; 4.18).
+        sleep_ms(tm.step_ms).await;
+        let detail = format!("failed to download attachment {id}: the file is empty");
+        fail_turn(&app, &t, "nairid", Some(&detail), false).await;
+        return;
+    }
     if turn.stuck {
         return;
     }
@@ -307,36 +319,8 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
     sleep_ms(tm.reply_ms.saturating_add(turn.delay_ms)).await;
 
     if let Some(fail) = &turn.fail {
-        let prefix = fail.prefix.clone().unwrap_or_else(|| "nairid".into());
-        if let Some(detail) = &fail.detail {
-            let msg = Message::new(
-                &t.job_id,
-                "system",
-                "completed",
-                format!("{prefix} encountered error: {detail}"),
-            );
-            push(&app, &t, msg);
-            if fail.double {
-                sleep_ms(tm.step_ms).await;
-                let wrapped = format!(
-                    "{prefix} encountered error: error continuing Claude session: {detail}"
-                );
-                push(
-                    &app,
-                    &t,
-                    Message::new(&t.job_id, "system", "completed", wrapped),
-                );
-            }
-        }
-        with_org(&app, &t.key, t.epoch, |org| {
-            if let Some(m) = org.message_mut(&t.msg_id) {
-                m.set_status("failed");
-            }
-            if let Some(job) = org.jobs.get_mut(&t.job_id) {
-                job.status = "error".into();
-                job.updated_at = ids::now();
-            }
-        });
+        let prefix = fail.prefix.as_deref().unwrap_or("nairid");
+        fail_turn(&app, &t, prefix, fail.detail.as_deref(), fail.double).await;
         return;
     }
 
@@ -436,6 +420,39 @@ async fn run_turn(app: Shared, t: TurnRef, turn: ScriptedTurn, deployed_model: O
     }
     trailing(&app, &t, &turn).await;
     slot.release();
+}
+
+/// The failure convention: `<prefix> encountered error: <detail>` (twice, wrapped, for a
+/// `double` failure), then the user message `failed` and the job `error`.
+async fn fail_turn(app: &Shared, t: &TurnRef, prefix: &str, detail: Option<&str>, double: bool) {
+    if let Some(detail) = detail {
+        let msg = Message::new(
+            &t.job_id,
+            "system",
+            "completed",
+            format!("{prefix} encountered error: {detail}"),
+        );
+        push(app, t, msg);
+        if double {
+            sleep_ms(app.timings.step_ms).await;
+            let wrapped =
+                format!("{prefix} encountered error: error continuing Claude session: {detail}");
+            push(
+                app,
+                t,
+                Message::new(&t.job_id, "system", "completed", wrapped),
+            );
+        }
+    }
+    with_org(app, &t.key, t.epoch, |org| {
+        if let Some(m) = org.message_mut(&t.msg_id) {
+            m.set_status("failed");
+        }
+        if let Some(job) = org.jobs.get_mut(&t.job_id) {
+            job.status = "error".into();
+            job.updated_at = ids::now();
+        }
+    });
 }
 
 /// Late progress events and trailing system messages, after the reply.

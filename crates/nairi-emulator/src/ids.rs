@@ -23,18 +23,21 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", new_ulid())
 }
 
-/// Whether `s` is 26 upper-case Crockford base32 characters (the contract's ID pattern).
+/// Whether `s` is 26 Crockford base32 characters in either case (Crockford base32 is
+/// case-insensitive; the contract's pattern shows the canonical upper case).
 pub fn is_ulid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 26
         && b.iter().all(|c| {
-            matches!(c, b'0'..=b'9' | b'A'..=b'H' | b'J' | b'K' | b'M' | b'N' | b'P'..=b'T' | b'V'..=b'Z')
+            matches!(c.to_ascii_uppercase(), b'0'..=b'9' | b'A'..=b'H' | b'J' | b'K' | b'M' | b'N' | b'P'..=b'T' | b'V'..=b'Z')
         })
 }
 
-/// Whether `s` is `prefix` followed by a valid ULID.
-pub fn has_prefix_ulid(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(is_ulid)
+/// `prefix` + ULID in canonical (upper) case, when `s` is `prefix` followed by a ULID in
+/// either case: the form entities are stored under.
+pub fn canonical_id(s: &str, prefix: &str) -> Option<String> {
+    let ulid = s.strip_prefix(prefix).filter(|u| is_ulid(u))?;
+    Some(format!("{prefix}{}", ulid.to_ascii_uppercase()))
 }
 
 /// A new public API key: `nr_` + URL-safe base64 (with padding) of 32 random bytes, 44 characters.
@@ -62,9 +65,20 @@ pub fn ser_ts<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S:
     s.serialize_str(&fmt_ts(t))
 }
 
-/// Redacts an API key for logs: the first few characters and a marker.
+/// A new control-API token: `emu_` + URL-safe base64 of 32 random bytes.
+pub fn new_control_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes[..]);
+    format!(
+        "emu_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// Redacts a secret for logs: a marker after at most 6 characters, and never more than a
+/// quarter of the secret, so that a short one is not given away.
 pub fn redact_key(key: &str) -> String {
-    let shown: String = key.chars().take(6).collect();
+    let shown: String = key.chars().take((key.chars().count() / 4).min(6)).collect();
     format!("{shown}…(redacted)")
 }
 
@@ -76,10 +90,24 @@ mod tests {
     fn ids_are_valid_and_sorted() {
         let a = new_id("cci_");
         let b = new_id("cci_");
-        assert!(has_prefix_ulid(&a, "cci_"));
+        assert_eq!(canonical_id(&a, "cci_").as_deref(), Some(a.as_str()));
         assert!(a < b);
         assert!(!is_ulid("01KEQ6963XS96YDP3NF9NKB7QI"));
-        assert!(!is_ulid("01keq6963xs96ydp3nf9nkb7qj"));
+        assert!(!is_ulid("01keq6963xs96ydp3nf9nkb7qi"));
+        assert!(is_ulid("01keq6963xs96ydp3nf9nkb7qj"));
+        assert_eq!(
+            canonical_id("cci_01keq6963xs96ydp3nf9nkb7qj", "cci_").as_deref(),
+            Some("cci_01KEQ6963XS96YDP3NF9NKB7QJ")
+        );
+        assert_eq!(canonical_id("CCI_01KEQ6963XS96YDP3NF9NKB7QJ", "cci_"), None);
+    }
+
+    #[test]
+    fn short_secrets_are_not_given_away() {
+        assert_eq!(redact_key("hunter2"), "h…(redacted)");
+        let key = new_api_key();
+        assert_eq!(redact_key(&key), format!("{}…(redacted)", &key[..6]));
+        assert_eq!(redact_key("abc"), "…(redacted)");
     }
 
     #[test]

@@ -1,17 +1,15 @@
-//! Stateful local emulator of the Nairi public REST API.
-//!
-//! Start it in-process with [`Emulator::builder`], or run the `nairi-emulator` binary. The public
-//! API lives under `/api/public/v1`; the control API (scripts, faults, request log, reset) under
-//! `/_emulator`. See the crate README for both.
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 mod admin;
 mod agent_sim;
+mod auth;
 mod cron;
 mod error;
 mod faults;
 mod ids;
+mod request_body;
+mod request_log;
 mod routes;
 mod script;
 mod server;
@@ -19,6 +17,7 @@ mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -26,9 +25,14 @@ use tokio::task::JoinHandle;
 
 pub use admin::{AgentSeed, CONTROL_BODY_LIMIT, JobSeed, TurnIds};
 pub use agent_sim::default_reply;
+pub use auth::CONTROL_TOKEN_HEADER;
 pub use error::EmulatorError;
-pub use faults::{Fault, LOG_FIELD_LIMIT, LoggedRequest, REQUEST_LOG_CAPACITY};
+pub use faults::Fault;
 pub use ids::new_api_key;
+pub use request_body::DEFAULT_BODY_TIMEOUT;
+pub use request_log::{
+    LOG_FIELD_LIMIT, LOG_HEADERS_LIMIT, LoggedRequest, OMITTED_HEADERS, REQUEST_LOG_CAPACITY,
+};
 pub use routes::agents::MAX_INSTANCES_COUNT;
 pub use script::{
     FailSpec, MAX_DELAY_MS, OutboundAttachment, ProgressEvent, ScriptedTurn, Timings, Usage,
@@ -43,6 +47,9 @@ pub struct EmulatorBuilder {
     timings: Timings,
     api_key: Option<String>,
     addr: SocketAddr,
+    body_timeout: Duration,
+    control_token: Option<String>,
+    require_control_token: Option<bool>,
 }
 
 impl EmulatorBuilder {
@@ -64,6 +71,26 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Time a client has to send a whole request body (default [`DEFAULT_BODY_TIMEOUT`]);
+    /// a slower one gets a 408 and its connection is closed.
+    pub fn body_timeout(mut self, t: Duration) -> Self {
+        self.body_timeout = t;
+        self
+    }
+
+    /// The control token (default: a fresh `emu_…` token).
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
+    /// Whether `/_emulator` needs the control token in [`CONTROL_TOKEN_HEADER`] (default:
+    /// only when bound to an address other than loopback).
+    pub fn require_control_token(mut self, required: bool) -> Self {
+        self.require_control_token = Some(required);
+        self
+    }
+
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(self.addr).await?;
@@ -71,7 +98,15 @@ impl EmulatorBuilder {
         let api_key = self.api_key.unwrap_or_else(ids::new_api_key);
         let mut world = World::default();
         world.create_org(&api_key, false);
-        let app: Shared = Arc::new(App::new(world, self.timings));
+        let mut app = App::new(world, self.timings);
+        app.limits.body_timeout = self.body_timeout;
+        if let Some(token) = self.control_token.filter(|t| !t.is_empty()) {
+            app.control.token = token;
+        }
+        app.control.required = self
+            .require_control_token
+            .unwrap_or_else(|| auth::token_required_by_default(addr.ip()));
+        let app: Shared = Arc::new(app);
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, server::router(app.clone()), rx));
         Ok(Emulator {
@@ -108,6 +143,9 @@ impl Emulator {
             timings: Timings::default(),
             api_key: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            control_token: None,
+            require_control_token: None,
         }
     }
 
@@ -124,6 +162,18 @@ impl Emulator {
     /// The default organisation's API key.
     pub fn api_key(&self) -> &str {
         &self.api_key
+    }
+
+    /// The token the control API needs in [`CONTROL_TOKEN_HEADER`] when
+    /// [`Emulator::control_token_required`].
+    pub fn control_token(&self) -> &str {
+        &self.app.control.token
+    }
+
+    /// Whether `/_emulator` needs the control token (by default: bound to a non-loopback
+    /// address). The Rust control methods never need it.
+    pub fn control_token_required(&self) -> bool {
+        self.app.control.required
     }
 
     /// The timings in force.
@@ -205,7 +255,8 @@ impl Emulator {
 
     /// The logged requests whose `seq` is above `seq`, oldest first.
     pub fn requests_since(&self, seq: u64) -> Vec<LoggedRequest> {
-        self.app.log().since(seq)
+        let snapshot = self.app.log().since(seq);
+        snapshot.into_iter().map(Arc::unwrap_or_clone).collect()
     }
 
     /// Empties the request log; sequence numbers are never reused.

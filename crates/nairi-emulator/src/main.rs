@@ -1,6 +1,7 @@
 //! `nairi-emulator`: run the Nairi API emulator as a standalone server.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use clap::Parser;
 use nairi_emulator::{Emulator, Timings};
@@ -18,6 +19,16 @@ struct Args {
     /// API key of the default organisation (default: a fresh nr_ key).
     #[arg(long, env = "NAIRI_EMULATOR_API_KEY")]
     api_key: Option<String>,
+    /// Control-API token (default: a fresh emu_ token); needed in X-Emulator-Token unless
+    /// bound to loopback.
+    #[arg(long, env = "NAIRI_EMULATOR_CONTROL_TOKEN")]
+    control_token: Option<String>,
+    /// Require the control token even when bound to loopback.
+    #[arg(long)]
+    require_control_token: bool,
+    /// Seconds a client has to send a whole request body.
+    #[arg(long, default_value_t = 30)]
+    body_timeout_secs: u64,
     /// Near-zero timings, for tests.
     #[arg(long)]
     fast: bool,
@@ -57,15 +68,31 @@ async fn main() -> std::io::Result<()> {
     t.status_lag_ms = args.status_lag_ms.unwrap_or(t.status_lag_ms);
     let mut b = Emulator::builder()
         .timings(t)
-        .bind(SocketAddr::new(args.host, args.port));
+        .bind(SocketAddr::new(args.host, args.port))
+        .body_timeout(Duration::from_secs(args.body_timeout_secs.max(1)));
     if let Some(k) = args.api_key.filter(|k| !k.is_empty()) {
         b = b.api_key(k);
+    }
+    if let Some(k) = args.control_token.filter(|k| !k.is_empty()) {
+        b = b.control_token(k);
+    }
+    if args.require_control_token {
+        b = b.require_control_token(true);
     }
     let emu = b.start().await?;
     println!("Nairi emulator listening on {}", emu.base_url());
     println!("NAIRI_BASE_URL={}", emu.base_url());
     println!("NAIRI_API_KEY={}", emu.api_key());
-    println!("Control API: {}/_emulator (Ctrl-C to stop)", emu.base_url());
+    println!("NAIRI_EMULATOR_CONTROL_TOKEN={}", emu.control_token());
+    let scope = if emu.control_token_required() {
+        "needs X-Emulator-Token"
+    } else {
+        "open on loopback"
+    };
+    println!(
+        "Control API: {}/_emulator, {scope} (Ctrl-C to stop)",
+        emu.base_url()
+    );
     wait_for_stop_signal().await;
     emu.shutdown().await;
     println!("Nairi emulator stopped");

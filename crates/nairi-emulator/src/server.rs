@@ -1,7 +1,6 @@
 //! HTTP plumbing: the accept loop (so a fault can drop a connection), the public entry point,
 //! fault injection, the request log, body limits and JSON 404/405 fallbacks.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +16,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
 
+use crate::auth::authenticate;
 use crate::error::EmulatorError;
-use crate::faults::{Fault, LoggedRequest, truncate_for_log};
+use crate::faults::Fault;
 use crate::ids;
+use crate::request_body;
+use crate::request_log::{LoggedRequest, headers_for_log, truncate_for_log};
 use crate::routes::{self, Ctx, RouteError};
 use crate::state::Shared;
 
@@ -36,7 +38,7 @@ pub(crate) struct ConnKill(pub Arc<Notify>);
 
 pub(crate) fn router(app: Shared) -> Router {
     Router::new()
-        .nest("/_emulator", crate::admin::router())
+        .nest("/_emulator", crate::admin::router(app.clone()))
         .route(API_PREFIX, any(public_entry))
         .route(&format!("{API_PREFIX}/"), any(public_entry))
         .route(&format!("{API_PREFIX}/{{*rest}}"), any(public_entry))
@@ -92,47 +94,6 @@ pub(crate) async fn serve(
                 _ = conn_shutdown.changed() => {}
             }
         });
-    }
-}
-
-fn header_map_for_log(h: &HeaderMap) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for (k, v) in h {
-        let name = k.as_str().to_ascii_lowercase();
-        let val = String::from_utf8_lossy(v.as_bytes()).into_owned();
-        let val = if name == "authorization" {
-            match val.split_once(' ') {
-                Some((scheme, key)) => format!("{scheme} {}", ids::redact_key(key.trim())),
-                None => ids::redact_key(&val),
-            }
-        } else {
-            val
-        };
-        out.insert(name, truncate_for_log(&val));
-    }
-    out
-}
-
-/// The key of an `Authorization: Bearer <key>` header (scheme case-insensitive), if any.
-fn bearer(h: &HeaderMap) -> Option<String> {
-    let v = h.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, key) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| key.trim().to_string())
-        .filter(|k| !k.is_empty())
-}
-
-/// The organisation key of a request (public or control API): 401 when the bearer key is
-/// missing or belongs to no organisation.
-pub(crate) fn authenticate(app: &Shared, h: &HeaderMap) -> Result<String, EmulatorError> {
-    let key = bearer(h).ok_or_else(|| {
-        EmulatorError::unauthorized("missing API key: send Authorization: Bearer <key>")
-    })?;
-    if app.lock().orgs.contains_key(&key) {
-        Ok(key)
-    } else {
-        Err(EmulatorError::unauthorized("invalid API key"))
     }
 }
 
@@ -243,22 +204,34 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
         method: method.to_string(),
         path: truncate_for_log(&path),
         query: query.as_deref().map(truncate_for_log),
-        headers: header_map_for_log(&parts.headers),
+        headers: headers_for_log(&parts.headers),
         at: ids::fmt_ts(&ids::now()),
         ..LoggedRequest::default()
     };
     let seq = app.log().arrive(entry);
     let rest = path.strip_prefix(API_PREFIX).unwrap_or("");
     let rest = rest.strip_prefix('/').unwrap_or(rest).to_string();
-    let route = routes::route(&method, &rest);
+    // HEAD is GET without the body, which hyper leaves out.
+    let route_method = if method == Method::HEAD {
+        Method::GET
+    } else {
+        method.clone()
+    };
+    let route = routes::route(&route_method, &rest);
     let limit = match &route {
         Ok(op) if routes::is_multipart(op) => MULTIPART_BODY_LIMIT,
         _ => JSON_BODY_LIMIT,
     };
-    let body = axum::body::to_bytes(body, limit).await;
+    let fault = take_fault(&app, method.as_str(), &path);
+    if fault.is_none()
+        && let Some(resp) = refuse_from_head(&app, &method, &route, &parts.headers, limit)
+    {
+        log_outcome(&app, seq, resp.status().as_u16(), 0, None);
+        return resp;
+    }
+    let body = request_body::read(&parts.headers, body, limit, app.limits.body_timeout).await;
 
     let body_len = body.as_ref().map(|b| b.len() as u64).unwrap_or(0);
-    let fault = take_fault(&app, method.as_str(), &path);
     if let Some((id, f)) = &fault {
         if f.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
@@ -286,17 +259,7 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
 
     let resp = match body {
         Ok(bytes) => handle(&app, &method, route, &parts.headers, query, bytes).await,
-        Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
-            if too_large {
-                EmulatorError::new(413, format!("request body too large (limit {limit} bytes)"))
-                    .into_response()
-            } else {
-                EmulatorError::bad_request("could not read request body").into_response()
-            }
-        }
+        Err(e) => e.into_response(),
     };
     log_outcome(
         &app,
@@ -306,6 +269,46 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
         fault.map(|(id, _)| id),
     );
     resp
+}
+
+/// The answer to a request that its head alone settles (unknown route, wrong method, no valid
+/// key, a declared body over the limit), so that not a byte of its body is read.
+fn refuse_from_head(
+    app: &Shared,
+    method: &Method,
+    route: &Result<routes::Op, RouteError>,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Option<Response> {
+    if let Err(e) = route {
+        return Some(route_error(method, e));
+    }
+    if let Err(e) = authenticate(app, headers) {
+        let mut resp = e.into_response();
+        // The unread body cannot be skipped to reach a next request.
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Some(resp);
+    }
+    request_body::declared_too_large(headers, limit).map(IntoResponse::into_response)
+}
+
+fn route_error(method: &Method, e: &RouteError) -> Response {
+    match e {
+        RouteError::NotFound => EmulatorError::not_found("route not found").into_response(),
+        RouteError::MethodNotAllowed(allowed) => {
+            let mut r =
+                EmulatorError::new(405, format!("method {method} not allowed")).into_response();
+            let mut allowed = allowed.to_vec();
+            if allowed.contains(&"GET") {
+                allowed.push("HEAD");
+            }
+            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            r
+        }
+    }
 }
 
 async fn handle(
@@ -318,17 +321,7 @@ async fn handle(
 ) -> Response {
     let op = match route {
         Ok(op) => op,
-        Err(RouteError::NotFound) => {
-            return EmulatorError::not_found("route not found").into_response();
-        }
-        Err(RouteError::MethodNotAllowed(allowed)) => {
-            let mut r =
-                EmulatorError::new(405, format!("method {method} not allowed")).into_response();
-            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
-                r.headers_mut().insert(header::ALLOW, v);
-            }
-            return r;
-        }
+        Err(e) => return route_error(method, &e),
     };
     let key = match authenticate(app, headers) {
         Ok(key) => key,

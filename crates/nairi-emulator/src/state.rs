@@ -2,14 +2,16 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiResult, EmulatorError};
-use crate::faults::{FaultEntry, RequestLog};
+use crate::faults::FaultEntry;
 use crate::ids::{self, fmt_ts, ser_ts};
+use crate::request_log::RequestLog;
 use crate::script::{ScriptedTurn, Timings};
 
 /// Shared application state.
@@ -18,7 +20,24 @@ pub(crate) struct App {
     /// Separate from `world`: logging and reading the log never hold the state lock.
     pub log: Mutex<RequestLog>,
     pub timings: Timings,
+    pub limits: Limits,
+    pub control: ControlAccess,
     pub rt: tokio::runtime::Handle,
+}
+
+/// Bounds on what one request may cost.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Time a client has to send a whole request body.
+    pub body_timeout: Duration,
+}
+
+/// Who may use the control API.
+#[derive(Debug, Clone)]
+pub(crate) struct ControlAccess {
+    pub token: String,
+    /// Whether `/_emulator` needs the token (a server reachable from other machines).
+    pub required: bool,
 }
 
 pub(crate) type Shared = Arc<App>;
@@ -30,6 +49,13 @@ impl App {
             world: Mutex::new(world),
             log: Mutex::new(RequestLog::default()),
             timings,
+            limits: Limits {
+                body_timeout: crate::request_body::DEFAULT_BODY_TIMEOUT,
+            },
+            control: ControlAccess {
+                token: ids::new_control_token(),
+                required: false,
+            },
             rt: tokio::runtime::Handle::current(),
         }
     }
@@ -202,11 +228,10 @@ impl Org {
     /// Finds an agent by `cci_` id or slug.
     pub fn agent_id(&self, r: &str) -> ApiResult<String> {
         if r.starts_with("cci_") {
-            if !ids::has_prefix_ulid(r, "cci_") {
-                return Err(EmulatorError::bad_request(format!("invalid agent id: {r}")));
-            }
-            return if self.agents.contains_key(r) {
-                Ok(r.to_string())
+            let id = ids::canonical_id(r, "cci_")
+                .ok_or_else(|| EmulatorError::bad_request(format!("invalid agent id: {r}")))?;
+            return if self.agents.contains_key(&id) {
+                Ok(id)
             } else {
                 Err(EmulatorError::not_found("agent not found"))
             };
@@ -255,9 +280,9 @@ impl Org {
     }
 
     pub fn job_mut(&mut self, id: &str) -> ApiResult<&mut Job> {
-        check_job_id(id)?;
+        let id = check_job_id(id)?;
         self.jobs
-            .get_mut(id)
+            .get_mut(&id)
             .ok_or_else(|| EmulatorError::not_found("conversation not found"))
     }
 
@@ -297,23 +322,18 @@ impl Org {
     }
 }
 
-pub(crate) fn check_job_id(id: &str) -> ApiResult<()> {
-    if ids::has_prefix_ulid(id, "job_") || ids::has_prefix_ulid(id, "j_") {
-        Ok(())
-    } else {
-        Err(EmulatorError::bad_request(format!("invalid job id: {id}")))
-    }
+/// Validates a `job_`/`j_` id; returns it in the canonical case it is stored under.
+pub(crate) fn check_job_id(id: &str) -> ApiResult<String> {
+    ids::canonical_id(id, "job_")
+        .or_else(|| ids::canonical_id(id, "j_"))
+        .ok_or_else(|| EmulatorError::bad_request(format!("invalid job id: {id}")))
 }
 
-/// Validates `prefix` + ULID, else a 400 naming the kind of ID.
-pub(crate) fn check_id(id: &str, prefix: &str, what: &str) -> ApiResult<()> {
-    if ids::has_prefix_ulid(id, prefix) {
-        Ok(())
-    } else {
-        Err(EmulatorError::bad_request(format!(
-            "invalid {what} id: {id}"
-        )))
-    }
+/// Validates `prefix` + ULID, else a 400 naming the kind of ID; returns the id in the
+/// canonical case it is stored under.
+pub(crate) fn check_id(id: &str, prefix: &str, what: &str) -> ApiResult<String> {
+    ids::canonical_id(id, prefix)
+        .ok_or_else(|| EmulatorError::bad_request(format!("invalid {what} id: {id}")))
 }
 
 pub(crate) struct Agent {

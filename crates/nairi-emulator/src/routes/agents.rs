@@ -236,28 +236,44 @@ pub(crate) fn deploy(ctx: &Ctx, r: &str) -> ApiResult<Reply> {
 // ---------------------------------------------------------------- resources
 
 /// The entity types an agent can be given, with the ID check and existence check of each.
-fn check_entity(org: &Org, entity_type: &str, entity_id: &str) -> ApiResult<()> {
-    let (prefix, what, exists) = match entity_type {
-        "agent_artifact_rule" => ("aar_", "rule", org.rules.contains_key(entity_id)),
-        "agent_artifact_mcp_cfg" => ("amc_", "MCP config", org.mcp.contains_key(entity_id)),
-        "agent_artifact_skill" => ("ask_", "skill", org.skills.contains_key(entity_id)),
-        "vault" => ("vlt_", "vault", org.vaults.contains_key(entity_id)),
-        "anthropic_integration" => (
-            "ai_",
-            "LLM integration",
-            org.llm.iter().any(|i| i.id == entity_id),
-        ),
+/// Returns the entity id in the canonical case it is stored under.
+fn check_entity(org: &Org, entity_type: &str, entity_id: &str) -> ApiResult<String> {
+    let canonical = |prefix: &str, what: &str| check_id(entity_id, prefix, what);
+    let (id, what, exists) = match entity_type {
+        "agent_artifact_rule" => {
+            let id = canonical("aar_", "rule")?;
+            let exists = org.rules.contains_key(&id);
+            (id, "rule", exists)
+        }
+        "agent_artifact_mcp_cfg" => {
+            let id = canonical("amc_", "MCP config")?;
+            let exists = org.mcp.contains_key(&id);
+            (id, "MCP config", exists)
+        }
+        "agent_artifact_skill" => {
+            let id = canonical("ask_", "skill")?;
+            let exists = org.skills.contains_key(&id);
+            (id, "skill", exists)
+        }
+        "vault" => {
+            let id = canonical("vlt_", "vault")?;
+            let exists = org.vaults.contains_key(&id);
+            (id, "vault", exists)
+        }
+        "anthropic_integration" => {
+            let id = canonical("ai_", "LLM integration")?;
+            let exists = org.llm.iter().any(|i| i.id == id);
+            (id, "LLM integration", exists)
+        }
         "github_repository_integration" => {
             if !ids::is_ulid(entity_id) {
                 return Err(EmulatorError::bad_request(format!(
                     "invalid GitHub repository id: {entity_id}"
                 )));
             }
-            (
-                "",
-                "GitHub repository",
-                org.repos.iter().any(|g| g.id == entity_id),
-            )
+            let id = entity_id.to_ascii_uppercase();
+            let exists = org.repos.iter().any(|g| g.id == id);
+            (id, "GitHub repository", exists)
         }
         "llm_model" => {
             let ok_slug = !entity_id.is_empty()
@@ -270,7 +286,8 @@ fn check_entity(org: &Org, entity_type: &str, entity_id: &str) -> ApiResult<()> 
                     "invalid model id: {entity_id}"
                 )));
             }
-            ("", "model", org.models.iter().any(|m| m.id == entity_id))
+            let exists = org.models.iter().any(|m| m.id == entity_id);
+            (entity_id.to_string(), "model", exists)
         }
         other => {
             return Err(EmulatorError::bad_request(format!(
@@ -279,13 +296,10 @@ fn check_entity(org: &Org, entity_type: &str, entity_id: &str) -> ApiResult<()> 
             )));
         }
     };
-    if !prefix.is_empty() {
-        check_id(entity_id, prefix, what)?;
-    }
     if !exists {
         return Err(EmulatorError::not_found(format!("{what} not found")));
     }
-    Ok(())
+    Ok(id)
 }
 
 pub(crate) fn resources_list(ctx: &Ctx, r: &str) -> ApiResult<Reply> {
@@ -310,7 +324,7 @@ pub(crate) fn resources_assign(ctx: &Ctx, r: &str) -> ApiResult<Reply> {
     let seq = w.next_seq();
     let org = w.org(&ctx.key)?;
     let agent_id = org.agent_id(r)?;
-    check_entity(org, &entity_type, &entity_id)?;
+    let entity_id = check_entity(org, &entity_type, &entity_id)?;
     if org.resources.values().any(|x| {
         x.container_id == agent_id && x.entity_type == entity_type && x.entity_id == entity_id
     }) {
@@ -340,7 +354,7 @@ pub(crate) fn resources_delete(ctx: &Ctx, r: &str, res_id: &str) -> ApiResult<Re
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let agent_id = org.agent_id(r)?;
-    check_id(res_id, "ccr_", "resource")?;
+    let res_id = &*check_id(res_id, "ccr_", "resource")?;
     match org.resources.get(res_id) {
         Some(x) if x.container_id == agent_id => {
             org.resources.remove(res_id);
@@ -414,10 +428,11 @@ pub(crate) fn env_create(ctx: &Ctx, r: &str) -> ApiResult<Reply> {
     created(v)
 }
 
-fn env_lookup(org: &Org, agent_id: &str, id: &str) -> ApiResult<()> {
-    check_id(id, "cev_", "env var")?;
-    match org.env_vars.get(id) {
-        Some(e) if e.container_id == agent_id => Ok(()),
+/// Returns the env var id in the canonical case it is stored under.
+fn env_lookup(org: &Org, agent_id: &str, id: &str) -> ApiResult<String> {
+    let id = check_id(id, "cev_", "env var")?;
+    match org.env_vars.get(&id) {
+        Some(e) if e.container_id == agent_id => Ok(id),
         _ => Err(EmulatorError::not_found("env var not found")),
     }
 }
@@ -432,7 +447,7 @@ pub(crate) fn env_update(ctx: &Ctx, r: &str, id: &str) -> ApiResult<Reply> {
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let agent_id = org.agent_id(r)?;
-    env_lookup(org, &agent_id, id)?;
+    let id = &*env_lookup(org, &agent_id, id)?;
     if let Some(k) = &key
         && key_taken(org, &agent_id, k, Some(id))
     {
@@ -461,7 +476,7 @@ pub(crate) fn env_delete(ctx: &Ctx, r: &str, id: &str) -> ApiResult<Reply> {
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let agent_id = org.agent_id(r)?;
-    env_lookup(org, &agent_id, id)?;
+    let id = &*env_lookup(org, &agent_id, id)?;
     org.env_vars.remove(id);
     no_content()
 }

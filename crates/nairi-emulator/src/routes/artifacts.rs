@@ -7,7 +7,7 @@ use crate::error::{ApiResult, EmulatorError};
 use crate::ids;
 use crate::state::{McpConfig, Rule, check_id, sorted};
 
-fn rule_id(id: &str) -> ApiResult<()> {
+fn rule_id(id: &str) -> ApiResult<String> {
     check_id(id, "aar_", "rule")
 }
 
@@ -46,7 +46,7 @@ pub(crate) fn rule_create(ctx: &Ctx) -> ApiResult<Reply> {
 }
 
 pub(crate) fn rule_get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    rule_id(id)?;
+    let id = &*rule_id(id)?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let r = org
@@ -58,7 +58,7 @@ pub(crate) fn rule_get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 
 /// PUT replaces every field.
 pub(crate) fn rule_put(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    rule_id(id)?;
+    let id = &*rule_id(id)?;
     let body = json_object(ctx, false)?;
     let title = req_str(&body, "title")?;
     let description = req_str(&body, "description")?;
@@ -77,7 +77,7 @@ pub(crate) fn rule_put(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn rule_delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    rule_id(id)?;
+    let id = &*rule_id(id)?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     if !org.rules.contains_key(id) {
@@ -108,7 +108,7 @@ pub(crate) fn check_mcp_content(content: &str) -> ApiResult<()> {
     }
 }
 
-fn mcp_id(id: &str) -> ApiResult<()> {
+fn mcp_id(id: &str) -> ApiResult<String> {
     check_id(id, "amc_", "MCP config")
 }
 
@@ -150,7 +150,7 @@ pub(crate) fn mcp_create(ctx: &Ctx) -> ApiResult<Reply> {
 }
 
 pub(crate) fn mcp_get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    mcp_id(id)?;
+    let id = &*mcp_id(id)?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let c = org
@@ -161,7 +161,7 @@ pub(crate) fn mcp_get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn mcp_put(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    mcp_id(id)?;
+    let id = &*mcp_id(id)?;
     let body = json_object(ctx, false)?;
     let title = req_str(&body, "title")?;
     let description = req_str(&body, "description")?;
@@ -189,7 +189,7 @@ pub(crate) fn mcp_put(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn mcp_delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    mcp_id(id)?;
+    let id = &*mcp_id(id)?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     if !org.mcp.contains_key(id) {

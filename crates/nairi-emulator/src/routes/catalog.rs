@@ -42,7 +42,7 @@ pub(crate) fn llm_list(ctx: &Ctx) -> ApiResult<Reply> {
 }
 
 pub(crate) fn llm_update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    check_id(id, "ai_", "LLM integration")?;
+    let id = &*check_id(id, "ai_", "LLM integration")?;
     let body = json_object(ctx, false)?;
     let name = req_nonempty(&body, "name")?;
     let mut w = ctx.app.lock();

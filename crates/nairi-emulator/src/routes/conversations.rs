@@ -28,19 +28,17 @@ fn check_attachments(org: &Org, ids_in: &Option<Vec<String>>) -> ApiResult<Optio
             "too many attachments: at most {MAX_ATTACHMENTS_PER_MESSAGE} per message"
         )));
     }
+    let mut out = Vec::with_capacity(list.len());
     for id in list {
-        check_id(id, "att_", "attachment")?;
-        if !org.attachments.contains_key(id) {
+        let id = check_id(id, "att_", "attachment")?;
+        if !org.attachments.contains_key(&id) {
             return Err(EmulatorError::bad_request(format!(
                 "attachment {id} not found"
             )));
         }
+        out.push(id);
     }
-    Ok(if list.is_empty() {
-        None
-    } else {
-        Some(list.clone())
-    })
+    Ok((!out.is_empty()).then_some(out))
 }
 
 /// Queues a user message on a job and lets the fake agent pick it up.
@@ -87,7 +85,7 @@ pub(crate) fn start(ctx: &Ctx) -> ApiResult<Reply> {
 }
 
 pub(crate) fn continue_(ctx: &Ctx, job_id: &str) -> ApiResult<Reply> {
-    check_job_id(job_id)?;
+    let job_id = &*check_job_id(job_id)?;
     let body = json_object(ctx, false)?;
     let prompt = req_nonempty(&body, "prompt")?;
     let atts = opt_str_array(&body, "attachment_ids")?;
@@ -119,7 +117,7 @@ pub(crate) fn continue_(ctx: &Ctx, job_id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn messages(ctx: &Ctx, job_id: &str) -> ApiResult<Reply> {
-    check_job_id(job_id)?;
+    let job_id = &*check_job_id(job_id)?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let job = org.job_mut(job_id)?;
@@ -128,7 +126,7 @@ pub(crate) fn messages(ctx: &Ctx, job_id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn get_message(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    check_id(id, "cmsg_", "message")?;
+    let id = &*check_id(id, "cmsg_", "message")?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let m = org
@@ -257,7 +255,7 @@ pub(crate) async fn upload_attachment(ctx: &Ctx) -> ApiResult<Reply> {
 }
 
 pub(crate) fn get_attachment(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    check_id(id, "att_", "attachment")?;
+    let id = &*check_id(id, "att_", "attachment")?;
     let (meta, data) = {
         let mut w = ctx.app.lock();
         let org = w.org(&ctx.key)?;

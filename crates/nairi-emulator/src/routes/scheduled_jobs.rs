@@ -79,7 +79,7 @@ fn check_target(org: &Org, j: &mut ScheduledJob) -> ApiResult<()> {
     Ok(())
 }
 
-fn sj_id(id: &str) -> ApiResult<()> {
+fn sj_id(id: &str) -> ApiResult<String> {
     check_id(id, "sj_", "scheduled job")
 }
 
@@ -128,7 +128,7 @@ pub(crate) fn create(ctx: &Ctx) -> ApiResult<Reply> {
 }
 
 pub(crate) fn get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    sj_id(id)?;
+    let id = &*sj_id(id)?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let j = org
@@ -139,7 +139,7 @@ pub(crate) fn get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    sj_id(id)?;
+    let id = &*sj_id(id)?;
     let body = json_object(ctx, false)?;
     if !FIELDS.iter().any(|f| body.contains_key(*f)) {
         return Err(bad("no fields to update"));
@@ -191,7 +191,7 @@ pub(crate) fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    sj_id(id)?;
+    let id = &*sj_id(id)?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     org.scheduled

@@ -180,7 +180,7 @@ pub(crate) fn parse_package(filename: &str, data: &[u8]) -> ApiResult<SkillPacka
     })
 }
 
-fn skill_id(id: &str) -> ApiResult<()> {
+fn skill_id(id: &str) -> ApiResult<String> {
     check_id(id, "ask_", "skill")
 }
 
@@ -224,7 +224,7 @@ pub(crate) async fn create(ctx: &Ctx) -> ApiResult<Reply> {
 }
 
 pub(crate) fn get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    skill_id(id)?;
+    let id = &*skill_id(id)?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let s = org
@@ -235,7 +235,7 @@ pub(crate) fn get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) async fn put(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    skill_id(id)?;
+    let id = &*skill_id(id)?;
     {
         let mut w = ctx.app.lock();
         let org = w.org(&ctx.key)?;
@@ -265,7 +265,7 @@ pub(crate) async fn put(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    skill_id(id)?;
+    let id = &*skill_id(id)?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     if !org.skills.contains_key(id) {

@@ -26,7 +26,7 @@ fn vault_json(v: &Vault, secrets_count: usize) -> Value {
 }
 
 fn vault_id(org: &Org, id: &str) -> ApiResult<()> {
-    check_id(id, "vlt_", "vault")?;
+    let id = &*check_id(id, "vlt_", "vault")?;
     if org.vaults.contains_key(id) {
         Ok(())
     } else {
@@ -66,7 +66,7 @@ pub(crate) fn create(ctx: &Ctx) -> ApiResult<Reply> {
 }
 
 pub(crate) fn get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    check_id(id, "vlt_", "vault")?;
+    let id = &*check_id(id, "vlt_", "vault")?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     let v = org
@@ -77,7 +77,7 @@ pub(crate) fn get(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    check_id(id, "vlt_", "vault")?;
+    let id = &*check_id(id, "vlt_", "vault")?;
     let body = json_object(ctx, false)?;
     let name = match body.get("name") {
         None => None,
@@ -105,7 +105,7 @@ pub(crate) fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
-    check_id(id, "vlt_", "vault")?;
+    let id = &*check_id(id, "vlt_", "vault")?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     vault_id(org, id)?;
@@ -126,7 +126,7 @@ pub(crate) fn delete(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn secret_list(ctx: &Ctx, vid: &str) -> ApiResult<Reply> {
-    check_id(vid, "vlt_", "vault")?;
+    let vid = &*check_id(vid, "vlt_", "vault")?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     vault_id(org, vid)?;
@@ -140,7 +140,7 @@ pub(crate) fn secret_list(ctx: &Ctx, vid: &str) -> ApiResult<Reply> {
 }
 
 pub(crate) fn secret_create(ctx: &Ctx, vid: &str) -> ApiResult<Reply> {
-    check_id(vid, "vlt_", "vault")?;
+    let vid = &*check_id(vid, "vlt_", "vault")?;
     let body = json_object(ctx, false)?;
     let env_key = req_str(&body, "env_key")?;
     let value = req_str(&body, "value")?;
@@ -181,10 +181,9 @@ pub(crate) fn secret_create(ctx: &Ctx, vid: &str) -> ApiResult<Reply> {
 
 /// `vid` is `None` for the `/vault-secrets/{id}` alias.
 pub(crate) fn secret_update(ctx: &Ctx, vid: Option<&str>, sid: &str) -> ApiResult<Reply> {
-    if let Some(v) = vid {
-        check_id(v, "vlt_", "vault")?;
-    }
-    check_id(sid, "sec_", "secret")?;
+    let vid = vid.map(|v| check_id(v, "vlt_", "vault")).transpose()?;
+    let vid = vid.as_deref();
+    let sid = &*check_id(sid, "sec_", "secret")?;
     let body = json_object(ctx, false)?;
     let value = opt_str(&body, "value")?;
     let domains = opt_str_array(&body, "allowed_domains")?;
@@ -211,13 +210,13 @@ pub(crate) fn secret_update(ctx: &Ctx, vid: Option<&str>, sid: &str) -> ApiResul
 }
 
 pub(crate) fn secret_delete(ctx: &Ctx, vid: &str, sid: &str) -> ApiResult<Reply> {
-    check_id(vid, "vlt_", "vault")?;
-    check_id(sid, "sec_", "secret")?;
+    let vid = &*check_id(vid, "vlt_", "vault")?;
+    let sid = &*check_id(sid, "sec_", "secret")?;
     let mut w = ctx.app.lock();
     let org = w.org(&ctx.key)?;
     vault_id(org, vid)?;
     match org.secrets.get(sid) {
-        Some(s) if s.vault_id == vid => {
+        Some(s) if s.vault_id == *vid => {
             org.secrets.remove(sid);
             no_content()
         }

@@ -203,3 +203,60 @@ pub fn after<'a>(msgs: &'a [Value], id: &str) -> &'a [Value] {
         .expect("user message in thread");
     &msgs[i + 1..]
 }
+
+/// Uploads `data` as the multipart field `file`; returns the response.
+pub async fn upload(t: &T, filename: &str, data: Vec<u8>) -> Resp {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(data).file_name(filename.to_string()),
+    );
+    let r = t
+        .http
+        .post(t.url("/attachments"))
+        .bearer_auth(&t.key)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    into_resp(r).await
+}
+
+/// A raw connection, for what an HTTP client library would not send.
+pub struct Raw(pub tokio::net::TcpStream);
+
+impl Raw {
+    pub async fn connect(emu: &Emulator) -> Raw {
+        Raw(tokio::net::TcpStream::connect(emu.addr())
+            .await
+            .expect("connect"))
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.0.write_all(bytes).await.expect("write");
+    }
+
+    /// Everything the server sends until it closes the connection. A server that keeps it
+    /// open fails the test (after a deadline far above any of the server's own timeouts),
+    /// rather than hanging it.
+    pub async fn read_until_closed(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut buf = [0u8; 4096];
+            loop {
+                match self.0.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => out.extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+        .await;
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            read.is_ok(),
+            "the server never closed the connection; got {text:?}"
+        );
+        text
+    }
+}

@@ -852,3 +852,39 @@ async fn instances_count_takes_effect_at_the_next_deploy() {
         "pending"
     );
 }
+
+#[tokio::test]
+async fn a_zero_byte_attachment_is_stored_but_fails_the_turn_that_references_it() {
+    let t = start().await;
+    let agent = t.deployed_agent("Empty").await;
+    let id = agent["id"].as_str().unwrap();
+    // Accepted at upload, as by the real server: only the daemon refuses the file.
+    let att = upload(&t, "empty.txt", Vec::new()).await;
+    assert_eq!(att.status, 201, "{}", att.text);
+    assert_eq!(att.body["size_bytes"], 0);
+    let att_id = att.body["attachment_id"].as_str().unwrap().to_string();
+    let r = t
+        .post(
+            "/conversations/start",
+            serde_json::json!({ "agent_id": id, "prompt": "read it", "attachment_ids": [att_id] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let job = r.body["job_id"].as_str().unwrap().to_string();
+    let msg = r.body["message_id"].as_str().unwrap().to_string();
+    t.wait_status(&msg, &["failed"]).await;
+    let msgs = t.wait_thread(&job, |m| m.len() >= 2).await;
+    assert_eq!(roles(&msgs), ["user", "system"], "{msgs:#?}");
+    let notice = msgs[1]["content"].as_str().unwrap();
+    assert!(
+        notice.starts_with("nairid encountered error: ") && notice.contains(&att_id),
+        "{notice}"
+    );
+    let r = t.get(&format!("/agents/{id}/conversations")).await;
+    assert_eq!(r.body["conversations"][0]["status"], "error");
+    // The job is retried by continue; without the empty file the turn runs.
+    let r = t.continue_conv(&job, "again").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let m2 = r.body["message_id"].as_str().unwrap().to_string();
+    t.wait_status(&m2, &["completed"]).await;
+}

@@ -158,3 +158,77 @@ async fn requests_since_a_sequence_number() {
         assert_err(&r, 400, "since");
     }
 }
+
+#[tokio::test]
+async fn every_credential_bearing_header_is_redacted() {
+    let t = start().await;
+    let secret = "s3cr3t-value-that-must-not-leak";
+    let r = t
+        .http
+        .get(t.url("/agents"))
+        .bearer_auth(&t.key)
+        .header("Cookie", format!("session={secret}"))
+        .header("Proxy-Authorization", format!("Basic {secret}"))
+        .header("X-Api-Key", secret)
+        .header("X-Auth-Token", secret)
+        .header("X-Emulator-Token", secret)
+        .header("X-Client-Secret", secret)
+        .header("X-Plain", "visible")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let entry = t.emu.requests().pop().unwrap();
+    let h = &entry.headers;
+    for name in [
+        "cookie",
+        "proxy-authorization",
+        "x-api-key",
+        "x-auth-token",
+        "x-emulator-token",
+        "x-client-secret",
+    ] {
+        assert!(h[name].ends_with("…(redacted)"), "{name}: {}", h[name]);
+        assert!(!h[name].contains("value"), "{name}: {}", h[name]);
+    }
+    assert!(h["proxy-authorization"].starts_with("Basic "));
+    assert!(h["authorization"].starts_with("Bearer nr_"));
+    assert!(!h["authorization"].contains(&t.key[6..]));
+    assert_eq!(h["x-plain"], "visible");
+    // Over HTTP as well: the control API serialises what the Rust API returns.
+    let r = t.admin(Method::GET, "/requests", None, None).await;
+    assert!(!r.text.contains(secret), "{}", r.text);
+    assert!(!r.text.contains(&t.key), "{}", r.text);
+}
+
+#[tokio::test]
+async fn header_names_and_the_headers_of_an_entry_are_bounded() {
+    let t = start().await;
+    let long_name = "x".repeat(3000);
+    let mut rb = t
+        .http
+        .get(t.url("/agents"))
+        .bearer_auth(&t.key)
+        .header(long_name.as_str(), "v");
+    // 60 headers of 1000 bytes: far more than an entry keeps.
+    for i in 0..60 {
+        rb = rb.header(format!("x-filler-{i:02}"), "f".repeat(1000));
+    }
+    assert_eq!(rb.send().await.unwrap().status(), 200);
+    let entry = t.emu.requests().pop().unwrap();
+    let limit = nairi_emulator::LOG_FIELD_LIMIT;
+    let name = entry
+        .headers
+        .keys()
+        .find(|k| k.starts_with("xxx"))
+        .expect("the long name is kept, truncated");
+    assert!(name.ends_with("…(truncated)"), "{name:.40}");
+    assert!(name.trim_end_matches("…(truncated)").len() <= limit);
+    let bytes: usize = entry.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+    assert!(
+        bytes <= nairi_emulator::LOG_HEADERS_LIMIT + 64,
+        "an entry keeps {bytes} bytes of headers"
+    );
+    let omitted = &entry.headers[nairi_emulator::OMITTED_HEADERS];
+    assert!(omitted.ends_with(" headers"), "{omitted}");
+}

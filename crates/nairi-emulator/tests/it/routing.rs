@@ -210,7 +210,7 @@ async fn unknown_routes_and_wrong_methods_are_json() {
     }
     let r = t.req(Method::PUT, "/agents", Some(json!({}))).await;
     assert_err(&r, 405, "not allowed");
-    assert_eq!(r.headers["allow"], "GET, POST");
+    assert_eq!(r.headers["allow"], "GET, POST, HEAD");
     assert_err(
         &t.req(Method::DELETE, "/conversations/start", None).await,
         405,
@@ -430,4 +430,42 @@ async fn trailing_slashes_are_unknown_routes_everywhere() {
         let r = t.admin(method, path, Some(&t.key), Some(json!({}))).await;
         assert_err(&r, 404, "not found");
     }
+}
+
+#[tokio::test]
+async fn head_is_accepted_on_every_get_route() {
+    let t = start().await;
+    let agent = t.deployed_agent("Heady").await;
+    let id = agent["id"].as_str().unwrap();
+    let (job, msg) = t.start_conv(id, "hi").await;
+    for path in [
+        "/agents".to_string(),
+        format!("/agents/{id}"),
+        format!("/agents/{id}/conversations"),
+        format!("/conversations/{job}/messages"),
+        format!("/messages/{msg}"),
+        "/models".to_string(),
+        "/connected-channels".to_string(),
+    ] {
+        let get = t.get(&path).await;
+        let head = t.req(Method::HEAD, &path, None).await;
+        assert_eq!(head.status, 200, "{path}: {}", head.text);
+        assert_eq!(head.text, "", "{path}: HEAD has no body");
+        assert_eq!(
+            head.headers["content-type"], get.headers["content-type"],
+            "{path}"
+        );
+    }
+    // The same checks as GET: authentication, ids, and methods that are not GET routes.
+    let r = t.req_as("nr_wrong", Method::HEAD, "/agents", None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        t.req(Method::HEAD, "/messages/cmsg_1", None).await.status,
+        400
+    );
+    let r = t.req(Method::HEAD, "/conversations/start", None).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers["allow"], "POST");
+    let log = t.emu.requests();
+    assert!(log.iter().any(|e| e.method == "HEAD" && e.status == 200));
 }

@@ -155,11 +155,12 @@ async fn malformed_ids_are_400_and_unknown_ids_404() {
     ];
     for (path, prefix, what) in cases {
         assert_err(&t.get(&format!("{path}{prefix}123")).await, 400, "invalid");
+        // Crockford base32 is case-insensitive: a lower-case ULID is well-formed.
         assert_err(
             &t.get(&format!("{path}{prefix}{}", UNKNOWN.to_lowercase()))
                 .await,
-            400,
-            "invalid",
+            404,
+            &format!("{what} not found"),
         );
         assert_err(
             &t.get(&format!("{path}xyz_{UNKNOWN}")).await,
