@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::redact::Redactor;
+
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -207,26 +209,28 @@ impl ApiError {
         ErrorKind::from_status(self.status)
     }
 
-    /// Builds the error from a response's parts. `key` is inspected for its prefix, and every
-    /// occurrence of it in the body, the message and the request id (a proxy echoing the
-    /// Authorization header) is replaced by `<redacted>` before anything is kept.
+    /// Builds the error from a response's parts. The key is inspected for its prefix, and
+    /// every form of it and of the request's secrets in the body, the message and the
+    /// request id (a proxy echoing the Authorization header) is replaced by `<redacted>`
+    /// before anything is kept.
     pub(crate) fn from_response(
         status: u16,
         body: &[u8],
         request_id: Option<String>,
         retry_after: Option<Duration>,
         endpoint: String,
-        key: &str,
+        secrets: &Redactor,
     ) -> Self {
-        let text = redact(&String::from_utf8_lossy(body), key);
+        let key = secrets.key();
+        let text = secrets.redact(&String::from_utf8_lossy(body));
         let json_message = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|v| {
                 v.get("error")
                     .and_then(|e| e.as_str())
-                    .map(|m| redact(m, key))
+                    .map(|m| secrets.redact(m))
             });
-        let request_id = request_id.map(|id| redact(&id, key));
+        let request_id = request_id.map(|id| secrets.redact(&id));
         let (message, raw) = match json_message {
             Some(m) => (m, None),
             None if text.trim().is_empty() => (
@@ -302,18 +306,6 @@ fn summarise_body(text: &str) -> String {
     truncate(trimmed, 300)
 }
 
-/// What replaces the API key wherever a server or proxy echoed it.
-pub(crate) const REDACTED: &str = "<redacted>";
-
-/// `text` with every occurrence of `key` replaced by [`REDACTED`]; redact before truncating,
-/// so that a cut never leaves a prefix of the key behind.
-pub(crate) fn redact(text: &str, key: &str) -> String {
-    if key.is_empty() {
-        return text.to_owned();
-    }
-    text.replace(key, REDACTED)
-}
-
 /// Cuts `text` to at most `max` bytes on a character boundary.
 pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
@@ -346,7 +338,7 @@ mod tests {
             None,
             None,
             "GET /x".into(),
-            "nr_k",
+            &Redactor::for_key("nr_k"),
         );
         assert_eq!(e.message, "rule not found");
         assert_eq!(e.kind(), ErrorKind::NotFound);
@@ -357,7 +349,14 @@ mod tests {
     fn html_body_is_summarised_and_kept() {
         let html =
             "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>";
-        let e = ApiError::from_response(502, html.as_bytes(), None, None, "GET /x".into(), "nr_k");
+        let e = ApiError::from_response(
+            502,
+            html.as_bytes(),
+            None,
+            None,
+            "GET /x".into(),
+            &Redactor::for_key("nr_k"),
+        );
         assert_eq!(e.message, "non-JSON HTML response: 502 Bad Gateway");
         assert_eq!(e.body.as_deref(), Some(html));
         assert_eq!(e.kind(), ErrorKind::InternalServer);
@@ -371,7 +370,7 @@ mod tests {
             Some("req_1".into()),
             None,
             "GET /x".into(),
-            "nr_k",
+            &Redactor::for_key("nr_k"),
         );
         assert_eq!(e.message, "HTTP 503 with an empty body");
         assert!(e.to_string().contains("request id req_1"));
@@ -386,7 +385,7 @@ mod tests {
                 None,
                 None,
                 "GET /agents".into(),
-                key,
+                &Redactor::for_key(key),
             );
             let text = e.to_string();
             assert!(text.contains("`nr_` key"), "{text}");
@@ -395,7 +394,14 @@ mod tests {
                 "the key itself must not be quoted: {text}"
             );
         }
-        let e = ApiError::from_response(401, b"{}", None, None, "GET /agents".into(), "nr_abc");
+        let e = ApiError::from_response(
+            401,
+            b"{}",
+            None,
+            None,
+            "GET /agents".into(),
+            &Redactor::for_key("nr_abc"),
+        );
         assert!(e.hint.is_none());
     }
 
@@ -408,7 +414,7 @@ mod tests {
             Some("id-nr_s3cr3t".into()),
             None,
             "GET /x".into(),
-            key,
+            &Redactor::for_key(key),
         );
         assert_eq!(e.message, "bad key <redacted>");
         assert_eq!(e.request_id.as_deref(), Some("id-<redacted>"));
@@ -418,11 +424,11 @@ mod tests {
             None,
             None,
             "GET /x".into(),
-            key,
+            &Redactor::for_key(key),
         );
         assert_eq!(e.message, "<redacted> <redacted>");
         assert_eq!(e.body.as_deref(), Some("<redacted> <redacted>"));
-        assert_eq!(redact("abc", ""), "abc");
+        assert_eq!(Redactor::for_key("").redact("abc"), "abc");
     }
 
     #[test]

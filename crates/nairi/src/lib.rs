@@ -15,6 +15,7 @@ pub mod config;
 pub mod conversation;
 mod error;
 mod path;
+mod redact;
 mod serde_secs;
 mod transport;
 pub mod types;
@@ -24,6 +25,7 @@ pub use config::{ClientBuilder, ClientConfig, RetryPolicy};
 pub use conversation::{RunOptions, Turn, TurnEvent, WaitOptions};
 pub use error::{ApiError, Error, ErrorKind, Result};
 pub use path::segment as encode_path_segment;
+pub use path::{MAX_PATH_SEGMENT_BYTES, MAX_URL_BYTES};
 
 /// Compiles the README's Rust examples as doc tests, so the README cannot drift from the API.
 #[cfg(doctest)]
