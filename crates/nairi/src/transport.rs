@@ -550,6 +550,46 @@ mod tests {
     }
 
     #[test]
+    fn a_request_that_cannot_be_built_is_a_validation_error_never_retried() {
+        for req in [
+            ApiRequest::get("/agents".into()),
+            ApiRequest::post("/conversations/start".into()),
+        ] {
+            let e = reqwest::Client::new()
+                .get("http://[::1")
+                .build()
+                .unwrap_err();
+            assert!(e.is_builder());
+            match transport_failure(e, &req, Duration::from_secs(1)) {
+                Attempt::Failed { error, retryable } => {
+                    assert_eq!(error.kind(), crate::ErrorKind::Validation, "{error}");
+                    assert!(!retryable);
+                }
+                Attempt::Done(_) => panic!("a builder error is a failure"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_secret_values_of_a_body_are_noted() {
+        let body = crate::types::CreateSecret::new("DB_URL", "postgres://u:pw@db");
+        let req = ApiRequest::post("/vaults/v/secrets".into())
+            .json(&body)
+            .unwrap();
+        assert_eq!(req.secrets, ["postgres://u:pw@db"]);
+        let plain = ApiRequest::post("/vaults".into())
+            .json(&crate::types::CreateVault::new("v"))
+            .unwrap();
+        assert!(plain.secrets.is_empty());
+        // Outside a request body, serialising a secret notes nothing anywhere.
+        note_sent_secret("stray");
+        let again = ApiRequest::post("/vaults".into())
+            .json(&crate::types::CreateVault::new("v"))
+            .unwrap();
+        assert!(again.secrets.is_empty());
+    }
+
+    #[test]
     fn the_authorization_value_is_sensitive() {
         let v = bearer("nr_k");
         assert!(v.is_sensitive());
