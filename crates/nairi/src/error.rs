@@ -64,6 +64,14 @@ pub enum Error {
     /// Waiting for a turn exceeded its overall timeout.
     #[error(transparent)]
     WaitTimeout(Box<crate::conversation::WaitTimeout>),
+    /// A local file or directory could not be read or written (saving an attachment).
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory the operation was on.
+        path: std::path::PathBuf,
+        /// The operating system's error, kept for its [`std::io::ErrorKind`].
+        source: std::io::Error,
+    },
 }
 
 /// Class names shared by the three languages; bindings map each to a native error class.
@@ -102,6 +110,8 @@ pub enum ErrorKind {
     TurnFailed,
     /// A wait that ran out of time.
     WaitTimeout,
+    /// A local file system operation failed.
+    Io,
 }
 
 impl ErrorKind {
@@ -124,6 +134,7 @@ impl ErrorKind {
             ErrorKind::Config => "ConfigurationError",
             ErrorKind::TurnFailed => "TurnFailedError",
             ErrorKind::WaitTimeout => "WaitTimeoutError",
+            ErrorKind::Io => "FileSystemError",
         }
     }
 
@@ -154,6 +165,7 @@ impl Error {
             Error::Config(_) => ErrorKind::Config,
             Error::TurnFailed(_) => ErrorKind::TurnFailed,
             Error::WaitTimeout(_) => ErrorKind::WaitTimeout,
+            Error::Io { .. } => ErrorKind::Io,
         }
     }
 
