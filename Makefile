@@ -8,6 +8,8 @@ CARGO ?= cargo
 
 ## demo: run the Rust quickstart against the embedded emulator (or NAIRI_BASE_URL/NAIRI_API_KEY when set)
 demo:
+	@# Built first with progress shown (a cold build takes minutes), then run quietly.
+	$(CARGO) build -p nairi --example quickstart
 	$(CARGO) run --quiet -p nairi --example quickstart
 
 ## test: every test of the project

@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::{Error, Result};
+use crate::redact::Redactor;
 
 /// Per-call overrides, applied with [`Client::with_options`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -27,6 +28,8 @@ pub struct Client {
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) config: ClientConfig,
+    /// Finds the key in what servers echo; built once, extended per request with secrets.
+    pub(crate) redactor: Arc<Redactor>,
 }
 
 impl std::fmt::Debug for Client {
@@ -56,7 +59,9 @@ impl Client {
     /// [`ClientBuilder::build_config`] checks it (the fields are public and may have been
     /// changed): a bad key, a plain `http://` base URL to a non-loopback host without
     /// [`ClientConfig::allow_insecure_http`], or an invalid user agent is a
-    /// [`Error::Config`]. The base URL is normalised to end in `/api/public/v1`.
+    /// [`Error::Config`], and so is a zero timeout, connect timeout or
+    /// [`ClientConfig::max_response_bytes`]. The base URL is normalised to end in
+    /// `/api/public/v1`.
     ///
     /// Redirects are never followed: a 3xx answer is an [`Error::Api`] with that status.
     pub fn from_config(config: ClientConfig) -> Result<Self> {
@@ -71,8 +76,13 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+        let redactor = Arc::new(Redactor::for_key(config.api_key.expose()));
         Ok(Client {
-            inner: Arc::new(Inner { http, config }),
+            inner: Arc::new(Inner {
+                http,
+                config,
+                redactor,
+            }),
             options: RequestOptions::default(),
         })
     }

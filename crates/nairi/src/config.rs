@@ -22,6 +22,18 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connect timeout, by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest 2xx response body read, by default: 72 MiB (75,497,472 bytes).
+///
+/// The largest legitimate answer is an attachment download: up to
+/// [`crate::types::MAX_ATTACHMENT_BYTES`] (50 MB) as base64 inside JSON, which is
+/// 69,905,068 bytes of base64 (71.7 MB when line-wrapped at 76 columns) plus a little
+/// metadata. A body over the limit is an [`Error::Decode`] naming the limit, not an
+/// out-of-memory kill; change it with [`ClientBuilder::max_response_bytes`].
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 72 * 1024 * 1024;
+/// How much of a non-2xx body is read: 32 KiB. The documented error body is a one-line
+/// `{"error": "..."}`; what is kept of any other body is 4 KiB
+/// ([`crate::ApiError::body`]), so reading more would only cost memory.
+pub const MAX_ERROR_BODY_BYTES: usize = 32 * 1024;
 
 /// The API key, kept out of every Debug and Display output.
 #[derive(Clone, PartialEq, Eq)]
@@ -109,6 +121,8 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Timeout of one HTTP attempt.
     pub timeout: Duration,
+    /// Largest 2xx response body read, in bytes (see [`DEFAULT_MAX_RESPONSE_BYTES`]).
+    pub max_response_bytes: u64,
     /// Retry settings.
     pub retry: RetryPolicy,
     /// Headers sent with every request.
@@ -127,6 +141,7 @@ impl fmt::Debug for ClientConfig {
             .field("base_url", &url_without_credentials(&self.base_url))
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
             .field(
                 "default_headers",
@@ -144,6 +159,28 @@ impl ClientConfig {
     pub(crate) fn validated(mut self) -> Result<Self> {
         validate_api_key(&self.api_key)?;
         self.base_url = normalise_base_url(self.base_url.as_str(), self.allow_insecure_http)?;
+        // reqwest takes a zero timeout literally: every request would fail at once as a
+        // (retried) timeout instead of a clear configuration error.
+        for (name, value, default) in [
+            (
+                "connect_timeout",
+                self.connect_timeout,
+                DEFAULT_CONNECT_TIMEOUT,
+            ),
+            ("timeout", self.timeout, DEFAULT_TIMEOUT),
+        ] {
+            if value.is_zero() {
+                return Err(Error::Config(format!(
+                    "{name} is zero: it must be greater than zero (default {} s)",
+                    default.as_secs()
+                )));
+            }
+        }
+        if self.max_response_bytes == 0 {
+            return Err(Error::Config(
+                "max_response_bytes is zero: no answer could be read".into(),
+            ));
+        }
         if HeaderValue::from_str(&self.user_agent).is_err() {
             return Err(Error::Config(format!(
                 "invalid user agent {:?}",
@@ -175,6 +212,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
+    max_response_bytes: Option<u64>,
     retry: RetryPolicy,
     default_headers: Vec<(String, String)>,
     user_agent_suffix: Option<String>,
@@ -194,6 +232,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &base_url)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
             .field(
                 "default_headers",
@@ -246,6 +285,13 @@ impl ClientBuilder {
     /// Sets the timeout of one HTTP attempt.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the largest 2xx response body read, in bytes (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]); a larger answer is an [`Error::Decode`].
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = Some(bytes);
         self
     }
 
@@ -327,6 +373,9 @@ impl ClientBuilder {
             base_url,
             connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             retry: self.retry,
             default_headers,
             user_agent,
@@ -382,6 +431,20 @@ pub fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<Url> {
         ));
     }
     let path = url.path().trim_end_matches('/').to_owned();
+    // A path that names the API (`/api/public/...`) anywhere but at its end is an endpoint
+    // or another version pasted as the base URL: appending the prefix would make every route
+    // wrong (`/api/public/v1/agents/api/public/v1/...`). A proxy prefix without it is kept.
+    let segments: Vec<&str> = path.split('/').collect();
+    let names_the_api = segments
+        .windows(2)
+        .any(|w| w[0] == "api" && w[1] == "public");
+    if names_the_api && !path.ends_with(API_PREFIX) {
+        return Err(Error::Config(format!(
+            "the base URL {:?} goes on past or differs from {API_PREFIX}: give the root \
+             (https://api.nairi.ai) or a URL ending in {API_PREFIX}",
+            url_without_credentials(&url)
+        )));
+    }
     let path = if path.ends_with(API_PREFIX) {
         path
     } else {
@@ -414,6 +477,70 @@ mod tests {
             proxied.as_str(),
             "https://gw.example.com/nairi/api/public/v1"
         );
+    }
+
+    #[test]
+    fn a_base_url_going_past_the_api_prefix_is_refused() {
+        for raw in [
+            "https://api.nairi.ai/api/public/v1/agents",
+            "https://api.nairi.ai/api/public/v1/agents/",
+            "https://gw.example/nairi/api/public/v2",
+            "https://api.nairi.ai/api/public",
+        ] {
+            let err = normalise_base_url(raw, false).unwrap_err();
+            assert!(
+                matches!(err, Error::Config(ref m) if m.contains(raw.trim_end_matches('/'))
+                    && m.contains(API_PREFIX)),
+                "{raw}: {err}"
+            );
+        }
+        // Prefixes that merely resemble it are proxy prefixes.
+        for (raw, want) in [
+            (
+                "https://gw.example/nairi",
+                "https://gw.example/nairi/api/public/v1",
+            ),
+            (
+                "https://gw.example/api",
+                "https://gw.example/api/api/public/v1",
+            ),
+            (
+                "https://gw.example/api/publications",
+                "https://gw.example/api/publications/api/public/v1",
+            ),
+        ] {
+            assert_eq!(normalise_base_url(raw, false).unwrap().as_str(), want);
+        }
+    }
+
+    #[test]
+    fn zero_timeouts_and_limits_are_refused_by_builder_and_from_config() {
+        let builder = || ClientBuilder::without_env().api_key("nr_k");
+        for (builder, setting) in [
+            (builder().timeout(Duration::ZERO), "timeout"),
+            (builder().connect_timeout(Duration::ZERO), "connect_timeout"),
+            (builder().max_response_bytes(0), "max_response_bytes"),
+        ] {
+            let err = builder.build_config().unwrap_err();
+            assert!(
+                matches!(err, Error::Config(ref m) if m.starts_with(setting)),
+                "{setting}: {err}"
+            );
+        }
+        let good = builder().build_config().unwrap();
+        let mut cfg = good.clone();
+        cfg.timeout = Duration::ZERO;
+        assert!(
+            matches!(crate::Client::from_config(cfg), Err(Error::Config(m)) if m.starts_with("timeout"))
+        );
+        let mut cfg = good.clone();
+        cfg.connect_timeout = Duration::ZERO;
+        assert!(
+            matches!(crate::Client::from_config(cfg), Err(Error::Config(m)) if m.starts_with("connect_timeout"))
+        );
+        let mut cfg = good;
+        cfg.max_response_bytes = 0;
+        assert!(crate::Client::from_config(cfg).is_err());
     }
 
     #[test]

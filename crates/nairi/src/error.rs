@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::redact::Redactor;
+
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -65,6 +67,14 @@ pub enum Error {
     /// Waiting for a turn exceeded its overall timeout.
     #[error(transparent)]
     WaitTimeout(Box<crate::conversation::WaitTimeout>),
+    /// A local file or directory could not be read or written (saving an attachment).
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory the operation was on.
+        path: std::path::PathBuf,
+        /// The operating system's error, kept for its [`std::io::ErrorKind`].
+        source: std::io::Error,
+    },
 }
 
 impl From<ApiError> for Error {
@@ -109,6 +119,8 @@ pub enum ErrorKind {
     TurnFailed,
     /// A wait that ran out of time.
     WaitTimeout,
+    /// A local file system operation failed.
+    Io,
 }
 
 impl ErrorKind {
@@ -130,6 +142,7 @@ impl ErrorKind {
         ErrorKind::Config,
         ErrorKind::TurnFailed,
         ErrorKind::WaitTimeout,
+        ErrorKind::Io,
     ];
 
     /// The class this one derives from in the Python and Node packages: `NairiError` for the
@@ -183,6 +196,7 @@ impl ErrorKind {
             ErrorKind::Config => "ConfigurationError",
             ErrorKind::TurnFailed => "TurnFailedError",
             ErrorKind::WaitTimeout => "WaitTimeoutError",
+            ErrorKind::Io => "FileSystemError",
         }
     }
 
@@ -213,6 +227,7 @@ impl Error {
             Error::Config(_) => ErrorKind::Config,
             Error::TurnFailed(_) => ErrorKind::TurnFailed,
             Error::WaitTimeout(_) => ErrorKind::WaitTimeout,
+            Error::Io { .. } => ErrorKind::Io,
         }
     }
 
@@ -271,26 +286,28 @@ impl ApiError {
         ErrorKind::from_status(self.status)
     }
 
-    /// Builds the error from a response's parts. `key` is inspected for its prefix, and every
-    /// occurrence of it in the body, the message and the request id (a proxy echoing the
-    /// Authorization header) is replaced by `<redacted>` before anything is kept.
+    /// Builds the error from a response's parts. The key is inspected for its prefix, and
+    /// every form of it and of the request's secrets in the body, the message and the
+    /// request id (a proxy echoing the Authorization header) is replaced by `<redacted>`
+    /// before anything is kept.
     pub(crate) fn from_response(
         status: u16,
         body: &[u8],
         request_id: Option<String>,
         retry_after: Option<Duration>,
         endpoint: String,
-        key: &str,
+        secrets: &Redactor,
     ) -> Self {
-        let text = redact(&String::from_utf8_lossy(body), key);
+        let key = secrets.key();
+        let text = secrets.redact(&String::from_utf8_lossy(body));
         let json_message = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|v| {
                 v.get("error")
                     .and_then(|e| e.as_str())
-                    .map(|m| redact(m, key))
+                    .map(|m| secrets.redact(m))
             });
-        let request_id = request_id.map(|id| redact(&id, key));
+        let request_id = request_id.map(|id| secrets.redact(&id));
         let (message, raw) = match json_message {
             Some(m) => (m, None),
             None if text.trim().is_empty() => (
@@ -366,18 +383,6 @@ fn summarise_body(text: &str) -> String {
     truncate(trimmed, 300)
 }
 
-/// What replaces the API key wherever a server or proxy echoed it.
-pub(crate) const REDACTED: &str = "<redacted>";
-
-/// `text` with every occurrence of `key` replaced by [`REDACTED`]; redact before truncating,
-/// so that a cut never leaves a prefix of the key behind.
-pub(crate) fn redact(text: &str, key: &str) -> String {
-    if key.is_empty() {
-        return text.to_owned();
-    }
-    text.replace(key, REDACTED)
-}
-
 /// Cuts `text` to at most `max` bytes on a character boundary.
 pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
@@ -410,7 +415,7 @@ mod tests {
             None,
             None,
             "GET /x".into(),
-            "nr_k",
+            &Redactor::for_key("nr_k"),
         );
         assert_eq!(e.message, "rule not found");
         assert_eq!(e.kind(), ErrorKind::NotFound);
@@ -421,7 +426,14 @@ mod tests {
     fn html_body_is_summarised_and_kept() {
         let html =
             "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>";
-        let e = ApiError::from_response(502, html.as_bytes(), None, None, "GET /x".into(), "nr_k");
+        let e = ApiError::from_response(
+            502,
+            html.as_bytes(),
+            None,
+            None,
+            "GET /x".into(),
+            &Redactor::for_key("nr_k"),
+        );
         assert_eq!(e.message, "non-JSON HTML response: 502 Bad Gateway");
         assert_eq!(e.body.as_deref(), Some(html));
         assert_eq!(e.kind(), ErrorKind::InternalServer);
@@ -435,7 +447,7 @@ mod tests {
             Some("req_1".into()),
             None,
             "GET /x".into(),
-            "nr_k",
+            &Redactor::for_key("nr_k"),
         );
         assert_eq!(e.message, "HTTP 503 with an empty body");
         assert!(e.to_string().contains("request id req_1"));
@@ -450,7 +462,7 @@ mod tests {
                 None,
                 None,
                 "GET /agents".into(),
-                key,
+                &Redactor::for_key(key),
             );
             let text = e.to_string();
             assert!(text.contains("`nr_` key"), "{text}");
@@ -459,7 +471,14 @@ mod tests {
                 "the key itself must not be quoted: {text}"
             );
         }
-        let e = ApiError::from_response(401, b"{}", None, None, "GET /agents".into(), "nr_abc");
+        let e = ApiError::from_response(
+            401,
+            b"{}",
+            None,
+            None,
+            "GET /agents".into(),
+            &Redactor::for_key("nr_abc"),
+        );
         assert!(e.hint.is_none());
     }
 
@@ -472,7 +491,7 @@ mod tests {
             Some("id-nr_s3cr3t".into()),
             None,
             "GET /x".into(),
-            key,
+            &Redactor::for_key(key),
         );
         assert_eq!(e.message, "bad key <redacted>");
         assert_eq!(e.request_id.as_deref(), Some("id-<redacted>"));
@@ -482,11 +501,11 @@ mod tests {
             None,
             None,
             "GET /x".into(),
-            key,
+            &Redactor::for_key(key),
         );
         assert_eq!(e.message, "<redacted> <redacted>");
         assert_eq!(e.body.as_deref(), Some("<redacted> <redacted>"));
-        assert_eq!(redact("abc", ""), "abc");
+        assert_eq!(Redactor::for_key("").redact("abc"), "abc");
     }
 
     #[test]

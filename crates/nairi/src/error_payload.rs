@@ -42,6 +42,9 @@ pub struct ErrorPayload {
     /// The parameter a validation error is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The file or directory of a file-system error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// Whether a connection error provably never reached the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub never_sent: Option<bool>,
@@ -83,6 +86,7 @@ impl ErrorPayload {
             endpoint: None,
             body: None,
             field: None,
+            path: None,
             never_sent: None,
             timeout: None,
             job_id: None,
@@ -134,6 +138,7 @@ impl Error {
             Error::Decode { endpoint, .. } => p.endpoint = Some(endpoint.clone()),
             Error::Validation { field, .. } => p.field = Some(field.clone()),
             Error::Config(_) => {}
+            Error::Io { path, .. } => p.path = Some(path.display().to_string()),
             Error::TurnFailed(t) => {
                 p.job_id = Some(t.job_id.clone());
                 p.message_id = Some(t.message_id.clone());
@@ -169,7 +174,7 @@ mod tests {
             Some("req_9".into()),
             Some(Duration::from_millis(1500)),
             "GET /agents".into(),
-            "nr_k",
+            &crate::redact::Redactor::for_key("nr_k"),
         );
         api.hint = Some("wait".into());
         let v = serde_json::to_value(Error::from(api).to_payload()).unwrap();

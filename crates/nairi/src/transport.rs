@@ -1,5 +1,7 @@
 //! Sending requests: URL building, auth, retries with backoff, error mapping, decoding.
 
+use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,9 +12,28 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::client::Client;
-use crate::config::RetryPolicy;
-use crate::error::{ApiError, Error, Result, redact, truncate};
+use crate::config::{MAX_ERROR_BODY_BYTES, RetryPolicy};
+use crate::error::{ApiError, Error, Result, truncate};
 use crate::operations::RetryClass;
+use crate::path::MAX_URL_BYTES;
+use crate::redact::Redactor;
+
+thread_local! {
+    /// The secret values met while [`ApiRequest::json`] serialises a body: `SecretString`
+    /// reports itself here, so every request carrying one (whatever builds it) can have the
+    /// values redacted from what the server echoes. Serialisation is synchronous, so the
+    /// collection never spans an await point or another request.
+    static SENT_SECRETS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Records a secret value being serialised into a request body (a no-op elsewhere).
+pub(crate) fn note_sent_secret(value: &str) {
+    SENT_SECRETS.with(|cell| {
+        if let Some(found) = cell.borrow_mut().as_mut() {
+            found.push(value.to_owned());
+        }
+    });
+}
 
 /// One file part of a multipart upload; kept as `Bytes` so retries resend it without copying.
 #[derive(Clone)]
@@ -38,6 +59,8 @@ pub(crate) struct ApiRequest {
     pub(crate) query: Vec<(&'static str, String)>,
     pub(crate) body: Body,
     pub(crate) retry: RetryClass,
+    /// Secret values the body carries, redacted from whatever the server answers.
+    pub(crate) secrets: Vec<String>,
 }
 
 impl ApiRequest {
@@ -49,17 +72,22 @@ impl ApiRequest {
             query: Vec::new(),
             body: Body::Empty,
             retry,
+            secrets: Vec::new(),
         }
     }
 
-    /// Serialises `body` once; retries reuse the bytes. A top-level `extra` object (the
-    /// request models' fields this SDK version does not model) is merged into the body, its
-    /// keys winning, so a caller can send what the server knows and the SDK does not yet.
+    /// Serialises `body` once (retries reuse the bytes), noting the secret values in it. A
+    /// top-level `extra` object (the request models' fields this SDK version does not model)
+    /// is merged into the body, its keys winning, so a caller can send what the server knows
+    /// and the SDK does not yet.
     pub(crate) fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
         let invalid = |e: serde_json::Error| {
             Error::validation("body", format!("could not be serialised: {e}"))
         };
-        let mut value = serde_json::to_value(body).map_err(invalid)?;
+        SENT_SECRETS.with(|cell| *cell.borrow_mut() = Some(Vec::new()));
+        let value = serde_json::to_value(body);
+        let secrets = SENT_SECRETS.with(|cell| cell.borrow_mut().take().unwrap_or_default());
+        let mut value = value.map_err(invalid)?;
         if let serde_json::Value::Object(map) = &mut value
             && let Some(extra) = map.remove("extra")
         {
@@ -76,6 +104,7 @@ impl ApiRequest {
         }
         let bytes = serde_json::to_vec(&value).map_err(invalid)?;
         self.body = Body::Json(Bytes::from(bytes));
+        self.secrets.extend(secrets);
         Ok(self)
     }
 
@@ -104,21 +133,44 @@ pub(crate) struct ApiResponse {
     pub(crate) endpoint: String,
     pub(crate) status: u16,
     pub(crate) request_id: Option<String>,
+    /// The key and the secrets the request sent.
+    pub(crate) secrets: Arc<Redactor>,
+    /// Whether the request sent secret values, which are then redacted from the decoded
+    /// answer itself (its `extra`, every string), not only from a decode error.
+    pub(crate) sent_secrets: bool,
 }
 
+/// How much of a body the decode error's snippet is cut from: redacting this prefix (not
+/// the whole, possibly 70 MB, body) is enough, as it holds the snippet and more.
+const SNIPPET_SOURCE_BYTES: usize = 4096;
+
 impl ApiResponse {
-    /// Decodes the JSON body; on failure the message and snippet have `key` redacted.
-    pub(crate) fn decode<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
+    /// Decodes the JSON body; on failure the message and snippet are redacted of the key and
+    /// the request's secrets.
+    pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<T> {
         // An empty 2xx body decodes as JSON null so that `()` and `Option<T>` accept it.
         let bytes: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
             b"null"
         } else {
             &self.body
         };
-        serde_json::from_slice(bytes).map_err(|e| Error::Decode {
-            endpoint: self.endpoint.clone(),
-            message: redact(&e.to_string(), key),
-            snippet: truncate(&redact(&String::from_utf8_lossy(&self.body), key), 200),
+        let decoded = if self.sent_secrets {
+            // A server echoing a secret value in the answer would otherwise carry it into
+            // `extra` and every Debug of the result.
+            serde_json::from_slice::<serde_json::Value>(bytes).and_then(|mut value| {
+                self.secrets.redact_value(&mut value);
+                T::deserialize(value)
+            })
+        } else {
+            serde_json::from_slice(bytes)
+        };
+        decoded.map_err(|e| {
+            let head = &self.body[..self.body.len().min(SNIPPET_SOURCE_BYTES)];
+            Error::Decode {
+                endpoint: self.endpoint.clone(),
+                message: self.secrets.redact(&e.to_string()),
+                snippet: truncate(&self.secrets.redact(&String::from_utf8_lossy(head)), 200),
+            }
         })
     }
 }
@@ -132,9 +184,7 @@ enum Attempt {
 impl Client {
     /// Sends `req` with retries and decodes a JSON answer.
     pub(crate) async fn call<T: DeserializeOwned>(&self, req: ApiRequest) -> Result<T> {
-        self.send(req)
-            .await?
-            .decode(self.inner.config.api_key.expose())
+        self.send(req).await?.decode()
     }
 
     /// Sends `req` with retries, ignoring the body of the 2xx answer.
@@ -150,6 +200,22 @@ impl Client {
             ..config.retry
         };
         let timeout = self.options.timeout.unwrap_or(config.timeout);
+        if timeout.is_zero() {
+            // reqwest would fail the attempt at once as a (retried) timeout.
+            return Err(Error::validation(
+                "timeout",
+                "the per-call timeout (RequestOptions::timeout) must be greater than zero",
+            ));
+        }
+        let secrets = if req.secrets.is_empty() {
+            Arc::clone(&self.inner.redactor)
+        } else {
+            Arc::new(
+                self.inner
+                    .redactor
+                    .with_secrets(req.secrets.iter().map(String::as_str)),
+            )
+        };
         let mut attempt: u32 = 0;
         loop {
             let span = tracing::debug_span!(
@@ -159,15 +225,12 @@ impl Client {
                 attempt,
                 authorization = "Bearer <redacted>",
             );
-            let outcome = self.attempt(&req, timeout).instrument(span).await;
+            let outcome = self.attempt(&req, timeout, &secrets).instrument(span).await;
             match outcome {
                 Attempt::Done(resp) => {
                     crate::response_meta::record(|| crate::ResponseMeta {
                         status: resp.status,
-                        request_id: resp
-                            .request_id
-                            .as_deref()
-                            .map(|id| redact(id, config.api_key.expose())),
+                        request_id: resp.request_id.as_deref().map(|id| resp.secrets.redact(id)),
                         endpoint: resp.endpoint.clone(),
                     });
                     return Ok(resp);
@@ -196,7 +259,12 @@ impl Client {
         }
     }
 
-    async fn attempt(&self, req: &ApiRequest, timeout: Duration) -> Attempt {
+    async fn attempt(
+        &self,
+        req: &ApiRequest,
+        timeout: Duration,
+        secrets: &Arc<Redactor>,
+    ) -> Attempt {
         let config = &self.inner.config;
         let url = format!("{}{}", config.base_url.as_str(), req.path);
         let mut builder = self
@@ -235,14 +303,52 @@ impl Client {
             }
         };
         let endpoint = req.endpoint();
-        let response = match builder.send().await {
+        let request = match builder.build() {
+            Ok(r) => r,
+            Err(e) => return transport_failure(e, req, timeout),
+        };
+        let url_len = request.url().as_str().len();
+        if url_len > MAX_URL_BYTES {
+            return Attempt::Failed {
+                error: Error::validation(
+                    "url",
+                    format!(
+                        "{endpoint}: the URL would be {url_len} bytes long; the limit is \
+                         {MAX_URL_BYTES} bytes"
+                    ),
+                ),
+                retryable: false,
+            };
+        }
+        let mut response = match self.inner.http.execute(request).await {
             Ok(r) => r,
             Err(e) => return transport_failure(e, req, timeout),
         };
         let status = response.status();
         let headers = response.headers().clone();
-        let body = match response.bytes().await {
-            Ok(b) => b,
+        let limit = if status.is_success() {
+            config.max_response_bytes
+        } else {
+            MAX_ERROR_BODY_BYTES as u64
+        };
+        let body = match read_body(&mut response, limit, status.is_success()).await {
+            Ok(ReadBody::Complete(b)) => b,
+            // Only a prefix of an error body is ever kept.
+            Ok(ReadBody::Cut(b)) if !status.is_success() => b,
+            Ok(ReadBody::Cut(_)) => {
+                return Attempt::Failed {
+                    error: Error::Decode {
+                        endpoint,
+                        message: format!(
+                            "the response body is larger than the limit of {limit} bytes \
+                             (ClientBuilder::max_response_bytes)"
+                        ),
+                        snippet: String::new(),
+                    },
+                    // The same request would get the same answer.
+                    retryable: false,
+                };
+            }
             Err(e) => return transport_failure(e, req, timeout),
         };
         tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
@@ -252,15 +358,17 @@ impl Client {
                 endpoint,
                 status: status.as_u16(),
                 request_id: header_str(&headers, "x-request-id"),
+                secrets: Arc::clone(secrets),
+                sent_secrets: !req.secrets.is_empty(),
             });
         }
         let error = ApiError::from_response(
             status.as_u16(),
             &body,
-            header_str(&headers, "x-request-id"),
+            header_str(&headers, "x-request-id").map(|id| truncate(&id, 256)),
             retry_after(&headers),
             endpoint,
-            config.api_key.expose(),
+            secrets,
         );
         let code = status.as_u16();
         let retryable = if req.idempotent() {
@@ -275,7 +383,55 @@ impl Client {
     }
 }
 
+/// A body read up to a limit: whole, or cut at the limit (the rest never read).
+enum ReadBody {
+    Complete(Bytes),
+    Cut(Bytes),
+}
+
+/// Reads at most `limit` bytes of the body as a stream, so that a hostile or broken server
+/// can never make the client buffer more. With `refuse_early`, a `Content-Length` over the
+/// limit is answered at once, reading nothing.
+async fn read_body(
+    response: &mut reqwest::Response,
+    limit: u64,
+    refuse_early: bool,
+) -> reqwest::Result<ReadBody> {
+    let declared = response.content_length();
+    if refuse_early && declared.is_some_and(|len| len > limit) {
+        return Ok(ReadBody::Cut(Bytes::new()));
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    // The declared length sizes the buffer only up to 1 MiB: it is the server's word.
+    let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let mut buf: Vec<u8> = Vec::with_capacity(capacity.min(limit).min(1 << 20));
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - buf.len();
+        if chunk.len() > room {
+            buf.extend_from_slice(&chunk[..room]);
+            return Ok(ReadBody::Cut(buf.into()));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(ReadBody::Complete(buf.into()))
+}
+
 fn transport_failure(e: reqwest::Error, req: &ApiRequest, timeout: Duration) -> Attempt {
+    if e.is_builder() {
+        // The request could not be built (bad URL, header or body): sending it again would
+        // fail the same way, and it never left.
+        return Attempt::Failed {
+            error: Error::validation(
+                "request",
+                format!(
+                    "{}: could not be built: {}",
+                    req.endpoint(),
+                    error_chain(&e)
+                ),
+            ),
+            retryable: false,
+        };
+    }
     if e.is_timeout() {
         return Attempt::Failed {
             error: Error::Timeout {
@@ -407,6 +563,52 @@ mod tests {
         );
         assert_eq!(backoff(&p, 0, Some(Duration::from_millis(2001))), None);
         assert_eq!(backoff(&p, 0, Some(Duration::MAX)), None);
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_built_is_a_validation_error_never_retried() {
+        for req in [
+            crate::operations::AGENTS_LIST.request(&[]).unwrap(),
+            crate::operations::CONVERSATIONS_START.request(&[]).unwrap(),
+        ] {
+            let e = reqwest::Client::new()
+                .get("http://[::1")
+                .build()
+                .unwrap_err();
+            assert!(e.is_builder());
+            match transport_failure(e, &req, Duration::from_secs(1)) {
+                Attempt::Failed { error, retryable } => {
+                    assert_eq!(error.kind(), crate::ErrorKind::Validation, "{error}");
+                    assert!(!retryable);
+                }
+                Attempt::Done(_) => panic!("a builder error is a failure"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_secret_values_of_a_body_are_noted() {
+        let body = crate::types::CreateSecret::new("DB_URL", "postgres://u:pw@db");
+        let req = crate::operations::VAULTS_SECRETS_CREATE
+            .request(&["v"])
+            .unwrap()
+            .json(&body)
+            .unwrap();
+        assert_eq!(req.secrets, ["postgres://u:pw@db"]);
+        let plain = crate::operations::VAULTS_CREATE
+            .request(&[])
+            .unwrap()
+            .json(&crate::types::CreateVault::new("v"))
+            .unwrap();
+        assert!(plain.secrets.is_empty());
+        // Outside a request body, serialising a secret notes nothing anywhere.
+        note_sent_secret("stray");
+        let again = crate::operations::VAULTS_CREATE
+            .request(&[])
+            .unwrap()
+            .json(&crate::types::CreateVault::new("v"))
+            .unwrap();
+        assert!(again.secrets.is_empty());
     }
 
     #[test]

@@ -378,8 +378,25 @@ async fn save_to_missing_dir_is_an_io_error() {
     .await;
     let a = client.attachments().get("att_1").await.unwrap();
     let root = tempfile::tempdir().unwrap();
-    let err = a.save_to_dir(root.path().join("nope")).await.unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    let missing = root.path().join("nope");
+    let err = a.save_to_dir(&missing).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert_eq!(err.kind().class_name(), "FileSystemError");
+    match &err {
+        nairi::Error::Io { path, source } => {
+            assert_eq!(path, &missing);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("nope"), "{err}");
+    // Usable with `?` in a function returning the SDK's result.
+    async fn save(a: &nairi::types::Attachment, dir: &std::path::Path) -> nairi::Result<()> {
+        a.save_to_dir(dir).await?;
+        Ok(())
+    }
+    assert_eq!(save(&a, &missing).await.unwrap_err().kind(), ErrorKind::Io);
+    assert!(save(&a, root.path()).await.is_ok());
 }
 
 #[tokio::test]
@@ -486,7 +503,13 @@ async fn save_to_dir_refuses_a_directory_of_that_name() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("out")).unwrap();
     std::fs::write(dir.path().join("out").join("inner"), b"x").unwrap();
-    assert!(a.save_to_dir(dir.path()).await.is_err());
+    let err = a.save_to_dir(dir.path()).await.unwrap_err();
+    assert!(
+        matches!(&err, nairi::Error::Io { path, source }
+            if path == &dir.path().join("out")
+                && source.kind() == std::io::ErrorKind::AlreadyExists),
+        "{err:?}"
+    );
     assert_eq!(
         std::fs::read(dir.path().join("out").join("inner")).unwrap(),
         b"x"

@@ -103,8 +103,8 @@ fn load_all() -> Vec<(PathBuf, Scenario)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
-            let s: Scenario = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let s: Scenario =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p, s)
         })
         .collect()
@@ -180,7 +180,9 @@ async fn run_scenario(path: &Path, scenario: &Scenario) -> Vec<String> {
     let key = emulator.api_key().to_owned();
     let mut vars: BTreeMap<String, Value> = BTreeMap::new();
     for seed in &scenario.setup.agents {
-        let agent = emulator.create_agent(&key, seed.clone()).expect("seed agent");
+        let agent = emulator
+            .create_agent(&key, seed.clone())
+            .expect("seed agent");
         let slug = agent["agent_id"].as_str().unwrap().to_owned();
         vars.insert(slug, agent);
     }
@@ -208,8 +210,8 @@ async fn run_scenario(path: &Path, scenario: &Scenario) -> Vec<String> {
             Value::Null => Value::Object(Map::new()),
             other => substitute(other, &vars),
         };
-        let args: CallArgs = serde_json::from_value(args)
-            .unwrap_or_else(|e| panic!("{label}: args: {e}"));
+        let args: CallArgs =
+            serde_json::from_value(args).unwrap_or_else(|e| panic!("{label}: args: {e}"));
         let outcome = client.call_operation(id, args).await;
         if let Err(e) = check(&step.expect, &outcome, &vars) {
             failures.push(format!("{label} ({id}): {e}"));
@@ -235,7 +237,10 @@ async fn run_scenario(path: &Path, scenario: &Scenario) -> Vec<String> {
             r.method == want.method
                 && r.path == want_path
                 && want.status.is_none_or(|s| s == r.status)
-                && want.query.as_ref().is_none_or(|q| r.query.as_deref() == Some(q))
+                && want
+                    .query
+                    .as_ref()
+                    .is_none_or(|q| r.query.as_deref() == Some(q))
         });
         if !found {
             failures.push(format!(
@@ -287,7 +292,11 @@ async fn every_scenario_passes() {
     assert!(!scenarios.is_empty(), "no scenario found");
     let mut failures = Vec::new();
     for (path, s) in &scenarios {
-        assert!(!s.name.is_empty(), "{}: a scenario needs a name", path.display());
+        assert!(
+            !s.name.is_empty(),
+            "{}: a scenario needs a name",
+            path.display()
+        );
         let _ = &s.description;
         let run = tokio::time::timeout(Duration::from_secs(60), run_scenario(path, s)).await;
         match run {
@@ -316,8 +325,10 @@ fn the_scenarios_cover_every_group_and_error_class() {
             }
         }
     }
-    let all_groups: std::collections::BTreeSet<_> =
-        nairi::operations::OPERATIONS.iter().map(|o| o.group).collect();
+    let all_groups: std::collections::BTreeSet<_> = nairi::operations::OPERATIONS
+        .iter()
+        .map(|o| o.group)
+        .collect();
     assert_eq!(groups, all_groups, "operation groups without a scenario");
     // Classes the emulator cannot produce through a call are covered elsewhere: Config
     // (client set-up) and Conflict/UnprocessableEntity (the API never answers 409/422; the
@@ -328,5 +339,8 @@ fn the_scenarios_cover_every_group_and_error_class() {
         .filter(|c| !["ConfigurationError"].contains(&c.as_str()));
     let missing: Vec<_> = reachable.filter(|c| !classes.contains(c)).collect();
     // The turn classes come with the conversation steps.
-    assert!(missing.is_empty(), "error classes without a scenario: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "error classes without a scenario: {missing:?}"
+    );
 }

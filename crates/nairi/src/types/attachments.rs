@@ -84,11 +84,18 @@ impl Attachment {
     /// file in `dir` that is then renamed over the name, so a symbolic link of that name is
     /// replaced by the file (its target is never written through) and a reader never sees a
     /// half-written file. A directory of that name is an error. `dir` itself must exist.
-    pub async fn save_to_dir(&self, dir: impl AsRef<Path>) -> std::io::Result<PathBuf> {
+    ///
+    /// Failures are [`crate::Error::Io`] (class `FileSystemError`) with the path concerned
+    /// and the operating system's error as the source.
+    pub async fn save_to_dir(&self, dir: impl AsRef<Path>) -> crate::Result<PathBuf> {
         let dir = dir.as_ref();
         let name = self.safe_filename();
         let path = dir.join(&name);
-        let (tmp, mut file) = create_temp_file(dir).await?;
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| crate::Error::Io { path, source }
+        };
+        let (tmp, mut file) = create_temp_file(dir).await.map_err(io(dir))?;
         let written = async {
             use tokio::io::AsyncWriteExt;
             file.write_all(&self.data).await?;
@@ -100,7 +107,7 @@ impl Attachment {
             {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::AlreadyExists,
-                    format!("{} is a directory", path.display()),
+                    "a directory of that name is in the way",
                 ));
             }
             tokio::fs::rename(&tmp, &path).await
@@ -108,7 +115,7 @@ impl Attachment {
         .await;
         if let Err(e) = written {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e);
+            return Err(io(&path)(e));
         }
         Ok(path)
     }

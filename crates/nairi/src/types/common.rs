@@ -10,8 +10,7 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
 /// Decodes `null` as the type's default; with `#[serde(default)]` a missing field too.
 ///
-/// Used for every non-ID string and list of the response models (`""`, `[]`), and for the
-/// required open enums, whose default is `Unknown("")`.
+/// Used for every non-ID string and list of the response models (`""`, `[]`).
 pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
@@ -97,15 +96,20 @@ pub(crate) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D:
 }
 
 /// Decodes an open enum leniently: a string gives its variant (`Unknown(..)` when new), while
-/// `null` and any other value give the default, `Unknown("")`.
+/// `null` and any other value give [`missing_enum`], `Unknown("")`.
 pub(crate) fn lenient_enum<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
-    T: Default + for<'a> From<&'a str>,
+    T: for<'a> From<&'a str>,
 {
-    Ok(lenient_opt_string(d)?
-        .map(|s| T::from(s.as_str()))
-        .unwrap_or_default())
+    Ok(lenient_opt_string(d)?.map_or_else(missing_enum, |s| T::from(s.as_str())))
+}
+
+/// `Unknown("")`: what a required open enum that is missing, `null` or not a string decodes
+/// to (no wire value is empty). With `#[serde(default = "missing_enum")]`; deliberately not
+/// the enum's `Default`, which would present "the server said nothing" as a value.
+pub(crate) fn missing_enum<T: for<'a> From<&'a str>>() -> T {
+    T::from("")
 }
 
 /// Decodes a list of strings leniently: only the string entries of a list are kept (`[null]`
@@ -382,6 +386,8 @@ macro_rules! open_enum {
             }
         }
 
+        /// Parses a wire value, as serde does: an unknown one gives `Unknown(..)`, so this
+        /// never fails.
         impl std::str::FromStr for $name {
             type Err = std::convert::Infallible;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -401,18 +407,14 @@ macro_rules! open_enum {
             }
         }
 
-        /// `Unknown("")`: what a required field decodes to when it is `null` or missing.
-        impl Default for $name {
-            fn default() -> Self {
-                $name::Unknown(String::new())
-            }
-        }
-
         /// A string decodes to its variant (`Unknown(..)` when new); `null` to `Unknown("")`.
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Ok(s.map_or_else(Self::default, |s| $name::from(s.as_ref())))
+                Ok(s.map_or_else(
+                    || $name::Unknown(String::new()),
+                    |s| $name::from(s.as_ref()),
+                ))
             }
         }
     };
@@ -443,7 +445,7 @@ mod tests {
     fn null_enum_is_unknown_empty() {
         let c: Colour = serde_json::from_str("null").unwrap();
         assert_eq!(c, Colour::Unknown(String::new()));
-        assert_eq!(Colour::default(), Colour::Unknown(String::new()));
+        assert_eq!(missing_enum::<Colour>(), Colour::Unknown(String::new()));
         let o: Option<Colour> = serde_json::from_str("null").unwrap();
         assert_eq!(o, None);
     }
@@ -497,7 +499,7 @@ mod tests {
         t: String,
         #[serde(default, deserialize_with = "lenient_string_vec")]
         v: Vec<String>,
-        #[serde(default, deserialize_with = "lenient_enum")]
+        #[serde(default = "missing_enum", deserialize_with = "lenient_enum")]
         c: Colour,
         #[serde(flatten)]
         extra: Extra,
@@ -554,7 +556,7 @@ mod tests {
             assert_eq!(l.s, "", "{odd}");
             assert_eq!(l.o, None, "{odd}");
             assert!(l.v.is_empty(), "{odd}");
-            assert_eq!(l.c, Colour::default(), "{odd}");
+            assert_eq!(l.c, Colour::Unknown(String::new()), "{odd}");
         }
     }
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     Extra, LenientList, Timestamp, lenient_enum, lenient_f64, lenient_int, lenient_opt_string,
-    lenient_string, lenient_string_vec, lenient_text, lenient_timestamp, open_enum,
+    lenient_string, lenient_string_vec, lenient_text, lenient_timestamp, missing_enum, open_enum,
 };
 
 open_enum! {
@@ -32,6 +32,22 @@ open_enum! {
         Completed => "completed",
         /// Processing failed; a system message says why.
         Failed => "failed",
+    }
+}
+
+/// `Unknown("")`, what a message without a role decodes to; not a role of its own. Kept
+/// for code that builds such a message (the conversation layer's tests).
+impl Default for MessageRole {
+    fn default() -> Self {
+        MessageRole::Unknown(String::new())
+    }
+}
+
+/// `Unknown("")`, what a message without a status decodes to; not a status of its own. Kept
+/// for code that builds such a message (the conversation layer's tests).
+impl Default for MessageStatus {
+    fn default() -> Self {
+        MessageStatus::Unknown(String::new())
     }
 }
 
@@ -70,6 +86,13 @@ open_enum! {
     }
 }
 
+/// `CreatedAtDesc`, newest first: the order the server uses when none is asked for.
+impl Default for ConversationSort {
+    fn default() -> Self {
+        ConversationSort::CreatedAtDesc
+    }
+}
+
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -85,10 +108,16 @@ pub struct Message {
     #[serde(default, deserialize_with = "lenient_text")]
     pub content: String,
     /// Author; `Unknown("")` when null, missing or not a string.
-    #[serde(default, deserialize_with = "lenient_enum")]
+    #[serde(
+        default = "missing_enum::<MessageRole>",
+        deserialize_with = "lenient_enum"
+    )]
     pub role: MessageRole,
     /// Processing state; `Unknown("")` when null, missing or not a string.
-    #[serde(default, deserialize_with = "lenient_enum")]
+    #[serde(
+        default = "missing_enum::<MessageStatus>",
+        deserialize_with = "lenient_enum"
+    )]
     pub status: MessageStatus,
     /// Creation time.
     #[serde(default, deserialize_with = "lenient_timestamp")]
@@ -263,7 +292,10 @@ pub struct Conversation {
     #[serde(default, deserialize_with = "lenient_opt_string")]
     pub agent_id: Option<String>,
     /// Job status; `Unknown("")` when null, missing or not a string.
-    #[serde(default, deserialize_with = "lenient_enum")]
+    #[serde(
+        default = "missing_enum::<JobStatus>",
+        deserialize_with = "lenient_enum"
+    )]
     pub status: JobStatus,
     /// Creation time.
     #[serde(default, deserialize_with = "lenient_timestamp")]
@@ -483,7 +515,10 @@ mod tests {
         assert_eq!(page.skipped, 3);
         assert_eq!(page.conversations[0].status, JobStatus::Active);
         assert_eq!(page.conversations[0].agent_id.as_deref(), Some("cci_1"));
-        assert_eq!(page.conversations[1].status, JobStatus::default());
+        assert_eq!(
+            page.conversations[1].status,
+            JobStatus::Unknown(String::new())
+        );
         assert_eq!(page.conversations[1].agent_id, None);
         let empty: ConversationPage = serde_json::from_str(r#"{"conversations":null}"#).unwrap();
         assert!(empty.conversations.is_empty());

@@ -96,10 +96,20 @@ impl UpdateVault {
 }
 
 /// A secret's value: serialised as a plain string, shown as `<redacted>` by Debug.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// A request body carrying one has the value redacted from whatever the server answers
+/// (error bodies, decode errors, the decoded answer), like the API key.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SecretString(String);
+
+impl Serialize for SecretString {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::transport::note_sent_secret(&self.0);
+        s.serialize_str(&self.0)
+    }
+}
 
 impl SecretString {
     /// Wraps a value.
