@@ -62,6 +62,10 @@ pub enum Error {
     /// Waiting for a turn exceeded its overall timeout.
     #[error(transparent)]
     WaitTimeout(Box<crate::conversation::WaitTimeout>),
+    /// The conversation ended (completed or abandoned) while a turn waited, or refused a
+    /// follow-up because it had.
+    #[error(transparent)]
+    ConversationEnded(Box<crate::conversation::ConversationEnded>),
 }
 
 /// Class names shared by the three languages; bindings map each to a native error class.
@@ -100,6 +104,8 @@ pub enum ErrorKind {
     TurnFailed,
     /// A wait that ran out of time.
     WaitTimeout,
+    /// A conversation that ended (completed or abandoned).
+    ConversationEnded,
 }
 
 impl ErrorKind {
@@ -122,6 +128,7 @@ impl ErrorKind {
             ErrorKind::Config => "ConfigurationError",
             ErrorKind::TurnFailed => "TurnFailedError",
             ErrorKind::WaitTimeout => "WaitTimeoutError",
+            ErrorKind::ConversationEnded => "ConversationEndedError",
         }
     }
 
@@ -152,6 +159,7 @@ impl Error {
             Error::Config(_) => ErrorKind::Config,
             Error::TurnFailed(_) => ErrorKind::TurnFailed,
             Error::WaitTimeout(_) => ErrorKind::WaitTimeout,
+            Error::ConversationEnded(_) => ErrorKind::ConversationEnded,
         }
     }
 
@@ -177,6 +185,18 @@ impl Error {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    /// The error of a follow-up refused because conversation `job_id` has ended, with the
+    /// server's `refusal` (lets the raw calls build it without the conversation layer).
+    pub(crate) fn continue_refused_as_ended(
+        job_id: &str,
+        job_status: Option<crate::types::JobStatus>,
+        refusal: &ApiError,
+    ) -> Self {
+        Error::ConversationEnded(Box::new(
+            crate::conversation::ConversationEnded::refused_continue(job_id, job_status, refusal),
+        ))
     }
 }
 
