@@ -47,8 +47,10 @@ impl<'c> Conversations<'c> {
     /// A 400 saying that the job is completed or abandoned (`job is completed and cannot be
     /// continued`) is [`Error::ConversationEnded`]: ended conversations cannot be continued
     /// (BEHAVIOUR 4.16), start a new one. Another 400 stays a `BadRequestError`; it carries a
-    /// hint that the conversation may have ended only when the server gave no reason, or one
-    /// about the job's state in words this SDK does not know.
+    /// hint that the conversation may have ended only when the server gave no reason (a body
+    /// that is not the documented JSON, a bare "bad request"), or one about the job's state in
+    /// words this SDK does not know; a refusal with its own reason (a malformed job id, the
+    /// attachments, the prompt, a job not started through the API) has none.
     pub async fn follow_up(&self, job_id: &str, body: &ContinueConversation) -> Result<TurnHandle> {
         validate_turn(&body.prompt, &body.attachment_ids)?;
         let path = format!("/conversations/{}/continue", segment(job_id, "job_id")?);
@@ -80,6 +82,11 @@ static ENDED_REFUSAL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
+/// A refusal that names no reason at all.
+static GENERIC_REFUSAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:bad|invalid)\s+request\s*\.?\s*$").expect("valid regex")
+});
+
 /// Words of a refusal about the job's state that are not precise enough to call it ended.
 static STATE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(ended|closed|inactive|archived|finished|no\s+longer|not\s+active|status)\b")
@@ -87,8 +94,8 @@ static STATE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A refused continue: [`Error::ConversationEnded`] when the server says the job ended; the
-/// ended hint on a 400 whose reason is unknown (no JSON `error`) or is about the job's state
-/// in other words; other refusals (a malformed job id, bad attachments, an empty prompt, a
+/// ended hint on a 400 that gives no reason (no JSON `error`, a bare "bad request") or one
+/// about the job's state in other words; other refusals (a malformed job id, bad attachments, an empty prompt, a
 /// job not started through the API) unchanged.
 fn classify_refusal(job_id: &str, mut e: Error) -> Error {
     let Error::Api(a) = &mut e else {
@@ -104,7 +111,9 @@ fn classify_refusal(job_id: &str, mut e: Error) -> Error {
             .or_else(|| status_named(&a.message));
         return Error::continue_refused_as_ended(job_id, status, a);
     }
-    let unexplained = a.body.is_some();
+    // A body that was not the documented JSON (`body` kept) or a bare "bad request" says
+    // nothing, so the likeliest cause is worth naming.
+    let unexplained = a.body.is_some() || GENERIC_REFUSAL.is_match(&a.message);
     if a.hint.is_none() && (unexplained || STATE_WORDS.is_match(&a.message)) {
         a.hint = Some(ENDED_HINT.to_owned());
     }
