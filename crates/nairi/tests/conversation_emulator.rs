@@ -1056,7 +1056,10 @@ async fn a_continue_refused_for_another_reason_is_not_called_ended() {
         attachment_ids: vec!["att_01KRK1V46BXS73CSNK2VR35NPJ".into()],
     };
     let cases = [
-        ("job_not-a-ulid".to_owned(), ContinueConversation::new("again")),
+        (
+            "job_not-a-ulid".to_owned(),
+            ContinueConversation::new("again"),
+        ),
         (seeded.job_id.clone(), ContinueConversation::new("again")),
         (turn.job_id.clone(), bad_attachment),
     ];

@@ -97,7 +97,12 @@ impl Env {
     async fn until_pending(&self, handle: &TurnHandle) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let m = self.client.messages().get(&handle.message_id).await.unwrap();
+            let m = self
+                .client
+                .messages()
+                .get(&handle.message_id)
+                .await
+                .unwrap();
             if m.status == MessageStatus::Pending {
                 return;
             }
@@ -432,9 +437,7 @@ async fn a_zero_timeout_is_refused_before_anything_is_posted() {
         conv.run_follow_up(&turn.job_id, "orphan?", &zero)
             .await
             .unwrap_err(),
-        conv.wait(&handle_of(&turn), &zero.wait)
-            .await
-            .unwrap_err(),
+        conv.wait(&handle_of(&turn), &zero.wait).await.unwrap_err(),
     ] {
         match &err {
             Error::Validation { field, .. } => assert_eq!(field, "timeout"),

@@ -1031,8 +1031,9 @@ async fn a_refused_continue_is_ended_only_when_the_server_says_so() {
         ),
     ];
     for (text, status) in ended {
-        let err = refuse_continue(ResponseTemplate::new(400).set_body_json(json!({ "error": text })))
-            .await;
+        let err =
+            refuse_continue(ResponseTemplate::new(400).set_body_json(json!({ "error": text })))
+                .await;
         assert_eq!(err.kind(), ErrorKind::ConversationEnded, "{text}: {err}");
         assert_eq!(err.kind().class_name(), "ConversationEndedError");
         let Error::ConversationEnded(e) = &err else {
@@ -1043,17 +1044,26 @@ async fn a_refused_continue_is_ended_only_when_the_server_says_so() {
         assert_eq!(e.job_status, status, "{text}");
         assert_eq!(e.notice.as_deref(), Some(text));
         assert_eq!(e.request_id.as_deref(), Some("req_7"));
-        assert!(err.to_string().contains("start a new conversation"), "{err}");
+        assert!(
+            err.to_string().contains("start a new conversation"),
+            "{err}"
+        );
     }
     let refused = [
         (json!({ "error": "invalid job id: job_nope" }), false),
-        (json!({ "error": "attachment att_missing not found" }), false),
+        (
+            json!({ "error": "attachment att_missing not found" }),
+            false,
+        ),
         (json!({ "error": "Invalid Attachment IDs" }), false),
         (json!({ "error": "prompt must not be empty" }), false),
         (json!({ "error": "job was not started via the API" }), false),
         (json!({ "error": "invalid request" }), true),
         (json!({ "error": "conversation is closed" }), true),
-        (json!({ "error": "job status does not allow replies" }), true),
+        (
+            json!({ "error": "job status does not allow replies" }),
+            true,
+        ),
     ];
     for (body, hinted) in refused {
         let err = refuse_continue(ResponseTemplate::new(400).set_body_json(body.clone())).await;

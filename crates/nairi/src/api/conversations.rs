@@ -10,8 +10,7 @@ use crate::error::{Error, Result};
 use crate::path::segment;
 use crate::transport::ApiRequest;
 use crate::types::{
-    ContinueAnswer, ContinueConversation, JobStatus, StartConversation, TurnHandle,
-    validate_turn,
+    ContinueAnswer, ContinueConversation, JobStatus, StartConversation, TurnHandle, validate_turn,
 };
 
 /// The conversations API group.
@@ -78,8 +77,10 @@ const ENDED_HINT: &str = "the conversation may have ended (completed or abandone
 /// start a new conversation`, and the same idea worded otherwise (`cannot be continued`,
 /// `job is abandoned`). REFERENCE.md documents only a 400.
 static ENDED_REFUSAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bjob\s+(?:is|has\s+been)\s+(completed|abandoned)\b|\bcannot\s+be\s+continued\b")
-        .expect("valid regex")
+    Regex::new(
+        r"(?i)\bjob\s+(?:is|has\s+been)\s+(completed|abandoned)\b|\bcannot\s+be\s+continued\b",
+    )
+    .expect("valid regex")
 });
 
 /// A refusal that names no reason at all.

@@ -301,7 +301,8 @@ impl Engine {
     /// Whether the agent's conversation list is due to be checked for the job's end: only when
     /// the agent is known, and at most every `job_status_interval`.
     fn job_check_due(&self) -> bool {
-        self.opts.agent_id.is_some() && self.last_job_check.elapsed() >= self.opts.job_status_interval
+        self.opts.agent_id.is_some()
+            && self.last_job_check.elapsed() >= self.opts.job_status_interval
     }
 
     /// Looks for this job among the agent's ended conversations (`completed`, `abandoned`)
@@ -433,12 +434,19 @@ impl Engine {
         let turn = turn_indices(thread, &self.message_id).unwrap_or_default();
         let worked_after = turn.iter().any(|&i| {
             i > user + 1 + at
-                && matches!(thread[i].role, MessageRole::Progress | MessageRole::Assistant)
+                && matches!(
+                    thread[i].role,
+                    MessageRole::Progress | MessageRole::Assistant
+                )
         });
         (!worked_after).then(|| (status, after[at].content.trim().to_owned()))
     }
 
-    fn ended_error(&self, job_status: Option<JobStatus>, notice: Option<(JobStatus, String)>) -> Error {
+    fn ended_error(
+        &self,
+        job_status: Option<JobStatus>,
+        notice: Option<(JobStatus, String)>,
+    ) -> Error {
         let (status, notice) = match notice {
             Some((from_notice, text)) => (job_status.or(Some(from_notice)), Some(text)),
             None => (job_status, None),
@@ -851,12 +859,20 @@ mod tests {
         let mut working = thread;
         working.push(message("p2", "progress", "completed", "{}"));
         e.adopt(working);
-        assert_eq!(e.ended_notice(), None, "progress after the notice: still working");
+        assert_eq!(
+            e.ended_notice(),
+            None,
+            "progress after the notice: still working"
+        );
         e.adopt(vec![
             message("s0", "system", "completed", "Job complete - old"),
             message("cmsg_1", "user", "pending", "hi"),
         ]);
-        assert_eq!(e.ended_notice(), None, "a notice before the prompt is older");
+        assert_eq!(
+            e.ended_notice(),
+            None,
+            "a notice before the prompt is older"
+        );
     }
 
     fn api(status: u16) -> Error {

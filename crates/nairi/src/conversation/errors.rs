@@ -301,10 +301,7 @@ mod tests {
         ];
         let f = TurnFailed::from_turn_messages("job_1", "m1", &turn);
         assert_eq!(f.detail, None);
-        assert_eq!(
-            f.reason(),
-            GENERIC_FAILURE_TEXT
-        );
+        assert_eq!(f.reason(), GENERIC_FAILURE_TEXT);
         assert_eq!(f.system_messages.len(), 3);
         assert!(is_git_notice("  new commit added: abc"));
         assert!(!is_git_notice("Job abandoned: x"));
@@ -365,7 +362,10 @@ mod tests {
             text.starts_with("conversation job_1 has ended (abandoned) while message cmsg_1"),
             "{text}"
         );
-        assert!(text.contains("Job abandoned: Remote branch deleted"), "{text}");
+        assert!(
+            text.contains("Job abandoned: Remote branch deleted"),
+            "{text}"
+        );
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["job_id"], "job_1");
         assert_eq!(v["job_status"], "abandoned");

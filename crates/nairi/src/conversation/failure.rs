@@ -122,9 +122,15 @@ mod tests {
     #[test]
     fn job_end_notices_name_the_status() {
         for (text, status) in [
-            ("Job abandoned: Remote branch 'x' was deleted", Some(JobStatus::Abandoned)),
+            (
+                "Job abandoned: Remote branch 'x' was deleted",
+                Some(JobStatus::Abandoned),
+            ),
             ("  job ABANDONED : stale", Some(JobStatus::Abandoned)),
-            ("Job complete - Pull request was merged", Some(JobStatus::Completed)),
+            (
+                "Job complete - Pull request was merged",
+                Some(JobStatus::Completed),
+            ),
             ("Job completed: inactivity", Some(JobStatus::Completed)),
             ("Job failed: cleanup failed", None),
             ("Job completeness check", None),

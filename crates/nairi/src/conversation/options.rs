@@ -359,7 +359,10 @@ mod tests {
     #[test]
     fn a_zero_timeout_or_an_empty_agent_is_a_validation_error() {
         for (o, field) in [
-            (WaitOptions::default().timeout(Some(Duration::ZERO)), "timeout"),
+            (
+                WaitOptions::default().timeout(Some(Duration::ZERO)),
+                "timeout",
+            ),
             (
                 WaitOptions::default().job_status_interval(Duration::ZERO),
                 "job_status_interval",
@@ -440,7 +443,10 @@ mod tests {
         let err = serde_json::from_str::<RunOptions>(r#"{"on_event": null}"#)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("on_event"), "the callback has no serde form: {err}");
+        assert!(
+            err.contains("on_event"),
+            "the callback has no serde form: {err}"
+        );
     }
 
     #[test]
@@ -450,7 +456,10 @@ mod tests {
             let err = serde_json::from_str::<WaitOptions>(&json)
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("-1") && err.contains("seconds"), "{field}: {err}");
+            assert!(
+                err.contains("-1") && err.contains("seconds"),
+                "{field}: {err}"
+            );
         }
     }
 }

@@ -27,7 +27,11 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     /// The backoff of `opts`; `cap` bounds every delay, `max_retry_after` every `Retry-After`.
-    pub(crate) fn new(opts: &WaitOptions, cap: Option<Duration>, max_retry_after: Duration) -> Self {
+    pub(crate) fn new(
+        opts: &WaitOptions,
+        cap: Option<Duration>,
+        max_retry_after: Duration,
+    ) -> Self {
         Backoff {
             initial: opts.initial_interval,
             max: opts.max_interval,

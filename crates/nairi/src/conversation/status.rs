@@ -112,11 +112,12 @@ mod tests {
         assert_eq!(t.observe(&Queued, false), Observed::Changed { from: None });
         assert_eq!(
             t.observe(&Pending, true),
-            Observed::Changed {
-                from: Some(Queued)
-            }
+            Observed::Changed { from: Some(Queued) }
         );
-        assert_eq!(t.observe(&Queued, false), Observed::Ignored { kept: Pending });
+        assert_eq!(
+            t.observe(&Queued, false),
+            Observed::Ignored { kept: Pending }
+        );
         assert_eq!(t.observe(&Pending, false), Observed::Same);
         assert_eq!(
             t.observe(&Completed, true),
@@ -125,7 +126,10 @@ mod tests {
             }
         );
         for later in [Failed, Pending, Queued, unknown("thinking")] {
-            assert_eq!(t.observe(&later, false), Observed::Ignored { kept: Completed });
+            assert_eq!(
+                t.observe(&later, false),
+                Observed::Ignored { kept: Completed }
+            );
         }
         assert_eq!(t.last(), Some(&Completed));
     }

@@ -985,7 +985,10 @@ mod tests {
             "job_1",
             "u1",
             MessageStatus::Completed,
-            vec![plain("p1", "progress", "{}"), plain("a1", "assistant", "Done.")],
+            vec![
+                plain("p1", "progress", "{}"),
+                plain("a1", "assistant", "Done."),
+            ],
         );
         assert_eq!(said.reply(), Some("Done."));
     }
