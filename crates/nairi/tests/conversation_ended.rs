@@ -241,6 +241,20 @@ async fn run_ends_when_the_agents_list_says_the_job_ended() {
             .await
             .unwrap()
             .remove(0);
+        // Once the agent took the message: taking it makes the job `active` again.
+        let message_id = env
+            .requests("GET", "/messages/cmsg_")
+            .remove(0)
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let handle = TurnHandle {
+            job_id: job.id.clone(),
+            message_id,
+        };
+        env.until_pending(&handle).await;
         env.emu
             .set_job_status(&env.key, &job.id, "abandoned", None)
             .unwrap();
