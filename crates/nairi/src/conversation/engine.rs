@@ -325,7 +325,7 @@ impl Engine {
                 .map(|t| t - chrono::Duration::seconds(1)),
             sort: Some(ConversationSort::UpdatedAtDesc),
             limit: Some(MAX_PAGE_LIMIT),
-            offset: None,
+            ..Default::default()
         };
         let client = self.client.clone();
         let listed = self
