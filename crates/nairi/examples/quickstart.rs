@@ -65,7 +65,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .conversations()
         .run((agent.agent_id.as_str(), prompt), &options)
         .await?;
-    println!("< {}", first.text);
+    println!(
+        "< {}",
+        first.reply().unwrap_or("(the reply never appeared)")
+    );
 
     // 4. Follow up on the same conversation: `run_follow_up` = continue + wait.
     let follow_up = "And email them a receipt.";
@@ -74,7 +77,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .conversations()
         .run_follow_up(&first.job_id, follow_up, &options)
         .await?;
-    println!("< {}", second.text);
+    println!(
+        "< {}",
+        second.reply().unwrap_or("(the reply never appeared)")
+    );
     if let Some(usage) = &second.usage {
         println!(
             "  (cost ${:.4}, model {})",
@@ -120,6 +126,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn print_event(event: &TurnEvent) {
     match event {
         TurnEvent::StatusChanged { to, .. } => println!("  [status] {to}"),
+        TurnEvent::StillQueued { waited } => println!(
+            "  [still queued after {:.0} s: is the agent deployed, with a free instance?]",
+            waited.as_secs_f64()
+        ),
         TurnEvent::Progress(p) => {
             let kind = p.progress_type.as_deref().unwrap_or("progress");
             let detail = match (kind, &p.tool_name) {

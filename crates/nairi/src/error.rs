@@ -67,6 +67,10 @@ pub enum Error {
     /// Waiting for a turn exceeded its overall timeout.
     #[error(transparent)]
     WaitTimeout(Box<crate::conversation::WaitTimeout>),
+    /// The conversation ended (completed or abandoned) while a turn waited, or refused a
+    /// follow-up because it had.
+    #[error(transparent)]
+    ConversationEnded(Box<crate::conversation::ConversationEnded>),
     /// A local file or directory could not be read or written (saving an attachment).
     #[error("{}: {source}", path.display())]
     Io {
@@ -121,6 +125,8 @@ pub enum ErrorKind {
     WaitTimeout,
     /// A local file system operation failed.
     Io,
+    /// A conversation that ended (completed or abandoned).
+    ConversationEnded,
 }
 
 impl ErrorKind {
@@ -142,6 +148,7 @@ impl ErrorKind {
         ErrorKind::Config,
         ErrorKind::TurnFailed,
         ErrorKind::WaitTimeout,
+        ErrorKind::ConversationEnded,
         ErrorKind::Io,
     ];
 
@@ -197,6 +204,7 @@ impl ErrorKind {
             ErrorKind::TurnFailed => "TurnFailedError",
             ErrorKind::WaitTimeout => "WaitTimeoutError",
             ErrorKind::Io => "FileSystemError",
+            ErrorKind::ConversationEnded => "ConversationEndedError",
         }
     }
 
@@ -228,6 +236,7 @@ impl Error {
             Error::TurnFailed(_) => ErrorKind::TurnFailed,
             Error::WaitTimeout(_) => ErrorKind::WaitTimeout,
             Error::Io { .. } => ErrorKind::Io,
+            Error::ConversationEnded(_) => ErrorKind::ConversationEnded,
         }
     }
 
@@ -253,6 +262,18 @@ impl Error {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    /// The error of a follow-up refused because conversation `job_id` has ended, with the
+    /// server's `refusal` (lets the raw calls build it without the conversation layer).
+    pub(crate) fn continue_refused_as_ended(
+        job_id: &str,
+        job_status: Option<crate::types::JobStatus>,
+        refusal: &ApiError,
+    ) -> Self {
+        Error::ConversationEnded(Box::new(
+            crate::conversation::ConversationEnded::refused_continue(job_id, job_status, refusal),
+        ))
     }
 }
 

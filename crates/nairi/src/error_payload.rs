@@ -60,6 +60,12 @@ pub struct ErrorPayload {
     /// The failure detail of a failed turn (prefix removed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The job's status of an ended conversation (`completed`, `abandoned`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_status: Option<String>,
+    /// The platform's notice that ended the conversation ("Job abandoned: ...").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     /// The last status seen by a wait that timed out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_status: Option<String>,
@@ -92,6 +98,8 @@ impl ErrorPayload {
             job_id: None,
             message_id: None,
             detail: None,
+            job_status: None,
+            notice: None,
             last_status: None,
             last_error: None,
             system_messages: Vec::new(),
@@ -138,6 +146,15 @@ impl Error {
             Error::Decode { endpoint, .. } => p.endpoint = Some(endpoint.clone()),
             Error::Validation { field, .. } => p.field = Some(field.clone()),
             Error::Config(_) => {}
+            Error::ConversationEnded(c) => {
+                p.job_id = Some(c.job_id.clone());
+                p.message_id = c.message_id.clone();
+                p.job_status = c.job_status.as_ref().map(|s| s.as_str().to_owned());
+                p.notice = c.notice.clone();
+                p.last_status = c.last_status.as_ref().map(|s| s.as_str().to_owned());
+                p.request_id = c.request_id.clone();
+                p.causes.clear();
+            }
             Error::Io { path, .. } => p.path = Some(path.display().to_string()),
             Error::TurnFailed(t) => {
                 p.job_id = Some(t.job_id.clone());

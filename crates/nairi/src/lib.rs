@@ -14,9 +14,6 @@ pub mod operations;
 mod path;
 mod redact;
 mod response_meta;
-// Used by the conversation options' serde form, which lands separately; until then only
-// its own tests use it, and `clippy -D warnings` would fail the build.
-#[allow(dead_code)]
 mod serde_secs;
 mod transport;
 pub mod types;

@@ -10,7 +10,7 @@ use nairi::conversation::{
     EMPTY_REPLY_SENTINEL, GENERIC_FAILURE_TEXT, LinkKind, RunOptions, Turn, TurnEvent, WaitOptions,
 };
 use nairi::types::{
-    ContinueConversation, DeployAgent, MessageRole, MessageStatus, StartConversation,
+    ContinueConversation, DeployAgent, JobStatus, MessageRole, MessageStatus, StartConversation,
 };
 use nairi::{Client, Error, ErrorKind, RetryPolicy};
 use nairi_emulator::{
@@ -267,7 +267,7 @@ async fn a_tick_that_lists_does_not_poll_the_status_too() {
         .start(&StartConversation::new(SLUG, "keep me company"))
         .await
         .unwrap();
-    let events = collect(conv.watch(&handle, list_every_tick(ms(20)))).await;
+    let events = collect(conv.watch(&handle, &list_every_tick(ms(20)))).await;
     assert_eq!(completed(&events).text, "watched");
     let seen = ticks(&env, &handle);
     assert!(seen.starts_with("PL"), "the first change is listed: {seen}");
@@ -321,7 +321,7 @@ async fn the_terminal_status_change_comes_after_the_turns_messages() {
                 .unwrap(),
         };
         job = handle.job_id.clone();
-        let events = collect(conv.watch(&handle, fast_wait().settle(ms(200)))).await;
+        let events = collect(conv.watch(&handle, &fast_wait().settle(ms(200)))).await;
         assert_eq!(completed(&events).text, text);
         let n = events.len();
         assert!(
@@ -358,7 +358,7 @@ async fn queued_until_the_agent_is_deployed() {
         .start(&StartConversation::new("acme/later", "wait for me"))
         .await
         .unwrap();
-    let mut stream = Box::pin(conv.watch(&handle, fast_wait()));
+    let mut stream = Box::pin(conv.watch(&handle, &fast_wait()));
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(
         first,
@@ -399,7 +399,7 @@ async fn queued_for_a_while_then_pending_then_done() {
         .start(&StartConversation::new(SLUG, "queued"))
         .await
         .unwrap();
-    let events = collect(conv.watch(&handle, fast_wait())).await;
+    let events = collect(conv.watch(&handle, &fast_wait())).await;
     let seen = statuses(&events);
     assert_eq!(seen.first(), Some(&MessageStatus::Queued));
     assert!(seen.contains(&MessageStatus::Pending), "{seen:?}");
@@ -449,7 +449,7 @@ async fn early_reply_ends_the_wait_while_the_status_lags() {
         .follow_up(&handle.job_id, &ContinueConversation::new("again"))
         .await
         .unwrap();
-    let events = collect(conv.watch(&handle, opts)).await;
+    let events = collect(conv.watch(&handle, &opts)).await;
     assert_eq!(completed(&events).text, "early bird, watched");
 }
 
@@ -745,7 +745,7 @@ async fn progress_is_deduplicated_and_lenient() {
         .start(&StartConversation::new(SLUG, "show progress"))
         .await
         .unwrap();
-    let events = collect(conv.watch(&handle, fast_wait().settle(ms(200)))).await;
+    let events = collect(conv.watch(&handle, &fast_wait().settle(ms(200)))).await;
     let turn = completed(&events);
     let progress: Vec<&nairi::conversation::ProgressEvent> = events
         .iter()
@@ -827,7 +827,7 @@ async fn stuck_turn_ends_in_wait_timeout() {
     );
 
     // The stream ends with the same error as its last item.
-    let items: Vec<_> = conv.watch(&handle, opts).collect().await;
+    let items: Vec<_> = conv.watch(&handle, &opts).collect().await;
     assert!(matches!(items.last(), Some(Err(Error::WaitTimeout(_)))));
     assert!(items[..items.len() - 1].iter().all(Result::is_ok));
 }
@@ -891,7 +891,7 @@ async fn cancellation_makes_no_request_afterwards() {
     assert_no_request_after_drop(&env, every).await;
 
     let before = env.emu.requests().len();
-    let mut stream = conv.watch(&handle, opts);
+    let mut stream = conv.watch(&handle, &opts);
     let first = stream.next().await.expect("an event").expect("no error");
     assert!(matches!(first, TurnEvent::StatusChanged { from: None, .. }));
     let seen = |log: &[LoggedRequest]| log.len() >= before + 4;
@@ -994,40 +994,92 @@ async fn not_found_while_polling_fails_immediately() {
     assert_eq!(env.emu.requests().len(), 1);
 }
 
-// Case 16: a conversation that ended refuses follow-ups with a clear 400.
+// Case 16: a conversation that ended refuses follow-ups: the emulator's 400 is read as
+// ConversationEnded (issue 8.1), and nothing more is sent.
 #[tokio::test]
-async fn follow_up_on_an_ended_conversation_is_a_bad_request() {
+async fn follow_up_on_an_ended_conversation_is_conversation_ended() {
     let env = Env::start().await;
     let conv = env.client.conversations();
-    let turn = conv.run((SLUG, "first"), &fast_run()).await.unwrap();
-    env.emu
-        .set_job_status(
+    for status in ["completed", "abandoned"] {
+        let turn = conv.run((SLUG, "first"), &fast_run()).await.unwrap();
+        env.emu
+            .set_job_status(
+                &env.key,
+                &turn.job_id,
+                status,
+                Some("Job complete - Pull request was merged"),
+            )
+            .unwrap();
+        let before = env.emu.requests().len();
+        let err = conv
+            .run_follow_up(&turn.job_id, "one more", &fast_run())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConversationEnded, "{err}");
+        let ended = conversation_ended(err);
+        assert_eq!(ended.job_id, turn.job_id);
+        assert_eq!(ended.message_id, None);
+        assert_eq!(ended.job_status, Some(JobStatus::from(status)));
+        let notice = ended.notice.clone().unwrap_or_default();
+        assert!(notice.contains("cannot be continued"), "{notice}");
+        assert!(
+            ended.to_string().ends_with("start a new conversation"),
+            "{ended}"
+        );
+        assert_eq!(
+            env.emu.requests().len(),
+            before + 1,
+            "the rejected continue is not retried and nothing is polled"
+        );
+    }
+}
+
+// Refusals for other reasons keep their class and get no "may have ended" hint.
+#[tokio::test]
+async fn a_continue_refused_for_another_reason_is_not_called_ended() {
+    let env = Env::start().await;
+    let conv = env.client.conversations();
+    let seeded = env
+        .emu
+        .seed_job(
             &env.key,
-            &turn.job_id,
-            "completed",
-            Some("Job complete - Pull request was merged"),
+            nairi_emulator::JobSeed {
+                agent: SLUG.into(),
+                source: Some("slack".into()),
+                ..Default::default()
+            },
         )
         .unwrap();
-    let before = env.emu.requests().len();
-    let err = conv
-        .run_follow_up(&turn.job_id, "one more", &fast_run())
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BadRequest);
-    assert!(
-        err.to_string().contains("start a new conversation"),
-        "{err}"
-    );
-    let hint = err.as_api().and_then(|a| a.hint.as_deref()).unwrap_or("");
-    assert!(
-        hint.starts_with("if the conversation has ended") && hint.ends_with("start a new one"),
-        "{err}"
-    );
-    assert_eq!(
-        env.emu.requests().len(),
-        before + 1,
-        "the rejected continue is not retried and nothing is polled"
-    );
+    let turn = conv.run((SLUG, "first"), &fast_run()).await.unwrap();
+    let bad_attachment = ContinueConversation {
+        extra: Default::default(),
+        prompt: "again".into(),
+        attachment_ids: vec!["att_01KRK1V46BXS73CSNK2VR35NPJ".into()],
+    };
+    let cases = [
+        (
+            "job_not-a-ulid".to_owned(),
+            ContinueConversation::new("again"),
+        ),
+        (seeded.job_id.clone(), ContinueConversation::new("again")),
+        (turn.job_id.clone(), bad_attachment),
+    ];
+    for (job_id, body) in cases {
+        let err = conv.follow_up(&job_id, &body).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadRequest, "{job_id}: {err}");
+        assert_eq!(
+            err.as_api().and_then(|a| a.hint.clone()),
+            None,
+            "{job_id}: {err}"
+        );
+    }
+}
+
+fn conversation_ended(err: Error) -> nairi::conversation::ConversationEnded {
+    match err {
+        Error::ConversationEnded(e) => *e,
+        other => panic!("expected ConversationEnded, got {other:?}"),
+    }
 }
 
 // Case 15 (with the emulator answering the same job) and legacy `j_` job ids.

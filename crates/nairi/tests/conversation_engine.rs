@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use nairi::conversation::{RunOptions, TurnEvent, WaitOptions};
-use nairi::types::{MessageStatus, TurnHandle};
-use nairi::{Client, ErrorKind, RetryPolicy};
+use nairi::types::{JobStatus, MessageStatus, TurnHandle};
+use nairi::{Client, Error, ErrorKind, RetryPolicy};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -204,7 +204,7 @@ async fn nulls_and_unknown_statuses_do_not_break_the_wait() {
     .await;
     let events: Vec<TurnEvent> = client(&server)
         .conversations()
-        .watch(&handle(), opts())
+        .watch(&handle(), &opts())
         .map(|e| e.unwrap())
         .collect()
         .await;
@@ -307,7 +307,7 @@ async fn null_roles_and_statuses_do_not_break_the_wait() {
     .await;
     let events: Vec<TurnEvent> = client(&server)
         .conversations()
-        .watch(&handle(), polls_only())
+        .watch(&handle(), &polls_only())
         .map(|e| e.unwrap())
         .collect()
         .await;
@@ -404,7 +404,7 @@ async fn an_early_reply_followed_by_a_failure_is_a_failure() {
     reply_then_failure(&server).await;
     let events: Vec<TurnEvent> = client(&server)
         .conversations()
-        .watch(&handle(), opts().settle(Duration::from_millis(20)))
+        .watch(&handle(), &opts().settle(Duration::from_millis(20)))
         .map(|e| e.expect("no error"))
         .collect()
         .await;
@@ -553,7 +553,7 @@ async fn a_failing_listing_does_not_stop_the_status_polls() {
         .timeout(Some(Duration::from_millis(800)));
     let items: Vec<_> = client(&server)
         .conversations()
-        .watch(&handle(), o)
+        .watch(&handle(), &o)
         .collect()
         .await;
     match items.last() {
@@ -631,7 +631,7 @@ async fn a_new_watch_on_the_same_handle_delivers_the_turn_again() {
     for _ in 0..2 {
         let events: Vec<TurnEvent> = c
             .conversations()
-            .watch(&handle(), opts())
+            .watch(&handle(), &opts())
             .map(|e| e.expect("no error"))
             .collect()
             .await;
@@ -783,7 +783,7 @@ async fn a_thread_that_never_decodes_ends_the_wait_with_the_decode_error() {
     // Watching ends the same way, with the decode error as the last item.
     let items: Vec<_> = client(&server)
         .conversations()
-        .watch(&handle(), long)
+        .watch(&handle(), &long)
         .collect()
         .await;
     assert!(
@@ -903,7 +903,7 @@ async fn duration_max_in_any_option_never_panics() {
         let server = lagging_turn().await;
         let events: Vec<TurnEvent> = client(&server)
             .conversations()
-            .watch(&handle(), o)
+            .watch(&handle(), &o)
             .map(|e| e.unwrap_or_else(|e| panic!("{field}: {e:?}")))
             .collect()
             .await;
@@ -932,7 +932,7 @@ async fn duration_max_in_any_option_never_panics() {
     let server = lagging_turn().await;
     let events: Vec<TurnEvent> = client(&server)
         .conversations()
-        .watch(&handle(), o.timeout(Some(Duration::from_secs(10))))
+        .watch(&handle(), &o.timeout(Some(Duration::from_secs(10))))
         .map(|e| e.unwrap())
         .collect()
         .await;
@@ -966,7 +966,7 @@ async fn a_lagging_listing_never_moves_the_status_back() {
     .await;
     let events: Vec<TurnEvent> = client(&server)
         .conversations()
-        .watch(&handle(), opts())
+        .watch(&handle(), &opts())
         .map(|e| e.unwrap())
         .collect()
         .await;
@@ -1002,7 +1002,7 @@ async fn a_lagging_poll_never_moves_the_status_back() {
     .await;
     let events: Vec<TurnEvent> = client(&server)
         .conversations()
-        .watch(&handle(), polls_only())
+        .watch(&handle(), &polls_only())
         .map(|e| e.unwrap())
         .collect()
         .await;
@@ -1013,36 +1013,100 @@ async fn a_lagging_poll_never_moves_the_status_back() {
     );
 }
 
-// A refused continue is hinted at as possibly ended, unless the refusal is evidently about
-// something else (the attachment ids).
+// A continue refused because the job ended is ConversationEnded, by the server's words; any
+// other refusal stays a BadRequest, hinted at as possibly ended only when it gives no reason
+// of its own (issue 8.1).
 #[tokio::test]
-async fn a_refused_continue_hints_at_an_ended_conversation_only_as_a_possibility() {
-    let cases = [
-        ("invalid request", true),
-        ("attachment att_missing not found", false),
-        ("Invalid Attachment IDs", false),
+async fn a_refused_continue_is_ended_only_when_the_server_says_so() {
+    let ended = [
+        (
+            "job is completed and cannot be continued; start a new conversation",
+            Some(JobStatus::Completed),
+        ),
+        ("Job is abandoned", Some(JobStatus::Abandoned)),
+        ("this conversation cannot be continued", None),
+        (
+            "conversation cannot be continued: job abandoned",
+            Some(JobStatus::Abandoned),
+        ),
     ];
-    for (error, hinted) in cases {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(format!("{P}/conversations/{JOB}/continue")))
-            .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": error })))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let body = nairi::types::ContinueConversation::new("again");
-        let err = client(&server)
-            .conversations()
-            .follow_up(JOB, &body)
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::BadRequest);
-        let hint = err.as_api().and_then(|a| a.hint.clone());
-        match hint {
-            Some(h) if hinted => assert!(h.starts_with("if the conversation has ended"), "{h}"),
-            None if !hinted => {}
-            other => panic!("{error}: {other:?}"),
-        }
+    for (text, status) in ended {
+        let err =
+            refuse_continue(ResponseTemplate::new(400).set_body_json(json!({ "error": text })))
+                .await;
+        assert_eq!(err.kind(), ErrorKind::ConversationEnded, "{text}: {err}");
+        assert_eq!(err.kind().class_name(), "ConversationEndedError");
+        let Error::ConversationEnded(e) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(e.job_id, JOB);
+        assert_eq!(e.message_id, None);
+        assert_eq!(e.job_status, status, "{text}");
+        assert_eq!(e.notice.as_deref(), Some(text));
+        assert_eq!(e.request_id.as_deref(), Some("req_7"));
+        assert!(
+            err.to_string().contains("start a new conversation"),
+            "{err}"
+        );
+    }
+    let refused = [
+        (json!({ "error": "invalid job id: job_nope" }), false),
+        (
+            json!({ "error": "attachment att_missing not found" }),
+            false,
+        ),
+        (json!({ "error": "Invalid Attachment IDs" }), false),
+        (json!({ "error": "prompt must not be empty" }), false),
+        (json!({ "error": "job was not started via the API" }), false),
+        (json!({ "error": "invalid request" }), true),
+        (json!({ "error": "conversation is closed" }), true),
+        (
+            json!({ "error": "job status does not allow replies" }),
+            true,
+        ),
+    ];
+    for (body, hinted) in refused {
+        let err = refuse_continue(ResponseTemplate::new(400).set_body_json(body.clone())).await;
+        assert_ended_hint(&err, hinted, &body.to_string());
+    }
+    for (raw, hinted) in [("<html><body>Bad Request</body></html>", true), ("", true)] {
+        let err = refuse_continue(ResponseTemplate::new(400).set_body_string(raw)).await;
+        assert_ended_hint(&err, hinted, raw);
+    }
+    // Only a 400 is read: a 404 (unknown job) or 409 says what it says.
+    for status in [404, 409] {
+        let err = refuse_continue(
+            ResponseTemplate::new(status)
+                .set_body_json(json!({ "error": "job is completed and cannot be continued" })),
+        )
+        .await;
+        assert_eq!(err.status(), Some(status));
+        assert_eq!(err.as_api().and_then(|a| a.hint.clone()), None);
+    }
+}
+
+async fn refuse_continue(answer: ResponseTemplate) -> Error {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{P}/conversations/{JOB}/continue")))
+        .respond_with(answer.insert_header("x-request-id", "req_7"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let body = nairi::types::ContinueConversation::new("again");
+    client(&server)
+        .conversations()
+        .follow_up(JOB, &body)
+        .await
+        .unwrap_err()
+}
+
+fn assert_ended_hint(err: &Error, hinted: bool, what: &str) {
+    assert_eq!(err.kind(), ErrorKind::BadRequest, "{what}: {err}");
+    match err.as_api().and_then(|a| a.hint.clone()) {
+        Some(h) if hinted => assert!(h.starts_with("the conversation may have ended"), "{h}"),
+        None if !hinted => {}
+        other => panic!("{what}: {other:?}"),
     }
 }
 
@@ -1059,7 +1123,7 @@ async fn invalid_options_send_nothing() {
     let c = client(&server);
     let err = c.conversations().wait(&handle(), &bad).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Validation);
-    let items: Vec<_> = c.conversations().watch(&handle(), bad).collect().await;
+    let items: Vec<_> = c.conversations().watch(&handle(), &bad).collect().await;
     assert_eq!(items.len(), 1);
     assert!(matches!(&items[0], Err(e) if e.kind() == ErrorKind::Validation));
 }
@@ -1080,5 +1144,5 @@ fn futures_and_streams_are_send() {
     send(&conv.wait(&h, &wait_opts));
     send(&conv.run(("agent", "prompt"), &run_opts));
     send(&conv.run_follow_up(JOB, "prompt", &run_opts));
-    send(&conv.watch(&h, opts()));
+    send(&conv.watch(&h, &opts()));
 }

@@ -1,20 +1,16 @@
-//! `client.conversations()`: start and follow up (the raw calls), and the high-level layer on
-//! top: wait for a turn, watch its events, run a prompt to its reply. Types and the poll engine
-//! live in [`crate::conversation`].
+//! `client.conversations()`: start and follow up, the raw calls. The high-level layer (wait,
+//! watch, run) is [`crate::conversation`], built on these.
 
-use futures::StreamExt;
-use futures::stream::BoxStream;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::client::Client;
-use crate::conversation::{Engine, RunOptions, Turn, TurnEvent, WaitOptions};
 use crate::error::{Error, Result};
 use crate::operations as op;
 use crate::types::{
-    ContinueAnswer, ContinueConversation, StartConversation, TurnHandle, validate_turn,
+    ContinueAnswer, ContinueConversation, JobStatus, StartConversation, TurnHandle, validate_turn,
 };
-
-/// The events of one turn, as [`Conversations::watch`] yields them (`Unpin`, `Send`).
-pub type TurnEventStream = BoxStream<'static, Result<TurnEvent>>;
 
 /// The conversations API group.
 #[derive(Debug, Clone, Copy)]
@@ -43,15 +39,23 @@ impl<'c> Conversations<'c> {
     /// `POST /conversations/{job_id}/continue`: sends a follow-up prompt on an API job.
     ///
     /// The returned handle adopts a `job_id` from the answer when present, else keeps `job_id`.
-    /// A 400 carries a hint that the conversation may have ended, as ended conversations cannot
-    /// be continued (BEHAVIOUR 4.16), unless the refusal is about the attachments.
+    ///
+    /// # Errors
+    ///
+    /// A 400 saying that the job is completed or abandoned (`job is completed and cannot be
+    /// continued`) is [`Error::ConversationEnded`]: ended conversations cannot be continued
+    /// (BEHAVIOUR 4.16), start a new one. Another 400 stays a `BadRequestError`; it carries a
+    /// hint that the conversation may have ended only when the server gave no reason (a body
+    /// that is not the documented JSON, a bare "bad request"), or one about the job's state in
+    /// words this SDK does not know; a refusal with its own reason (a malformed job id, the
+    /// attachments, the prompt, a job not started through the API) has none.
     pub async fn follow_up(&self, job_id: &str, body: &ContinueConversation) -> Result<TurnHandle> {
         validate_turn(&body.prompt, &body.attachment_ids)?;
         let answer: ContinueAnswer = self
             .client
             .call(op::CONVERSATIONS_FOLLOW_UP.request(&[job_id])?.json(body)?)
             .await
-            .map_err(with_ended_hint)?;
+            .map_err(|e| classify_refusal(job_id, e))?;
         Ok(TurnHandle {
             job_id: answer
                 .job_id
@@ -60,136 +64,69 @@ impl<'c> Conversations<'c> {
             message_id: answer.message_id,
         })
     }
-
-    /// Waits for a turn to finish and returns its reply.
-    ///
-    /// Polls the user message with a backoff until it is `completed` or `failed`, or until a
-    /// completed reply is listed while the status lags. A `failed` turn is
-    /// [`Error::TurnFailed`](crate::Error::TurnFailed); running out of `options.timeout` is
-    /// [`Error::WaitTimeout`](crate::Error::WaitTimeout). Transient errors (network, 5xx, 429)
-    /// are retried until the timeout; a garbled body is retried too, but an endpoint whose
-    /// answer fails to decode several times in a row ends the wait with that
-    /// [`Error::Decode`](crate::Error::Decode); 4xx errors end the wait. Dropping the future
-    /// stops it.
-    ///
-    /// The status says `completed` but no reply is listed even after `options.reply_grace`:
-    /// the turn is returned with [`Turn::reply_missing`] set (not an error).
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::TurnFailed`](crate::Error::TurnFailed): the user message ended `failed`
-    ///   (also after a reply was listed), with this turn's notices only.
-    /// - [`Error::WaitTimeout`](crate::Error::WaitTimeout): `options.timeout` ran out; carries
-    ///   the job id, message id, last status seen and last transient error.
-    /// - [`Error::Validation`](crate::Error::Validation): invalid `options` (before any
-    ///   request), or the polled message belongs to another job or is not a user message.
-    /// - [`Error::Decode`](crate::Error::Decode) after repeated undecodable answers, and
-    ///   non-transient API errors (401, 403, 404...).
-    pub async fn wait(&self, handle: &TurnHandle, options: &WaitOptions) -> Result<Turn> {
-        Engine::new(self.client, handle, options.clone(), false)
-            .finish(None)
-            .await
-    }
-
-    /// Streams a turn's events: status changes, progress, assistant and system messages, each
-    /// message once; the last item is [`TurnEvent::Completed`] or [`TurnEvent::Failed`], or an
-    /// `Err` (timeout, non-transient error), and then the stream ends. The change to
-    /// `completed` or `failed` comes after the turn's messages, right before that last item.
-    ///
-    /// The stream owns a clone of the client; dropping it stops polling. Each stream keeps its
-    /// own record of what it delivered: a new `watch` on the same handle (after dropping one,
-    /// or alongside it) starts from the beginning of the turn and delivers its messages again.
-    /// The error items are those listed under [`wait`](Self::wait)'s errors, except that a
-    /// failed turn is the [`TurnEvent::Failed`] item, not an `Err`.
-    pub fn watch(&self, handle: &TurnHandle, options: WaitOptions) -> TurnEventStream {
-        Engine::new(self.client, handle, options, true)
-            .into_stream()
-            .boxed()
-    }
-
-    /// Starts a conversation and waits for the reply: [`start`](Self::start) then
-    /// [`wait`](Self::wait).
-    ///
-    /// `request` is a [`StartConversation`] or an `(agent_id, prompt)` pair; `options.ask_mode`
-    /// overrides its mode when set, and `options.attachment_ids` are added to its own. Nothing
-    /// is sent when the prompt, the attachments or the wait options are invalid.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Validation`](crate::Error::Validation) before anything is sent (empty agent id
-    /// or prompt, more than 10 attachment ids, invalid wait options); the errors of
-    /// [`start`](Self::start); then those of [`wait`](Self::wait):
-    /// [`Error::TurnFailed`](crate::Error::TurnFailed),
-    /// [`Error::WaitTimeout`](crate::Error::WaitTimeout) (the conversation was started: keep
-    /// the ids from the error to wait again).
-    pub async fn run(
-        &self,
-        request: impl Into<StartConversation>,
-        options: &RunOptions,
-    ) -> Result<Turn> {
-        let mut body: StartConversation = request.into();
-        if options.ask_mode.is_some() {
-            body.ask_mode = options.ask_mode;
-        }
-        body.attachment_ids
-            .extend(options.attachment_ids.iter().cloned());
-        options.wait.validate()?;
-        let handle = self.start(&body).await?;
-        self.wait_with(&handle, options).await
-    }
-
-    /// Sends a follow-up prompt and waits for the reply: [`follow_up`](Self::follow_up) then
-    /// [`wait`](Self::wait). The turn's `job_id` is the one the server answered with, when it
-    /// named one. `options.ask_mode` is ignored (the conversation keeps its mode).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Validation`](crate::Error::Validation) before anything is sent (empty prompt,
-    /// more than 10 attachment ids, invalid wait options); the errors of
-    /// [`follow_up`](Self::follow_up) (a 400 may mean the conversation ended); then those of
-    /// [`wait`](Self::wait): [`Error::TurnFailed`](crate::Error::TurnFailed),
-    /// [`Error::WaitTimeout`](crate::Error::WaitTimeout).
-    pub async fn run_follow_up(
-        &self,
-        job_id: &str,
-        prompt: &str,
-        options: &RunOptions,
-    ) -> Result<Turn> {
-        let body = ContinueConversation {
-            extra: Default::default(),
-            prompt: prompt.to_owned(),
-            attachment_ids: options.attachment_ids.clone(),
-        };
-        options.wait.validate()?;
-        let handle = self.follow_up(job_id, &body).await?;
-        self.wait_with(&handle, options).await
-    }
-
-    async fn wait_with(&self, handle: &TurnHandle, options: &RunOptions) -> Result<Turn> {
-        let emit = options.on_event.is_some();
-        Engine::new(self.client, handle, options.wait.clone(), emit)
-            .finish(options.on_event.as_deref())
-            .await
-    }
 }
 
-/// Why a refused continue may have been refused: the server does not say.
-const ENDED_HINT: &str = "if the conversation has ended (completed or abandoned: pull \
-     request merged or closed, 25 h without updates) or was not started through the API, it \
-     cannot be continued: start a new one";
+/// Why a refused continue may have been refused, when the server does not say clearly.
+const ENDED_HINT: &str = "the conversation may have ended (completed or abandoned: pull \
+     request merged or closed, 25 h without updates); an ended conversation cannot be \
+     continued: start a new one";
 
-/// The likeliest reason for a 400 on a continue, an ended conversation, is worth a hint,
-/// worded as a possibility: the same status answers a bad prompt or attachment id. A refusal
-/// that names the attachments is evidently about them and gets none.
-fn with_ended_hint(mut e: Error) -> Error {
-    if let Error::Api(a) = &mut e
-        && a.status == 400
-        && a.hint.is_none()
-        && !a.message.to_lowercase().contains("attachment")
-    {
+/// A refusal saying the job ended: the emulator's `job is completed and cannot be continued;
+/// start a new conversation`, and the same idea worded otherwise (`cannot be continued`,
+/// `job is abandoned`). REFERENCE.md documents only a 400.
+static ENDED_REFUSAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\bjob\s+(?:is|has\s+been)\s+(completed|abandoned)\b|\bcannot\s+be\s+continued\b",
+    )
+    .expect("valid regex")
+});
+
+/// A refusal that names no reason at all.
+static GENERIC_REFUSAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:bad|invalid)\s+request\s*\.?\s*$").expect("valid regex")
+});
+
+/// Words of a refusal about the job's state that are not precise enough to call it ended.
+static STATE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(ended|closed|inactive|archived|finished|no\s+longer|not\s+active|status)\b")
+        .expect("valid regex")
+});
+
+/// A refused continue: [`Error::ConversationEnded`] when the server says the job ended; the
+/// ended hint on a 400 that gives no reason (no JSON `error`, a bare "bad request") or one
+/// about the job's state in other words; other refusals (a malformed job id, bad attachments, an empty prompt, a
+/// job not started through the API) unchanged.
+fn classify_refusal(job_id: &str, mut e: Error) -> Error {
+    let Error::Api(a) = &mut e else {
+        return e;
+    };
+    if a.status != 400 {
+        return e;
+    }
+    if let Some(caps) = ENDED_REFUSAL.captures(&a.message) {
+        let status = caps
+            .get(1)
+            .map(|s| JobStatus::from(s.as_str().to_ascii_lowercase().as_str()))
+            .or_else(|| status_named(&a.message));
+        return Error::continue_refused_as_ended(job_id, status, a);
+    }
+    // A body that was not the documented JSON (`body` kept) or a bare "bad request" says
+    // nothing, so the likeliest cause is worth naming.
+    let unexplained = a.body.is_some() || GENERIC_REFUSAL.is_match(&a.message);
+    if a.hint.is_none() && (unexplained || STATE_WORDS.is_match(&a.message)) {
         a.hint = Some(ENDED_HINT.to_owned());
     }
     e
+}
+
+/// `completed` or `abandoned` when the refusal names exactly one of them.
+fn status_named(message: &str) -> Option<JobStatus> {
+    let lower = message.to_ascii_lowercase();
+    match (lower.contains("completed"), lower.contains("abandoned")) {
+        (true, false) => Some(JobStatus::Completed),
+        (false, true) => Some(JobStatus::Abandoned),
+        _ => None,
+    }
 }
 
 impl From<&StartConversation> for StartConversation {

@@ -21,7 +21,7 @@ pub use agent_conversations::{AgentConversations, ConversationStream};
 pub use agents::Agents;
 pub use attachments::Attachments;
 pub use channels::Channels;
-pub use conversations::{Conversations, TurnEventStream};
+pub use conversations::Conversations;
 pub use env_vars::EnvVars;
 pub use integrations::Integrations;
 pub use mcp_configs::McpConfigs;

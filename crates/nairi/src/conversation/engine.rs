@@ -7,6 +7,18 @@
 //! to a terminal status is emitted after the turn's messages listed on the way to the end, right
 //! before `Completed` or `Failed`. All work happens inside the caller's future or stream, so
 //! dropping it stops everything: no task is spawned and no request is made afterwards.
+//!
+//! A conversation that ends (completed or abandoned) never picks up the waiting turn, so the
+//! wait ends with `ConversationEnded` instead of running into its timeout. Two signs, both
+//! cheap: a `Job abandoned: ...` / `Job complete - ...` notice listed after the user message
+//! (read from the listings the loop makes anyway: every `progress_interval` while watching,
+//! every `early_reply_interval` while waiting), and, when the agent is known
+//! (`WaitOptions::agent_id`, set by `run`), the agent's conversation list filtered to ended
+//! jobs updated since the user message, fetched every `job_status_interval` (a minute by
+//! default, never on every tick). Either is confirmed by a listing: a reply that is there
+//! still completes the turn.
+//!
+//! The scheduling arithmetic lives in `schedule`, the status bookkeeping in `status`.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -15,14 +27,20 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::time::Instant;
 
-use super::errors::{TurnFailed, WaitTimeout};
-use super::events::TurnEvent;
+use super::errors::{ConversationEnded, TurnFailed, WaitTimeout};
+use super::events::{EventCallback, TurnEvent};
+use super::failure::job_end_notice;
 use super::options::WaitOptions;
 use super::progress::ProgressEvent;
+use super::schedule::{Backoff, earliest, longest};
+use super::status::{Observed, QueuedWatch, StatusTracker};
 use super::turn::{Turn, has_final_reply, has_reply, turn_indices};
 use crate::client::{Client, RequestOptions};
 use crate::error::{Error, Result};
-use crate::types::{Message, MessageRole, MessageStatus, TurnHandle};
+use crate::types::{
+    ConversationSort, JobStatus, ListConversations, MAX_PAGE_LIMIT, Message, MessageRole,
+    MessageStatus, Timestamp, TurnHandle,
+};
 
 /// Undecodable answers in a row from one endpoint after which the wait gives up with the
 /// decode error: a garbled body now and then is transient, one that never decodes is not.
@@ -34,9 +52,6 @@ enum Source {
     Poll,
     List,
 }
-
-/// Called with each event of a `run` whose options ask for them.
-pub type EventCallback = dyn Fn(&TurnEvent) + Send + Sync;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -81,10 +96,17 @@ pub(crate) struct Engine {
     emit: bool,
     started: Instant,
     deadline: Option<Instant>,
-    last_status: Option<MessageStatus>,
-    interval: Duration,
+    status: StatusTracker,
+    backoff: Backoff,
+    queued: QueuedWatch,
     next_sleep: Option<Duration>,
     last_list: Instant,
+    /// When the agent's conversation list was last checked for this job's end.
+    last_job_check: Instant,
+    /// The user message's creation time (server clock), bounding that check.
+    user_created_at: Option<Timestamp>,
+    /// The job's status when that check found it ended, until a listing confirms it.
+    ended_status: Option<JobStatus>,
     thread: Option<Vec<Message>>,
     delivered: HashSet<String>,
     queue: VecDeque<TurnEvent>,
@@ -110,6 +132,7 @@ impl Engine {
         } else {
             Phase::Polling
         };
+        let cap = emit.then_some(opts.progress_interval);
         Engine {
             client: client.with_options(RequestOptions {
                 max_retries: Some(0),
@@ -119,13 +142,17 @@ impl Engine {
             message_id: handle.message_id.clone(),
             // A timeout too long to represent is no timeout.
             deadline: opts.timeout.and_then(|t| started.checked_add(t)),
-            interval: opts.initial_interval,
+            backoff: Backoff::new(&opts, cap, client.config().retry.max_retry_after),
+            queued: QueuedWatch::new(opts.queued_warning),
             opts,
             emit,
             started,
-            last_status: None,
+            status: StatusTracker::default(),
             next_sleep: None,
             last_list: started,
+            last_job_check: started,
+            user_created_at: None,
+            ended_status: None,
             thread: None,
             delivered: HashSet::new(),
             queue: VecDeque::new(),
@@ -199,11 +226,15 @@ impl Engine {
     /// One tick while the turn runs: when the thread is due to be listed, the listing alone
     /// (it carries the user message's status); otherwise the status poll, followed by a listing
     /// when the status changed and a consumer wants the messages that came with the change.
+    /// When the agent's conversation list is due, it is checked first for the job's end.
     async fn poll_tick(&mut self) -> Result<()> {
         if let Some(d) = self.next_sleep.take() {
             self.sleep_before(d, self.deadline).await;
         }
         self.check_deadline()?;
+        if self.job_check_due() {
+            self.check_job_status().await?;
+        }
         let cadence = if self.emit {
             self.opts.progress_interval
         } else {
@@ -213,10 +244,10 @@ impl Engine {
         // too, and the listing's Retry-After counts for the next delay.
         let mut list_retry_after = None;
         let mut listing_failed = false;
-        if self.last_list.elapsed() >= cadence {
+        if self.ended_status.is_some() || self.last_list.elapsed() >= cadence {
             match self.fetch_thread(self.deadline, false).await? {
                 Some(thread) => {
-                    let (changed, done) = self.list_tick(thread);
+                    let (changed, done) = self.list_tick(thread)?;
                     if !done {
                         self.schedule(changed, None);
                     }
@@ -244,6 +275,9 @@ impl Engine {
                 return Ok(());
             }
         };
+        if self.user_created_at.is_none() {
+            self.user_created_at = message.created_at;
+        }
         let mut changed = self.observe(&message.status, false);
         if self.finish_if_terminal() {
             return Ok(());
@@ -251,7 +285,7 @@ impl Engine {
         if changed && self.emit && !listing_failed {
             match self.fetch_thread(self.deadline, false).await? {
                 Some(thread) => {
-                    let (listed_change, done) = self.list_tick(thread);
+                    let (listed_change, done) = self.list_tick(thread)?;
                     if done {
                         return Ok(());
                     }
@@ -261,6 +295,58 @@ impl Engine {
             }
         }
         self.schedule(changed, list_retry_after);
+        Ok(())
+    }
+
+    /// Whether the agent's conversation list is due to be checked for the job's end: only when
+    /// the agent is known, and at most every `job_status_interval`.
+    fn job_check_due(&self) -> bool {
+        self.opts.agent_id.is_some()
+            && self.last_job_check.elapsed() >= self.opts.job_status_interval
+    }
+
+    /// Looks for this job among the agent's ended conversations (`completed`, `abandoned`)
+    /// updated since the user message was created (a short list, normally empty). When it is
+    /// there, the next listing (made at once) decides: a reply or terminal status listed still
+    /// ends the turn as usual; otherwise the wait ends with [`Error::ConversationEnded`]. The
+    /// check is an extra sign, not the wait's subject: its errors are logged and the next
+    /// check is a full interval later.
+    async fn check_job_status(&mut self) -> Result<()> {
+        self.last_job_check = Instant::now();
+        let Some(agent_id) = self.opts.agent_id.clone() else {
+            return Ok(());
+        };
+        let params = ListConversations {
+            status: vec![JobStatus::Completed, JobStatus::Abandoned],
+            // The job's end touches it after the user message was written; a second of slack
+            // for timestamps at whole-second precision.
+            updated_after: self
+                .user_created_at
+                .map(|t| t - chrono::Duration::seconds(1)),
+            sort: Some(ConversationSort::UpdatedAtDesc),
+            limit: Some(MAX_PAGE_LIMIT),
+            ..Default::default()
+        };
+        let client = self.client.clone();
+        let listed = self
+            .bounded(
+                self.deadline,
+                client.agents().conversations().list(&agent_id, &params),
+            )
+            .await?;
+        match listed {
+            Ok(page) => {
+                self.ended_status = page
+                    .into_iter()
+                    .find(|c| c.id == self.job_id)
+                    .map(|c| c.status)
+                    .filter(|s| matches!(s, JobStatus::Completed | JobStatus::Abandoned));
+            }
+            Err(e) => tracing::debug!(
+                error = %e, job_id = %self.job_id, agent_id = %agent_id,
+                "could not check whether the conversation ended"
+            ),
+        }
         Ok(())
     }
 
@@ -292,8 +378,16 @@ impl Engine {
 
     /// Takes a listing made while the turn runs; returns whether the status changed, and
     /// whether the turn is over: a terminal status in the listing (which then also counts as
-    /// the first listing of the finish), or a completed reply while the status lags.
-    fn list_tick(&mut self, thread: Vec<Message>) -> (bool, bool) {
+    /// the first listing of the finish), or a completed reply while the status lags. A notice
+    /// that the job ended, listed after the user message with nothing of this turn after it,
+    /// is the [`Error::ConversationEnded`] of a turn that will never run.
+    fn list_tick(&mut self, thread: Vec<Message>) -> Result<(bool, bool)> {
+        if self.user_created_at.is_none() {
+            self.user_created_at = thread
+                .iter()
+                .find(|m| m.id == self.message_id)
+                .and_then(|m| m.created_at);
+        }
         let (changed, turn) = self.adopt(thread);
         let Some(outcome) = self.terminal_outcome() else {
             let early = turn
@@ -303,8 +397,13 @@ impl Engine {
                 self.phase = Phase::Settling {
                     outcome: Outcome::Completed,
                 };
+                return Ok((changed, true));
             }
-            return (changed, early);
+            let notice = self.ended_notice();
+            if notice.is_some() || self.ended_status.is_some() {
+                return Err(self.ended_error(self.ended_status.clone(), notice));
+            }
+            return Ok((changed, false));
         };
         if turn
             .as_deref()
@@ -314,45 +413,96 @@ impl Engine {
         } else {
             self.start_grace(outcome);
         }
-        (changed, true)
+        Ok((changed, true))
     }
 
-    /// Records a status seen on the user message; returns whether it changed.
-    ///
-    /// The status only moves forward (`queued`, then `pending` or a value this SDK does not
-    /// know, then `completed` or `failed`): an older copy, such as a listing that lags the
-    /// status poll, is ignored, and a terminal status is never left. Between two statuses of
-    /// the same stage only the status poll is believed. A null or missing status is no news.
-    fn observe(&mut self, status: &MessageStatus, from_listing: bool) -> bool {
-        // A null or missing status (decoded as `Unknown("")`) says nothing.
-        if matches!(status, MessageStatus::Unknown(s) if s.is_empty()) {
-            return false;
-        }
-        if let Some(last) = &self.last_status {
-            let (old, new) = (stage(last), stage(status));
-            let believed = new > old || (new == old && !last.is_terminal() && !from_listing);
-            if last == status || !believed {
-                if last != status {
-                    tracing::debug!(
-                        message_id = %self.message_id, seen = %status.as_str(),
-                        kept = %last.as_str(), from_listing, "ignoring a status that goes back"
-                    );
-                }
-                return false;
-            }
-        }
-        let event = TurnEvent::StatusChanged {
-            from: self.last_status.clone(),
-            to: status.clone(),
+    /// The last notice of the job's end (`Job abandoned: ...`, `Job complete - ...`) listed
+    /// after the user message, unless this turn's progress or reply follows it (then the job
+    /// is evidently still working on it). Scans the whole rest of the thread, not only this
+    /// turn's messages: a completion notice trails the turn that finished last, yet it still
+    /// means that no later message will be picked up.
+    fn ended_notice(&self) -> Option<(JobStatus, String)> {
+        let thread = self.thread.as_deref()?;
+        let user = thread.iter().position(|m| m.id == self.message_id)?;
+        let after = &thread[user + 1..];
+        let (at, status) = after.iter().enumerate().rev().find_map(|(i, m)| {
+            (m.role == MessageRole::System)
+                .then(|| job_end_notice(&m.content))
+                .flatten()
+                .map(|s| (i, s))
+        })?;
+        let turn = turn_indices(thread, &self.message_id).unwrap_or_default();
+        let worked_after = turn.iter().any(|&i| {
+            i > user + 1 + at
+                && matches!(
+                    thread[i].role,
+                    MessageRole::Progress | MessageRole::Assistant
+                )
+        });
+        (!worked_after).then(|| (status, after[at].content.trim().to_owned()))
+    }
+
+    fn ended_error(
+        &self,
+        job_status: Option<JobStatus>,
+        notice: Option<(JobStatus, String)>,
+    ) -> Error {
+        let (status, notice) = match notice {
+            Some((from_notice, text)) => (job_status.or(Some(from_notice)), Some(text)),
+            None => (job_status, None),
         };
-        // The turn's messages listed on the way to the end come first.
-        if status.is_terminal() {
-            self.held_status = Some(event);
-        } else {
-            self.push(event);
+        tracing::info!(
+            job_id = %self.job_id, message_id = %self.message_id,
+            job_status = status.as_ref().map(JobStatus::as_str).unwrap_or("ended"),
+            "the conversation ended while its turn waited"
+        );
+        Error::ConversationEnded(Box::new(ConversationEnded::while_waiting(
+            &self.job_id,
+            &self.message_id,
+            status,
+            notice,
+            self.status.last().cloned(),
+        )))
+    }
+
+    /// Records a status seen on the user message; returns whether it changed (see
+    /// [`StatusTracker::observe`]). A change is an event, the terminal one held back until the
+    /// turn's messages are out; a turn left `queued` too long is flagged once.
+    fn observe(&mut self, status: &MessageStatus, from_listing: bool) -> bool {
+        let changed = match self.status.observe(status, from_listing) {
+            Observed::Changed { from } => {
+                let event = TurnEvent::StatusChanged {
+                    from,
+                    to: status.clone(),
+                };
+                // The turn's messages listed on the way to the end come first.
+                if status.is_terminal() {
+                    self.held_status = Some(event);
+                } else {
+                    self.push(event);
+                }
+                true
+            }
+            Observed::Same => false,
+            Observed::Ignored { kept } => {
+                tracing::debug!(
+                    message_id = %self.message_id, seen = %status.as_str(),
+                    kept = %kept.as_str(), from_listing, "ignoring a status that goes back"
+                );
+                false
+            }
+        };
+        let waited = self.started.elapsed();
+        if self.queued.check(self.status.last(), waited) {
+            tracing::warn!(
+                job_id = %self.job_id, message_id = %self.message_id,
+                waited_secs = waited.as_secs_f64(),
+                "the turn is still queued: the agent may not be deployed (a deploy is \
+                 asynchronous and has no status endpoint) or has no free instance"
+            );
+            self.push(TurnEvent::StillQueued { waited });
         }
-        self.last_status = Some(status.clone());
-        true
+        changed
     }
 
     /// Emits the terminal status change held back by `observe`.
@@ -376,7 +526,7 @@ impl Engine {
     }
 
     fn terminal_outcome(&self) -> Option<Outcome> {
-        match self.last_status {
+        match self.status.last() {
             Some(MessageStatus::Completed) => Some(Outcome::Completed),
             Some(MessageStatus::Failed) => Some(Outcome::Failed),
             _ => None,
@@ -429,7 +579,7 @@ impl Engine {
                 if earliest(until, self.deadline).is_some_and(|end| Instant::now() >= end) {
                     self.phase = Phase::Settling { outcome };
                 } else {
-                    let ra = retry_after.map(|ra| self.cap_retry_after(ra));
+                    let ra = retry_after.map(|ra| self.backoff.cap_retry_after(ra));
                     self.next_sleep = Some(self.opts.initial_interval.max(ra.unwrap_or_default()));
                 }
             }
@@ -451,7 +601,7 @@ impl Engine {
         // A reply taken early (the status still lagging) does not make the turn a success when
         // the user message has turned `failed` since (a reply, then a failed push): the
         // status is the last word, and `Completed` never carries a failed turn.
-        let outcome = if self.last_status == Some(MessageStatus::Failed) {
+        let outcome = if self.status.last() == Some(&MessageStatus::Failed) {
             Outcome::Failed
         } else {
             outcome
@@ -468,7 +618,10 @@ impl Engine {
             Outcome::Completed => TurnEvent::Completed(Turn::from_turn_messages(
                 &self.job_id,
                 &self.message_id,
-                self.last_status.clone().unwrap_or(MessageStatus::Completed),
+                self.status
+                    .last()
+                    .cloned()
+                    .unwrap_or(MessageStatus::Completed),
                 messages,
             )),
             Outcome::Failed => TurnEvent::Failed(TurnFailed::from_turn_messages(
@@ -536,11 +689,7 @@ impl Engine {
                     continue;
                 }
                 let event = match m.role {
-                    MessageRole::Progress => {
-                        #[cfg(test)]
-                        tests::PROGRESS_PARSED.with(|n| n.set(n.get() + 1));
-                        TurnEvent::Progress(ProgressEvent::from_message(m))
-                    }
+                    MessageRole::Progress => TurnEvent::Progress(ProgressEvent::from_message(m)),
                     MessageRole::Assistant => TurnEvent::Assistant(m.clone()),
                     _ => TurnEvent::System(m.clone()),
                 };
@@ -587,29 +736,9 @@ impl Engine {
         Ok(retry_after)
     }
 
-    /// Sets the next delay: back to the initial interval after a change, else one step
-    /// further up the backoff; jittered, at most the progress cadence while watching, and at
-    /// least a server's `Retry-After` (capped like the client's own retries).
+    /// Sets the next delay (see [`Backoff::next`]).
     fn schedule(&mut self, changed: bool, retry_after: Option<Duration>) {
-        self.interval = if changed {
-            self.opts.initial_interval
-        } else {
-            scale(self.interval, self.opts.backoff_multiplier).min(self.opts.max_interval)
-        };
-        let spread = self.opts.jitter * (2.0 * fastrand::f64() - 1.0);
-        let mut delay = scale(self.interval, (1.0 + spread).max(0.0));
-        if self.emit {
-            delay = delay.min(self.opts.progress_interval);
-        }
-        if let Some(ra) = retry_after {
-            delay = delay.max(self.cap_retry_after(ra));
-        }
-        self.next_sleep = Some(delay);
-    }
-
-    /// A server's `Retry-After`, capped like the client's own retries.
-    fn cap_retry_after(&self, ra: Duration) -> Duration {
-        ra.min(self.client.config().retry.max_retry_after)
+        self.next_sleep = Some(self.backoff.next(changed, retry_after, fastrand::f64()));
     }
 
     /// Sleeps `d`, or until `limit` if earlier; a `d` too long to represent without a limit
@@ -646,41 +775,11 @@ impl Engine {
         Error::WaitTimeout(Box::new(WaitTimeout {
             job_id: self.job_id.clone(),
             message_id: self.message_id.clone(),
-            last_status: self.last_status.clone(),
+            last_status: self.status.last().cloned(),
             waited: self.started.elapsed(),
             last_error: self.last_error.clone(),
         }))
     }
-}
-
-/// How far along a status is: `queued` < `pending` (and unknown values) < terminal.
-fn stage(status: &MessageStatus) -> u8 {
-    match status {
-        MessageStatus::Queued => 0,
-        MessageStatus::Completed | MessageStatus::Failed => 2,
-        _ => 1,
-    }
-}
-
-/// The longer of two optional delays.
-fn longest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// The earlier of two instants, `None` standing for "never".
-fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// `d * factor` (factor >= 0, finite), saturating at `Duration::MAX` instead of panicking.
-fn scale(d: Duration, factor: f64) -> Duration {
-    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
 /// Whether a turn's listed messages hold what its outcome needs: the reply, or (failed) a
@@ -704,15 +803,8 @@ pub(crate) fn is_transient(e: &Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::Cell;
-
     use super::*;
     use crate::error::ApiError;
-
-    thread_local! {
-        /// Progress messages parsed by `adopt` on this thread.
-        pub(super) static PROGRESS_PARSED: Cell<usize> = const { Cell::new(0) };
-    }
 
     fn message(id: &str, role: &str, status: &str, content: &str) -> Message {
         serde_json::from_value(serde_json::json!({
@@ -721,33 +813,66 @@ mod tests {
         .unwrap()
     }
 
-    // Each listing holds the whole thread; only messages not delivered yet are read further.
+    // Each listing holds the whole thread; only messages not delivered yet become events (and
+    // only those are parsed: the event is built from the parse).
     #[test]
-    fn a_listing_parses_only_progress_not_delivered_before() {
+    fn a_listing_delivers_only_progress_not_delivered_before() {
         let mut e = engine(WaitOptions::default(), true);
         let mut thread = vec![
             message("cmsg_1", "user", "pending", "hi"),
             message("p1", "progress", "completed", r#"{"progress_type":"text"}"#),
             message("p2", "progress", "completed", r#"{"progress_type":"step"}"#),
         ];
-        PROGRESS_PARSED.with(|n| n.set(0));
         e.adopt(thread.clone());
-        assert_eq!(PROGRESS_PARSED.with(Cell::get), 2);
         thread.push(message("p3", "progress", "completed", "{}"));
         for _ in 0..5 {
             e.adopt(thread.clone());
         }
-        assert_eq!(
-            PROGRESS_PARSED.with(Cell::get),
-            3,
-            "p1 and p2 once, p3 once"
-        );
-        let progress = e
+        let progress: Vec<&str> = e
             .queue
             .iter()
-            .filter(|ev| matches!(ev, TurnEvent::Progress(_)))
-            .count();
-        assert_eq!(progress, 3);
+            .filter_map(|ev| match ev {
+                TurnEvent::Progress(p) => Some(p.message_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(progress, ["p1", "p2", "p3"]);
+    }
+
+    #[test]
+    fn a_job_end_notice_after_the_prompt_ends_the_wait_unless_the_turn_works_on() {
+        let mut e = engine(WaitOptions::default(), false);
+        let notice = "Job abandoned: Remote branch 'b' was deleted";
+        let thread = vec![
+            message("cmsg_0", "user", "completed", "before"),
+            message("a0", "assistant", "completed", "done"),
+            message("s0", "system", "completed", "Job complete - old"),
+            message("cmsg_1", "user", "pending", "hi"),
+            message("p1", "progress", "completed", "{}"),
+            message("s1", "system", "completed", notice),
+        ];
+        e.adopt(thread.clone());
+        assert_eq!(
+            e.ended_notice(),
+            Some((JobStatus::Abandoned, notice.to_owned()))
+        );
+        let mut working = thread;
+        working.push(message("p2", "progress", "completed", "{}"));
+        e.adopt(working);
+        assert_eq!(
+            e.ended_notice(),
+            None,
+            "progress after the notice: still working"
+        );
+        e.adopt(vec![
+            message("s0", "system", "completed", "Job complete - old"),
+            message("cmsg_1", "user", "pending", "hi"),
+        ]);
+        assert_eq!(
+            e.ended_notice(),
+            None,
+            "a notice before the prompt is older"
+        );
     }
 
     fn api(status: u16) -> Error {
@@ -775,101 +900,11 @@ mod tests {
         Engine::new(&client, &handle, opts, emit)
     }
 
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    #[test]
-    fn backoff_grows_to_the_cap_and_resets_on_a_change() {
-        let opts = WaitOptions::default()
-            .initial_interval(ms(100))
-            .max_interval(ms(1000))
-            .backoff_multiplier(2.0)
-            .jitter(0.0);
-        let mut e = engine(opts, false);
-        e.schedule(true, None);
-        assert_eq!(e.next_sleep, Some(ms(100)));
-        let mut seen = Vec::new();
-        for _ in 0..5 {
-            e.schedule(false, None);
-            seen.push(e.next_sleep.unwrap());
-        }
-        assert_eq!(seen, [ms(200), ms(400), ms(800), ms(1000), ms(1000)]);
-        e.schedule(true, None);
-        assert_eq!(e.next_sleep, Some(ms(100)));
-    }
-
-    #[test]
-    fn jitter_stays_within_its_fraction() {
-        let opts = WaitOptions::default()
-            .initial_interval(ms(1000))
-            .max_interval(ms(1000))
-            .jitter(0.2);
-        let mut e = engine(opts, false);
-        for _ in 0..200 {
-            e.schedule(true, None);
-            let d = e.next_sleep.unwrap();
-            assert!(d >= ms(800) && d <= ms(1200), "{d:?}");
-        }
-    }
-
-    #[test]
-    fn watching_caps_the_delay_and_retry_after_raises_it() {
-        let opts = WaitOptions::default()
-            .initial_interval(ms(100))
-            .max_interval(ms(5000))
-            .progress_interval(ms(300))
-            .jitter(0.0);
-        let mut watching = engine(opts.clone(), true);
-        for _ in 0..10 {
-            watching.schedule(false, None);
-        }
-        assert_eq!(watching.next_sleep, Some(ms(300)));
-        let mut waiting = engine(opts, false);
-        waiting.schedule(true, Some(ms(700)));
-        assert_eq!(waiting.next_sleep, Some(ms(700)));
-        // Capped like the client's own retries (RetryPolicy::max_retry_after).
-        let cap = waiting.client.config().retry.max_retry_after;
-        waiting.schedule(true, Some(cap + Duration::from_secs(3600)));
-        assert_eq!(waiting.next_sleep, Some(cap.max(ms(100))));
-    }
-
-    #[test]
-    fn the_backoff_saturates_instead_of_overflowing() {
-        let max = Duration::MAX;
-        let opts = WaitOptions::default()
-            .initial_interval(max)
-            .max_interval(max)
-            .backoff_multiplier(2.0)
-            .jitter(1.0);
-        let mut e = engine(opts.clone(), false);
-        for changed in [true, false, false, true] {
-            e.schedule(changed, None);
-            assert!(e.next_sleep.is_some());
-        }
-        let mut e = engine(opts.timeout(Some(max)), true);
-        assert_eq!(e.deadline, None, "a timeout too long to represent is none");
-        e.schedule(false, None);
-        assert_eq!(e.next_sleep, Some(WaitOptions::default().progress_interval));
-        e.schedule(false, Some(max));
-        let cap = e.client.config().retry.max_retry_after;
-        assert_eq!(
-            e.next_sleep,
-            Some(cap.max(WaitOptions::default().progress_interval))
-        );
-        assert_eq!(earliest(None, None), None);
-        assert_eq!(scale(max, 1.5), max);
-        assert_eq!(scale(ms(10), 1.5), ms(15));
-    }
-
     #[tokio::test]
-    async fn a_zero_timeout_ends_before_any_request() {
+    async fn a_zero_timeout_is_refused_before_any_request() {
         let mut e = engine(WaitOptions::default().timeout(Some(Duration::ZERO)), true);
         match e.next().await {
-            Some(Err(Error::WaitTimeout(t))) => {
-                assert_eq!(t.last_status, None);
-                assert_eq!(t.last_error, None);
-            }
+            Some(Err(Error::Validation { field, .. })) => assert_eq!(field, "timeout"),
             other => panic!("{other:?}"),
         }
         assert!(e.next().await.is_none());

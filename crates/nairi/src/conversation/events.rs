@@ -1,11 +1,17 @@
 //! What `watch` yields while a turn runs.
 
+use std::time::Duration;
+
 use serde::Serialize;
 
 use super::errors::TurnFailed;
 use super::progress::ProgressEvent;
 use super::turn::Turn;
 use crate::types::{Message, MessageStatus};
+
+/// Called with each event of a `run` whose options ask for them
+/// ([`RunOptions::on_event`](super::RunOptions::on_event)).
+pub type EventCallback = dyn Fn(&TurnEvent) + Send + Sync;
 
 /// One event of a running turn. Each message is delivered once, however often the thread is
 /// listed; the last event is `Completed` or `Failed`, right after the change to the terminal
@@ -21,6 +27,14 @@ pub enum TurnEvent {
         from: Option<MessageStatus>,
         /// The new status.
         to: MessageStatus,
+    },
+    /// The turn has been `queued` for [`WaitOptions::queued_warning`](super::WaitOptions) or
+    /// longer (emitted once): the agent may not be deployed (a deploy is asynchronous and has
+    /// no status endpoint) or has no free instance. The wait goes on.
+    StillQueued {
+        /// How long the wait has lasted so far, in seconds in the serde form.
+        #[serde(serialize_with = "crate::serde_secs::serialize")]
+        waited: Duration,
     },
     /// A progress message (a preview: best-effort, unordered, possibly after the reply).
     Progress(ProgressEvent),
@@ -68,6 +82,12 @@ mod tests {
                 },
                 "status_changed",
             ),
+            (
+                TurnEvent::StillQueued {
+                    waited: Duration::from_millis(1500),
+                },
+                "still_queued",
+            ),
             (TurnEvent::Progress(progress), "progress"),
             (TurnEvent::Assistant(message.clone()), "assistant"),
             (TurnEvent::System(message), "system"),
@@ -78,6 +98,9 @@ mod tests {
             let v = serde_json::to_value(&event).unwrap();
             assert_eq!(v["type"], tag);
             assert_eq!(event.is_terminal(), matches!(tag, "completed" | "failed"));
+            if tag == "still_queued" {
+                assert_eq!(v["waited"], 1.5);
+            }
         }
     }
 }

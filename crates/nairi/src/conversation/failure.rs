@@ -4,8 +4,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::errors::TurnFailed;
-use crate::types::{Message, MessageRole};
+use crate::types::JobStatus;
 
 /// The daemon has been renamed twice and self-hosted users run old versions, so every prefix
 /// can still appear.
@@ -30,6 +29,23 @@ static GIT_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
 /// the reply of the turn that finished.
 pub fn is_git_notice(text: &str) -> bool {
     GIT_NOTICE.is_match(text)
+}
+
+/// The platform's notices that a job ended: `Job abandoned: <why>` (a deleted branch, a stale
+/// job) and `Job complete - <why>` (pull request merged or closed, inactivity).
+static JOB_END_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*job\s+(?:(abandoned)\s*:|(complete(?:d)?)\b)").expect("valid regex")
+});
+
+/// The job status a system message's text announces, when it is a notice that the job ended
+/// (`Job abandoned: ...` is `abandoned`, `Job complete - ...` is `completed`).
+pub fn job_end_notice(text: &str) -> Option<JobStatus> {
+    let caps = JOB_END_NOTICE.captures(text)?;
+    Some(if caps.get(1).is_some() {
+        JobStatus::Abandoned
+    } else {
+        JobStatus::Completed
+    })
 }
 
 /// A system message's text read as a failure notice.
@@ -64,51 +80,9 @@ pub fn parse_failure_text(text: &str) -> FailureText {
     }
 }
 
-impl TurnFailed {
-    /// Builds the failure of a turn from that turn's messages only (those after its user
-    /// message), so that an earlier turn's notice is never quoted.
-    ///
-    /// The reported detail comes from the last system message that reads as an error; when none
-    /// does, from the last non-empty system message that is not a git or job-completion notice
-    /// (a pull-request link is no reason); otherwise it stays `None` (the generic text).
-    pub fn from_turn_messages(job_id: &str, message_id: &str, turn_messages: &[Message]) -> Self {
-        let system_messages: Vec<Message> = turn_messages
-            .iter()
-            .filter(|m| m.role == MessageRole::System)
-            .cloned()
-            .collect();
-        let parsed: Vec<(&Message, FailureText)> = system_messages
-            .iter()
-            .filter(|m| !m.content.trim().is_empty())
-            .map(|m| (m, parse_failure_text(&m.content)))
-            .collect();
-        let chosen = parsed.iter().rev().find(|(_, p)| p.is_error).or_else(|| {
-            parsed
-                .iter()
-                .rev()
-                .find(|(m, _)| !is_git_notice(&m.content))
-        });
-        TurnFailed {
-            job_id: job_id.to_owned(),
-            message_id: message_id.to_owned(),
-            detail: chosen.map(|(_, p)| p.detail.clone()),
-            raw: chosen.map(|(m, _)| m.content.clone()),
-            daemon: chosen.and_then(|(_, p)| p.daemon.clone()),
-            system_messages,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg(id: &str, role: &str, content: &str) -> Message {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "job_id": "job_1", "content": content, "role": role, "status": "completed",
-        }))
-        .unwrap()
-    }
 
     #[test]
     fn every_daemon_prefix_is_stripped() {
@@ -146,98 +120,24 @@ mod tests {
     }
 
     #[test]
-    fn double_failure_reports_the_last_and_keeps_both() {
-        let turn = [
-            msg("m2", "progress", "{}"),
-            msg("m3", "system", "nairid encountered error: boom"),
-            msg(
-                "m4",
-                "system",
-                "nairid encountered error: error continuing Claude session: boom",
+    fn job_end_notices_name_the_status() {
+        for (text, status) in [
+            (
+                "Job abandoned: Remote branch 'x' was deleted",
+                Some(JobStatus::Abandoned),
             ),
-        ];
-        let f = TurnFailed::from_turn_messages("job_1", "m1", &turn);
-        assert_eq!(
-            f.detail.as_deref(),
-            Some("error continuing Claude session: boom")
-        );
-        assert_eq!(
-            f.raw.as_deref(),
-            Some("nairid encountered error: error continuing Claude session: boom")
-        );
-        assert_eq!(f.daemon.as_deref(), Some("nairid"));
-        assert_eq!(f.system_messages.len(), 2);
-        assert_eq!(f.system_messages[0].id, "m3");
-        assert!(
-            f.to_string()
-                .contains("error continuing Claude session: boom")
-        );
-    }
-
-    #[test]
-    fn an_error_beats_a_later_git_notice() {
-        let turn = [
-            msg(
-                "m3",
-                "system",
-                "Job abandoned: Remote branch 'b' was deleted",
+            ("  job ABANDONED : stale", Some(JobStatus::Abandoned)),
+            (
+                "Job complete - Pull request was merged",
+                Some(JobStatus::Completed),
             ),
-            msg(
-                "m4",
-                "system",
-                "New commit added: [abc1234](https://x/commit/abc1234)",
-            ),
-        ];
-        let f = TurnFailed::from_turn_messages("job_1", "m1", &turn);
-        assert_eq!(
-            f.detail.as_deref(),
-            Some("Job abandoned: Remote branch 'b' was deleted")
-        );
-    }
-
-    #[test]
-    fn no_system_message_gives_the_generic_text() {
-        let turn = [msg("m2", "assistant", "partial")];
-        let f = TurnFailed::from_turn_messages("job_1", "m1", &turn);
-        assert_eq!(f.detail, None);
-        assert_eq!(f.raw, None);
-        assert!(f.system_messages.is_empty());
-        let text = f.to_string();
-        assert!(text.contains("no error details"), "{text}");
-        assert!(text.contains("job_1") && text.contains("m1"));
-    }
-
-    #[test]
-    fn a_git_notice_is_never_the_reason() {
-        let turn = [
-            msg(
-                "m3",
-                "system",
-                "Agent opened a [pull request](https://x/pull/1)",
-            ),
-            msg(
-                "m4",
-                "system",
-                "New commit added: [abc1234](https://x/commit/abc1234)",
-            ),
-            msg("m5", "system", "Job complete - Thread is inactive"),
-        ];
-        let f = TurnFailed::from_turn_messages("job_1", "m1", &turn);
-        assert_eq!(f.detail, None);
-        assert_eq!(
-            f.reason(),
-            crate::conversation::errors::GENERIC_FAILURE_TEXT
-        );
-        assert_eq!(f.system_messages.len(), 3);
-        assert!(is_git_notice("  new commit added: abc"));
-        assert!(!is_git_notice("Job abandoned: x"));
-    }
-
-    #[test]
-    fn unrecognised_system_text_is_still_reported() {
-        let turn = [msg("m3", "system", "Something odd happened")];
-        let f = TurnFailed::from_turn_messages("job_1", "m1", &turn);
-        assert_eq!(f.detail.as_deref(), Some("Something odd happened"));
-        assert_eq!(f.daemon, None);
+            ("Job completed: inactivity", Some(JobStatus::Completed)),
+            ("Job failed: cleanup failed", None),
+            ("Job completeness check", None),
+            ("nairid encountered error: Job abandoned: x", None),
+            ("Agent opened a [pull request](https://x/pull/1)", None),
+        ] {
+            assert_eq!(job_end_notice(text), status, "{text}");
+        }
     }
 }

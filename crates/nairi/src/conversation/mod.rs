@@ -1,8 +1,10 @@
 //! Driving conversations: wait for a turn, watch its events, run a prompt to its reply.
 //!
-//! The methods live on [`crate::api::Conversations`] (`client.conversations()`); this module
-//! holds their options, results and errors, and the pure functions that read a thread (turn
-//! boundaries, failure notices, links, progress envelopes), exported for reuse and tests.
+//! `wait`, `watch`, `run` and `run_follow_up` are methods of [`crate::api::Conversations`]
+//! (`client.conversations()`) defined here, on top of its raw calls (`start`, `follow_up`):
+//! this module depends on the api module, never the reverse. It also holds their options,
+//! results, events and errors, and the pure functions that read a thread (turn boundaries,
+//! failure notices, links, progress envelopes), exported for reuse and tests.
 //!
 //! ```no_run
 //! # async fn demo(client: nairi::Client) -> nairi::Result<()> {
@@ -24,17 +26,19 @@ mod errors;
 mod events;
 mod failure;
 mod links;
+mod methods;
 mod options;
 mod progress;
+mod schedule;
+mod status;
 mod turn;
 
-pub(crate) use engine::Engine;
-pub use engine::EventCallback;
-pub use errors::{GENERIC_FAILURE_TEXT, TurnFailed, WaitTimeout};
-pub use events::TurnEvent;
-pub use failure::{FailureText, parse_failure_text};
+pub use errors::{ConversationEnded, GENERIC_FAILURE_TEXT, TurnFailed, WaitTimeout};
+pub use events::{EventCallback, TurnEvent};
+pub use failure::{FailureText, job_end_notice, parse_failure_text};
 pub use links::{Link, LinkKind, parse_links};
-pub use options::{DEFAULT_WAIT_TIMEOUT, RunOptions, WaitOptions};
+pub use methods::TurnEventStream;
+pub use options::{DEFAULT_QUEUED_WARNING, DEFAULT_WAIT_TIMEOUT, RunOptions, WaitOptions};
 pub use progress::ProgressEvent;
 pub use turn::{EMPTY_REPLY_SENTINEL, Turn, Usage, turn_messages};
 
@@ -74,6 +78,13 @@ pub use turn::{EMPTY_REPLY_SENTINEL, Turn, Usage, turn_messages};
 /// ```
 ///
 /// ```compile_fail
+/// let _ = nairi::conversation::ConversationEnded {
+///     job_id: String::new(), message_id: None, job_status: None, notice: None,
+///     last_status: None, request_id: None,
+/// };
+/// ```
+///
+/// ```compile_fail
 /// let _ = nairi::conversation::ProgressEvent {
 ///     message_id: String::new(), progress_type: None, tool_name: None, tool_status: None,
 ///     tool_use_id: None, parent_tool_use_id: None, input: None, output: None, text_delta: None,
@@ -93,6 +104,7 @@ pub use turn::{EMPTY_REPLY_SENTINEL, Turn, Usage, turn_messages};
 /// fn describe(event: &TurnEvent) -> &'static str {
 ///     match event {
 ///         TurnEvent::StatusChanged { .. } => "status",
+///         TurnEvent::StillQueued { .. } => "still queued",
 ///         TurnEvent::Progress(_) => "progress",
 ///         TurnEvent::Assistant(_) => "assistant",
 ///         TurnEvent::System(_) => "system",

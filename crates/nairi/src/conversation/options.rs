@@ -4,48 +4,95 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::engine::EventCallback;
-use super::events::TurnEvent;
+use serde::{Deserialize, Serialize};
+
+use super::events::{EventCallback, TurnEvent};
 use crate::error::{Error, Result};
 
 /// Default overall timeout: longer than the daemon's default 1 h turn cap (BEHAVIOUR 4.11), so
 /// a turn that can still finish is never abandoned, yet a stuck one ends.
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(70 * 60);
 
+/// Default [`WaitOptions::queued_warning`].
+pub const DEFAULT_QUEUED_WARNING: Duration = Duration::from_secs(60);
+
 /// Polling and timing settings of `wait`, `watch` and `run`.
 ///
 /// Every field is public; the setters allow chaining from `WaitOptions::default()`. Any
 /// duration may be as long as `Duration::MAX`: one too long to represent counts as endless, and
 /// every sleep still ends at the overall timeout when there is one.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The serde form (what the Python and Node packages pass) is an object with these field names,
+/// every duration in seconds as a number (`0.2` = 200 ms) and `timeout` `null` for none; a
+/// missing field takes its default and an unknown one is an error:
+///
+/// ```
+/// let o: nairi::WaitOptions = serde_json::from_str(r#"{"timeout": 600, "settle": 0}"#).unwrap();
+/// assert_eq!(o.timeout, Some(std::time::Duration::from_secs(600)));
+/// assert!(serde_json::from_str::<nairi::WaitOptions>(r#"{"timout": 600}"#).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WaitOptions {
     /// First delay between two status polls, and the delay again after each status change.
+    /// Default 200 ms: most turns take seconds, and a change is followed by more changes.
+    #[serde(with = "crate::serde_secs")]
     pub initial_interval: Duration,
-    /// Cap of the delay between two status polls.
+    /// Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
+    /// seconds of its end at one small request per 5 s.
+    #[serde(with = "crate::serde_secs")]
     pub max_interval: Duration,
-    /// Growth of the delay after each poll that saw no change (>= 1).
+    /// Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
+    /// to the 5 s cap in about eight polls.
     pub backoff_multiplier: f64,
-    /// Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%).
+    /// Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
+    /// that many waits started together do not poll in lockstep.
     pub jitter: f64,
     /// Overall limit of the wait, ending in a `WaitTimeout` error; `None` (or a duration too long
-    /// to represent) waits forever (cancel by dropping the future). Default
-    /// [`DEFAULT_WAIT_TIMEOUT`] (70 minutes). A status this SDK does not know (neither
-    /// `queued`, `pending`, `completed` nor `failed`) is taken as "still running": the wait
-    /// keeps polling until a known terminal status, a listed reply, or this timeout.
+    /// to represent) waits forever (cancel by dropping the future); zero is refused. Default
+    /// [`DEFAULT_WAIT_TIMEOUT`] (70 minutes), longer than the agent's own 1 h turn cap. A
+    /// status this SDK does not know (neither `queued`, `pending`, `completed` nor `failed`) is
+    /// taken as "still running": the wait keeps polling until a known terminal status, a listed
+    /// reply, the conversation's end, or this timeout.
+    #[serde(with = "crate::serde_secs::option")]
     pub timeout: Option<Duration>,
     /// When the status says `completed` (or `failed`) but the reply (or the error notice) is not
     /// listed yet, how long to keep listing before returning without it (at most until the
-    /// overall timeout).
+    /// overall timeout). Default 3 s: the reply is written before the status, so it normally
+    /// is listed at once; the window covers a lagging list.
+    #[serde(with = "crate::serde_secs")]
     pub reply_grace: Duration,
     /// After the reply, how long to wait before the last listing so that trailing system
     /// messages (pull-request and commit notices, ~200 ms later) are part of the turn; 0 = none.
-    /// Cut short by the overall timeout.
+    /// Cut short by the overall timeout. Default 300 ms, just over that ~200 ms.
+    #[serde(with = "crate::serde_secs")]
     pub settle: Duration,
     /// `watch`: the thread (with progress) is listed at most this often while the turn runs.
+    /// Default 1 s: a live preview without downloading the whole thread more often.
+    #[serde(with = "crate::serde_secs")]
     pub progress_interval: Duration,
-    /// `wait`: the thread is listed at most this often while the turn runs, only to notice a
-    /// reply whose user-message status lags behind.
+    /// `wait`: the thread is listed at most this often while the turn runs, to notice a reply
+    /// whose user-message status lags behind and a notice that the conversation ended. Default
+    /// 10 s: each listing downloads the whole thread (BEHAVIOUR 4.10).
+    #[serde(with = "crate::serde_secs")]
     pub early_reply_interval: Duration,
+    /// How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
+    /// (once) and a warning is logged: the agent may not be deployed or has no free instance.
+    /// Default 60 s: `queued` can normally last about a minute after an instance frees up
+    /// (BEHAVIOUR 4.12).
+    #[serde(with = "crate::serde_secs")]
+    pub queued_warning: Duration,
+    /// The agent (id or slug) whose conversation list is checked for this job having ended
+    /// (`completed` or `abandoned`) while the turn waits; `None` skips that check, leaving the
+    /// notices in the thread as the only sign. `run` sets it from its request; the message API
+    /// does not say which agent a job belongs to. Default `None`.
+    pub agent_id: Option<String>,
+    /// How often the agent's conversation list is checked (when [`WaitOptions::agent_id`] is
+    /// set). Default 60 s: jobs end rarely (a merged pull request, 25 h idle), so noticing
+    /// within a minute is prompt next to the 70-minute timeout at one small filtered request a
+    /// minute.
+    #[serde(with = "crate::serde_secs")]
+    pub job_status_interval: Duration,
 }
 
 impl Default for WaitOptions {
@@ -60,6 +107,9 @@ impl Default for WaitOptions {
             settle: Duration::from_millis(300),
             progress_interval: Duration::from_secs(1),
             early_reply_interval: Duration::from_secs(10),
+            queued_warning: DEFAULT_QUEUED_WARNING,
+            agent_id: None,
+            job_status_interval: Duration::from_secs(60),
         }
     }
 }
@@ -119,16 +169,53 @@ impl WaitOptions {
         self
     }
 
-    /// Rejects settings that would spin or never poll; called before the first request.
+    /// Sets [`WaitOptions::queued_warning`].
+    pub fn queued_warning(mut self, d: Duration) -> Self {
+        self.queued_warning = d;
+        self
+    }
+
+    /// Sets [`WaitOptions::agent_id`].
+    pub fn agent_id(mut self, agent_id: impl Into<String>) -> Self {
+        self.agent_id = Some(agent_id.into());
+        self
+    }
+
+    /// Sets [`WaitOptions::job_status_interval`].
+    pub fn job_status_interval(mut self, d: Duration) -> Self {
+        self.job_status_interval = d;
+        self
+    }
+
+    /// Rejects settings that would spin, never poll or never wait; `wait`, `watch` and `run`
+    /// call it before their first request.
     pub fn validate(&self) -> Result<()> {
         let positive = [
             ("initial_interval", self.initial_interval),
             ("max_interval", self.max_interval),
             ("progress_interval", self.progress_interval),
             ("early_reply_interval", self.early_reply_interval),
+            ("job_status_interval", self.job_status_interval),
         ];
         if let Some((field, _)) = positive.iter().find(|(_, d)| d.is_zero()) {
             return Err(Error::validation(*field, "must be greater than zero"));
+        }
+        if self.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::validation(
+                "timeout",
+                "must be greater than zero (a zero timeout would give up before the first poll); \
+                 use None to wait without a limit",
+            ));
+        }
+        if self
+            .agent_id
+            .as_deref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
+            return Err(Error::validation(
+                "agent_id",
+                "must not be empty (use None to skip the job status check)",
+            ));
         }
         if self.initial_interval > self.max_interval {
             return Err(Error::validation(
@@ -156,7 +243,12 @@ impl WaitOptions {
 }
 
 /// What `run` and `run_follow_up` send, and how they wait.
-#[derive(Clone, Default)]
+///
+/// The serde form is an object `{"ask_mode", "attachment_ids", "wait"}` (`wait` is the
+/// [`WaitOptions`] form), missing fields taking their defaults and unknown ones refused; the
+/// callback is not part of it.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RunOptions {
     /// Read-only ask mode for a new conversation; overrides the request's own `ask_mode` when
     /// set. A follow-up ignores it: a conversation keeps the mode it was started with.
@@ -168,6 +260,7 @@ pub struct RunOptions {
     pub wait: WaitOptions,
     /// Receives every event `watch` would yield (status changes, progress, messages, the end),
     /// as it happens; setting it makes the thread be listed at the progress cadence.
+    #[serde(skip)]
     pub on_event: Option<Arc<EventCallback>>,
 }
 
@@ -258,7 +351,115 @@ mod tests {
             .timeout(None)
             .settle(Duration::ZERO)
             .reply_grace(Duration::ZERO)
+            .queued_warning(Duration::ZERO)
             .validate()
             .unwrap();
+    }
+
+    #[test]
+    fn a_zero_timeout_or_an_empty_agent_is_a_validation_error() {
+        for (o, field) in [
+            (
+                WaitOptions::default().timeout(Some(Duration::ZERO)),
+                "timeout",
+            ),
+            (
+                WaitOptions::default().job_status_interval(Duration::ZERO),
+                "job_status_interval",
+            ),
+            (WaitOptions::default().agent_id(" "), "agent_id"),
+        ] {
+            match o.validate() {
+                Err(Error::Validation { field: f, message }) => {
+                    assert_eq!(f, field);
+                    assert!(!message.is_empty());
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        WaitOptions::default()
+            .timeout(Some(Duration::from_nanos(1)))
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn the_json_form_round_trips_in_seconds() {
+        let o = WaitOptions::default()
+            .initial_interval(Duration::from_millis(250))
+            .timeout(None)
+            .queued_warning(Duration::from_secs(90))
+            .agent_id("acme/web");
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["initial_interval"], 0.25);
+        assert_eq!(v["max_interval"], 5.0);
+        assert_eq!(v["timeout"], serde_json::Value::Null);
+        assert_eq!(v["queued_warning"], 90.0);
+        assert_eq!(v["agent_id"], "acme/web");
+        assert_eq!(v["job_status_interval"], 60.0);
+        let back: WaitOptions = serde_json::from_value(v).unwrap();
+        assert_eq!(back, o);
+
+        let run = RunOptions::default()
+            .ask_mode(true)
+            .attachment_ids(["att_1"])
+            .wait(o.clone())
+            .on_event(|_| {});
+        let v = serde_json::to_value(&run).unwrap();
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["ask_mode", "attachment_ids", "wait"]
+        );
+        let back: RunOptions = serde_json::from_value(v).unwrap();
+        assert_eq!(back.ask_mode, Some(true));
+        assert_eq!(back.attachment_ids, ["att_1"]);
+        assert_eq!(back.wait, o);
+        assert!(back.on_event.is_none());
+    }
+
+    #[test]
+    fn missing_fields_take_the_defaults() {
+        let o: WaitOptions = serde_json::from_str("{}").unwrap();
+        assert_eq!(o, WaitOptions::default());
+        let o: WaitOptions = serde_json::from_str(r#"{"timeout": 1.5}"#).unwrap();
+        assert_eq!(o.timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(o.settle, WaitOptions::default().settle);
+        let r: RunOptions = serde_json::from_str(r#"{"wait": {"settle": 0}}"#).unwrap();
+        assert_eq!(r.wait.settle, Duration::ZERO);
+        assert_eq!(r.wait.timeout, Some(DEFAULT_WAIT_TIMEOUT));
+        assert_eq!(r.ask_mode, None);
+    }
+
+    #[test]
+    fn a_misspelt_option_is_named() {
+        let err = serde_json::from_str::<WaitOptions>(r#"{"timout": 5}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("timout"), "{err}");
+        let err = serde_json::from_str::<RunOptions>(r#"{"wait": {"setle": 0}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("setle"), "{err}");
+        let err = serde_json::from_str::<RunOptions>(r#"{"on_event": null}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("on_event"),
+            "the callback has no serde form: {err}"
+        );
+    }
+
+    #[test]
+    fn a_negative_duration_is_refused() {
+        for field in ["timeout", "initial_interval", "settle", "queued_warning"] {
+            let json = format!(r#"{{"{field}": -1}}"#);
+            let err = serde_json::from_str::<WaitOptions>(&json)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("-1") && err.contains("seconds"),
+                "{field}: {err}"
+            );
+        }
     }
 }

@@ -49,6 +49,9 @@ pub struct Turn {
     /// The reply: the content of this turn's assistant messages, joined by blank lines when
     /// there are several (the daemon sends one). Progress text is never part of it. The
     /// sentinel `(agent returned no response)` is kept verbatim; see `is_empty_reply`.
+    ///
+    /// Empty when the reply never appeared (`reply_missing`), which an empty answer is not:
+    /// read it through [`Turn::reply`], which tells the two apart.
     pub text: String,
     /// Whether the agent produced no reply: no assistant content, or only the sentinel.
     pub is_empty_reply: bool,
@@ -117,6 +120,24 @@ impl Turn {
             usage,
             links,
         }
+    }
+
+    /// The reply text, or `None` when no assistant message of this turn was listed
+    /// (`reply_missing`: the status said `completed` but the reply never appeared), so that a
+    /// missing reply is never read as an empty answer. An empty or sentinel reply that was
+    /// listed is `Some` (check `is_empty_reply`).
+    ///
+    /// ```
+    /// # fn show(turn: &nairi::Turn) {
+    /// match turn.reply() {
+    ///     None => eprintln!("the reply of {} never appeared", turn.message_id),
+    ///     Some(_) if turn.is_empty_reply => eprintln!("the agent answered nothing"),
+    ///     Some(text) => println!("{text}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn reply(&self) -> Option<&str> {
+        (!self.reply_missing).then_some(self.text.as_str())
     }
 
     /// Links to pull requests.
@@ -940,6 +961,36 @@ mod tests {
         );
         assert!(t.is_empty_reply);
         assert!(!t.reply_missing, "an empty reply was listed");
+    }
+
+    #[test]
+    fn a_missing_reply_is_no_reply_and_an_empty_one_is_some() {
+        let missing = Turn::from_turn_messages("job_1", "u1", MessageStatus::Completed, vec![]);
+        assert_eq!(missing.reply(), None);
+        let empty = Turn::from_turn_messages(
+            "job_1",
+            "u1",
+            MessageStatus::Completed,
+            vec![plain("a1", "assistant", "")],
+        );
+        assert_eq!(empty.reply(), Some(""));
+        let sentinel = Turn::from_turn_messages(
+            "job_1",
+            "u1",
+            MessageStatus::Completed,
+            vec![plain("a1", "assistant", EMPTY_REPLY_SENTINEL)],
+        );
+        assert_eq!(sentinel.reply(), Some(EMPTY_REPLY_SENTINEL));
+        let said = Turn::from_turn_messages(
+            "job_1",
+            "u1",
+            MessageStatus::Completed,
+            vec![
+                plain("p1", "progress", "{}"),
+                plain("a1", "assistant", "Done."),
+            ],
+        );
+        assert_eq!(said.reply(), Some("Done."));
     }
 
     #[test]
