@@ -84,7 +84,35 @@ pub fn surface() -> Value {
             })
         })
         .collect();
+    let turn_calls: Vec<Value> = nairi::operations::TURN_CALLS
+        .iter()
+        .map(|c| {
+            let body = match c.body {
+                "WaitArgs" => input.subschema_for::<nairi::operations::WaitArgs>(),
+                "RunArgs" => input.subschema_for::<nairi::operations::RunArgs>(),
+                "RunFollowUpArgs" => input.subschema_for::<nairi::operations::RunFollowUpArgs>(),
+                other => panic!("a turn call body the generator does not know: {other}"),
+            };
+            let result = if c.name == "watch" {
+                output.subschema_for::<nairi::TurnEvent>()
+            } else {
+                output.subschema_for::<nairi::Turn>()
+            };
+            json!({
+                "id": c.id,
+                "group": c.group,
+                "name": c.name,
+                "summary": c.summary,
+                "path_params": c.path_params,
+                "body": { "model": c.body, "schema": body },
+                "result": { "type": c.result, "schema": result },
+                "stream": c.name == "watch",
+            })
+        })
+        .collect();
     let options = json!({
+        "WaitOptions": input.subschema_for::<nairi::WaitOptions>(),
+        "RunOptions": input.subschema_for::<nairi::RunOptions>(),
         "CallArgs": input.subschema_for::<nairi::operations::CallArgs>(),
         "ClientOptions": input.subschema_for::<nairi::ClientOptions>(),
     });
@@ -108,6 +136,7 @@ pub fn surface() -> Value {
         "units": { "duration": "seconds" },
         "groups": groups(),
         "operations": operations,
+        "turn_calls": turn_calls,
         "options": options,
         "errors": {
             "root": ROOT_CLASS_NAME,
@@ -139,6 +168,14 @@ fn rust_call(group: &str, name: &str) -> String {
 /// The README's table of API groups and methods.
 pub fn readme_table() -> String {
     let mut out = String::from("| Group | Method | HTTP | Rust |\n|---|---|---|---|\n");
+    for c in nairi::operations::TURN_CALLS {
+        out.push_str(&format!(
+            "| `{}` | `{}` | (polls) | `{}` |\n",
+            c.group,
+            c.name,
+            rust_call(c.group, c.name)
+        ));
+    }
     for op in OPERATIONS {
         out.push_str(&format!(
             "| `{}` | `{}` | `{} {}` | `{}` |\n",

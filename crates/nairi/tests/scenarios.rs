@@ -50,12 +50,27 @@ struct Step {
     /// A fault to inject now.
     #[serde(default)]
     fault: Option<Fault>,
+    /// Sets a job's status as the platform would: `{"job": .., "status": .., "reason": ..}`.
+    #[serde(default)]
+    job_status: Option<JobStatusStep>,
+    /// `conversations.watch` with these arguments; `expect.events` checks the stream.
+    #[serde(default)]
+    watch: Option<Value>,
     /// What the step must give.
     #[serde(default)]
     expect: Expect,
     /// Variables to save from the result: name -> JSON pointer (`/id`, `/0/job_id`).
     #[serde(default)]
     save: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobStatusStep {
+    job: String,
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +89,9 @@ struct Expect {
     len: Option<usize>,
     /// The error: a subset of its serialised form (`class`, `status`, `field`, `detail`..).
     error: Option<Value>,
+    /// For a watch: these event types appear in this order (others may come between), and
+    /// the last event is of the last type given.
+    events: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +223,23 @@ async fn run_scenario(path: &Path, scenario: &Scenario) -> Vec<String> {
         if let Some(f) = &step.fault {
             emulator.inject_fault(f.clone());
         }
+        if let Some(j) = &step.job_status {
+            let job = match substitute(&Value::String(j.job.clone()), &vars) {
+                Value::String(s) => s,
+                other => panic!("{label}: job {other}"),
+            };
+            emulator
+                .set_job_status(&key, &job, &j.status, j.reason.as_deref())
+                .unwrap_or_else(|e| panic!("{label}: job status: {e}"));
+        }
+        if let Some(w) = &step.watch {
+            let args: CallArgs = serde_json::from_value(substitute(w, &vars))
+                .unwrap_or_else(|e| panic!("{label}: watch args: {e}"));
+            if let Err(e) = check_watch(&client, args, &step.expect).await {
+                failures.push(format!("{label} (watch): {e}"));
+            }
+            continue;
+        }
         let Some(id) = &step.call else { continue };
         let args = match &step.args {
             Value::Null => Value::Object(Map::new()),
@@ -257,6 +292,38 @@ async fn run_scenario(path: &Path, scenario: &Scenario) -> Vec<String> {
     }
     emulator.shutdown().await;
     failures
+}
+
+async fn check_watch(client: &Client, args: CallArgs, expect: &Expect) -> Result<(), String> {
+    use futures::StreamExt;
+    let mut stream = client.watch_operation(args).map_err(|e| e.to_string())?;
+    let mut types = Vec::new();
+    let mut last = Value::Null;
+    while let Some(item) = stream.next().await {
+        let event = item.map_err(|e| format!("the stream failed: {e}"))?;
+        types.push(event["type"].as_str().unwrap_or("").to_owned());
+        last = event;
+    }
+    let want = expect
+        .events
+        .as_ref()
+        .ok_or("a watch step needs expect.events")?;
+    let mut seen = types.iter();
+    for w in want {
+        if !seen.any(|t| t == w) {
+            return Err(format!("events {types:?} do not contain {want:?} in order"));
+        }
+    }
+    if types.last() != want.last() {
+        return Err(format!(
+            "the last event of {types:?} is not {:?}",
+            want.last()
+        ));
+    }
+    if let Some(r) = &expect.result {
+        contains(&last, r, "last event")?;
+    }
+    Ok(())
 }
 
 fn check(
@@ -313,12 +380,21 @@ fn the_scenarios_cover_every_group_and_error_class() {
     let scenarios = load_all();
     let mut groups = std::collections::BTreeSet::new();
     let mut classes = std::collections::BTreeSet::new();
+    let mut turn_calls = std::collections::BTreeSet::new();
     for (_, s) in &scenarios {
         for step in &s.steps {
             if let Some(id) = &step.call {
-                let op = nairi::operations::find(id)
-                    .unwrap_or_else(|| panic!("{} names no operation: {id}", s.name));
-                groups.insert(op.group);
+                match nairi::operations::find(id) {
+                    Some(op) => groups.insert(op.group),
+                    None => {
+                        let call = nairi::operations::find_turn_call(id)
+                            .unwrap_or_else(|| panic!("{} names no operation: {id}", s.name));
+                        turn_calls.insert(call.id)
+                    }
+                };
+            }
+            if step.watch.is_some() {
+                turn_calls.insert("conversations.watch");
             }
             if let Some(class) = step.expect.error.as_ref().and_then(|e| e["class"].as_str()) {
                 classes.insert(class.to_owned());
@@ -330,15 +406,16 @@ fn the_scenarios_cover_every_group_and_error_class() {
         .map(|o| o.group)
         .collect();
     assert_eq!(groups, all_groups, "operation groups without a scenario");
-    // Classes the emulator cannot produce through a call are covered elsewhere: Config
-    // (client set-up) and Conflict/UnprocessableEntity (the API never answers 409/422; the
-    // fault steps give the rest).
+    let all_turn_calls: std::collections::BTreeSet<_> =
+        nairi::operations::TURN_CALLS.iter().map(|c| c.id).collect();
+    assert_eq!(turn_calls, all_turn_calls, "turn calls without a scenario");
+    // Two classes no call can produce: a configuration error comes from building the client
+    // and a file-system error from saving an attachment, both tested in their own files.
     let reachable = nairi::ErrorKind::ALL
         .iter()
         .map(|k| k.class_name().to_owned())
-        .filter(|c| !["ConfigurationError"].contains(&c.as_str()));
+        .filter(|c| !["ConfigurationError", "FileSystemError"].contains(&c.as_str()));
     let missing: Vec<_> = reachable.filter(|c| !classes.contains(c)).collect();
-    // The turn classes come with the conversation steps.
     assert!(
         missing.is_empty(),
         "error classes without a scenario: {missing:?}"

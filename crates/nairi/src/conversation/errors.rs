@@ -15,6 +15,7 @@ pub const GENERIC_FAILURE_TEXT: &str = "the agent reported no error details for 
 
 /// A turn whose user message ended `failed`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TurnFailed {
     /// The conversation.
@@ -87,6 +88,7 @@ impl std::error::Error for TurnFailed {}
 
 /// A wait that exceeded its overall timeout.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct WaitTimeout {
     /// The conversation.
@@ -97,6 +99,7 @@ pub struct WaitTimeout {
     pub last_status: Option<MessageStatus>,
     /// How long the wait lasted (seconds in the serde form).
     #[serde(with = "crate::serde_secs")]
+    #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub waited: Duration,
     /// The last transient error while polling, when one kept the wait from finishing.
     pub last_error: Option<String>,
@@ -136,6 +139,7 @@ pub(crate) const STILL_QUEUED_TEXT: &str = "; the turn never left `queued`: the 
 /// refused a follow-up because it had. An ended conversation never picks up another message:
 /// start a new one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConversationEnded {
     /// The conversation.

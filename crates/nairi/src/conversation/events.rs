@@ -17,6 +17,7 @@ pub type EventCallback = dyn Fn(&TurnEvent) + Send + Sync;
 /// listed; the last event is `Completed` or `Failed`, right after the change to the terminal
 /// status (when one was seen), which follows the turn's messages.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // events are moved once each; boxing would only add noise
 #[non_exhaustive]
@@ -34,6 +35,7 @@ pub enum TurnEvent {
     StillQueued {
         /// How long the wait has lasted so far, in seconds in the serde form.
         #[serde(serialize_with = "crate::serde_secs::serialize")]
+        #[cfg_attr(feature = "schema", schemars(with = "f64"))]
         waited: Duration,
     },
     /// A progress message (a preview: best-effort, unordered, possibly after the reply).

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 /// What a link points at, judged from its URL and its markdown text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum LinkKind {
@@ -25,6 +26,7 @@ pub enum LinkKind {
 
 /// A link found in a system message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Link {
     /// The URL, as written.

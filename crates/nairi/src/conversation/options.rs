@@ -32,15 +32,18 @@ pub const DEFAULT_QUEUED_WARNING: Duration = Duration::from_secs(60);
 /// assert!(serde_json::from_str::<nairi::WaitOptions>(r#"{"timout": 600}"#).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct WaitOptions {
     /// First delay between two status polls, and the delay again after each status change.
     /// Default 200 ms: most turns take seconds, and a change is followed by more changes.
     #[serde(with = "crate::serde_secs")]
+    #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub initial_interval: Duration,
     /// Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
     /// seconds of its end at one small request per 5 s.
     #[serde(with = "crate::serde_secs")]
+    #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub max_interval: Duration,
     /// Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
     /// to the 5 s cap in about eight polls.
@@ -55,32 +58,38 @@ pub struct WaitOptions {
     /// taken as "still running": the wait keeps polling until a known terminal status, a listed
     /// reply, the conversation's end, or this timeout.
     #[serde(with = "crate::serde_secs::option")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<f64>"))]
     pub timeout: Option<Duration>,
     /// When the status says `completed` (or `failed`) but the reply (or the error notice) is not
     /// listed yet, how long to keep listing before returning without it (at most until the
     /// overall timeout). Default 3 s: the reply is written before the status, so it normally
     /// is listed at once; the window covers a lagging list.
     #[serde(with = "crate::serde_secs")]
+    #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub reply_grace: Duration,
     /// After the reply, how long to wait before the last listing so that trailing system
     /// messages (pull-request and commit notices, ~200 ms later) are part of the turn; 0 = none.
     /// Cut short by the overall timeout. Default 300 ms, just over that ~200 ms.
     #[serde(with = "crate::serde_secs")]
+    #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub settle: Duration,
     /// `watch`: the thread (with progress) is listed at most this often while the turn runs.
     /// Default 1 s: a live preview without downloading the whole thread more often.
     #[serde(with = "crate::serde_secs")]
+    #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub progress_interval: Duration,
     /// `wait`: the thread is listed at most this often while the turn runs, to notice a reply
     /// whose user-message status lags behind and a notice that the conversation ended. Default
     /// 10 s: each listing downloads the whole thread (BEHAVIOUR 4.10).
     #[serde(with = "crate::serde_secs")]
+    #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub early_reply_interval: Duration,
     /// How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
     /// (once) and a warning is logged: the agent may not be deployed or has no free instance.
     /// Default 60 s: `queued` can normally last about a minute after an instance frees up
     /// (BEHAVIOUR 4.12).
     #[serde(with = "crate::serde_secs")]
+    #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub queued_warning: Duration,
     /// The agent (id or slug) whose conversation list is checked for this job having ended
     /// (`completed` or `abandoned`) while the turn waits; `None` skips that check, leaving the
@@ -92,6 +101,7 @@ pub struct WaitOptions {
     /// within a minute is prompt next to the 70-minute timeout at one small filtered request a
     /// minute.
     #[serde(with = "crate::serde_secs")]
+    #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub job_status_interval: Duration,
 }
 
@@ -248,6 +258,7 @@ impl WaitOptions {
 /// [`WaitOptions`] form), missing fields taking their defaults and unknown ones refused; the
 /// callback is not part of it.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RunOptions {
     /// Read-only ask mode for a new conversation; overrides the request's own `ask_mode` when

@@ -10,6 +10,7 @@ use crate::types::{Message, Timestamp};
 /// Fields come from the JSON envelope in `content`, with the message's top-level copies as a
 /// fallback; content that is not a JSON object leaves them empty and stays in `raw_content`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProgressEvent {
     /// The progress message's id.

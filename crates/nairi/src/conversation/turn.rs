@@ -16,6 +16,7 @@ pub const EMPTY_REPLY_SENTINEL: &str = "(agent returned no response)";
 ///
 /// Summed over the turn's assistant messages (normally one); `model` is the last one reported.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Usage {
     /// Cost in USD.
@@ -34,6 +35,7 @@ pub struct Usage {
 
 /// A finished turn: the agent's reply and everything that came with it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Turn {
     /// The conversation (the one a follow-up's answer named, when it named one).

@@ -135,7 +135,7 @@ impl CallArgs {
 }
 
 /// Decodes one argument, naming the offending field (`body.instances_count`, `body.nmae`).
-fn decode_arg<T: DeserializeOwned>(what: &str, value: Value) -> Result<T> {
+pub(super) fn decode_arg<T: DeserializeOwned>(what: &str, value: Value) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.inner().to_string();
         // The path names an unknown key too (`body.nmae`).
@@ -185,7 +185,10 @@ pub(super) fn unknown_operation(id: &str) -> Error {
 impl Client {
     /// Runs an operation by id with JSON arguments and returns its result as JSON: exactly
     /// what the typed method does (validation, path encoding, retries, error mapping), since
-    /// it calls it. Lists come back as arrays, `()` as `null`.
+    /// it calls it. Lists come back as arrays, `()` as `null`. The conversation layer's
+    /// `conversations.wait`, `conversations.run` and `conversations.run_follow_up`
+    /// ([`super::TURN_CALLS`]) run here too and give the `Turn`; `watch` is
+    /// [`Client::watch_operation`].
     ///
     /// Arguments the operation does not take are refused by name before anything is sent.
     ///
@@ -199,7 +202,11 @@ impl Client {
     /// # let _ = agent; Ok(()) }
     /// ```
     pub async fn call_operation(&self, id: &str, args: CallArgs) -> Result<Value> {
-        let op = find(id).ok_or_else(|| unknown_operation(id))?;
+        let Some(op) = find(id) else {
+            return super::turns::dispatch(self, id, args)
+                .await
+                .unwrap_or_else(|| Err(unknown_operation(id)));
+        };
         args.check(op)?;
         super::table::dispatch(self, op.id, args).await
     }

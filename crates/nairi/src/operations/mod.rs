@@ -21,9 +21,11 @@
 
 mod call;
 mod table;
+mod turns;
 
 pub use call::CallArgs;
 pub use table::*;
+pub use turns::{RunArgs, RunFollowUpArgs, TURN_CALLS, TurnCall, WaitArgs, find_turn_call};
 
 use crate::error::{Error, Result};
 use crate::path::segment;

@@ -1,0 +1,206 @@
+//! The conversation layer's calls (`wait`, `run`, `run_follow_up`, `watch`) by id, so that a
+//! binding drives a turn through the same generic entry points as the 54 operations.
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::call::{CallArgs, decode_arg};
+use crate::client::Client;
+use crate::conversation::{RunOptions, WaitOptions};
+use crate::error::{Error, Result};
+use crate::types::{StartConversation, TurnHandle};
+
+/// A call of the conversation layer: not one HTTP request but a loop of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TurnCall {
+    /// Stable id (`conversations.run`).
+    pub id: &'static str,
+    /// The namespace of the method.
+    pub group: &'static str,
+    /// The method's name within its group.
+    pub name: &'static str,
+    /// Path parameters, taken from [`CallArgs::path`].
+    pub path_params: &'static [&'static str],
+    /// The body model, taken from [`CallArgs::body`].
+    pub body: &'static str,
+    /// What it gives: `Turn`, or a stream of `TurnEvent` for `watch`.
+    pub result: &'static str,
+    /// One-line description.
+    pub summary: &'static str,
+}
+
+/// Body of `conversations.wait` and `conversations.watch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WaitArgs {
+    /// The turn: what `start` or `follow_up` returned.
+    pub handle: TurnHandle,
+    /// How to wait (defaults when absent).
+    #[serde(default)]
+    pub options: WaitOptions,
+}
+
+/// Body of `conversations.run`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunArgs {
+    /// What to start.
+    pub request: StartConversation,
+    /// What to send with it and how to wait (defaults when absent).
+    #[serde(default)]
+    pub options: RunOptions,
+}
+
+/// Body of `conversations.run_follow_up`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunFollowUpArgs {
+    /// The follow-up prompt.
+    pub prompt: String,
+    /// What to send with it and how to wait (defaults when absent).
+    #[serde(default)]
+    pub options: RunOptions,
+}
+
+/// The conversation layer's calls.
+pub static TURN_CALLS: &[TurnCall] = &[
+    TurnCall {
+        id: "conversations.wait",
+        group: "conversations",
+        name: "wait",
+        path_params: &[],
+        body: "WaitArgs",
+        result: "Turn",
+        summary: "Wait for a turn to finish and return its reply.",
+    },
+    TurnCall {
+        id: "conversations.run",
+        group: "conversations",
+        name: "run",
+        path_params: &[],
+        body: "RunArgs",
+        result: "Turn",
+        summary: "Start a conversation and wait for the reply.",
+    },
+    TurnCall {
+        id: "conversations.run_follow_up",
+        group: "conversations",
+        name: "run_follow_up",
+        path_params: &["job_id"],
+        body: "RunFollowUpArgs",
+        result: "Turn",
+        summary: "Send a follow-up prompt and wait for the reply.",
+    },
+    TurnCall {
+        id: "conversations.watch",
+        group: "conversations",
+        name: "watch",
+        path_params: &[],
+        body: "WaitArgs",
+        result: "Stream<TurnEvent>",
+        summary: "Stream a turn's events: status changes, progress, messages, then the end.",
+    },
+];
+
+/// The turn call with this id, if there is one.
+pub fn find_turn_call(id: &str) -> Option<&'static TurnCall> {
+    TURN_CALLS.iter().find(|c| c.id == id)
+}
+
+fn check(call: &TurnCall, args: &CallArgs) -> Result<()> {
+    if let Some(name) = args
+        .path
+        .keys()
+        .find(|k| !call.path_params.contains(&k.as_str()))
+    {
+        return Err(Error::validation(
+            name.as_str(),
+            format!("{} has no path parameter {name:?}", call.id),
+        ));
+    }
+    if let Some(name) = args.query.keys().next() {
+        return Err(Error::validation(
+            name.as_str(),
+            format!("{} takes no query parameters", call.id),
+        ));
+    }
+    if args.file.is_some() {
+        return Err(Error::validation(
+            "file",
+            format!("{} takes no file", call.id),
+        ));
+    }
+    Ok(())
+}
+
+fn body<T: serde::de::DeserializeOwned>(args: &CallArgs) -> Result<T> {
+    let value = args
+        .body
+        .clone()
+        .ok_or_else(|| Error::validation("body", "is required"))?;
+    decode_arg("body", value)
+}
+
+/// Runs `wait`, `run` or `run_follow_up`; `None` when `id` is none of them.
+pub(crate) async fn dispatch(client: &Client, id: &str, args: CallArgs) -> Option<Result<Value>> {
+    let call = find_turn_call(id).filter(|c| c.name != "watch")?;
+    Some(run_call(client, call, args).await)
+}
+
+async fn run_call(client: &Client, call: &TurnCall, args: CallArgs) -> Result<Value> {
+    check(call, &args)?;
+    let conversations = client.conversations();
+    let turn = match call.name {
+        "wait" => {
+            let a: WaitArgs = body(&args)?;
+            conversations.wait(&a.handle, &a.options).await?
+        }
+        "run" => {
+            let a: RunArgs = body(&args)?;
+            conversations.run(a.request, &a.options).await?
+        }
+        _ => {
+            let job_id = args.arg("job_id")?;
+            let a: RunFollowUpArgs = body(&args)?;
+            conversations
+                .run_follow_up(&job_id, &a.prompt, &a.options)
+                .await?
+        }
+    };
+    serde_json::to_value(&turn).map_err(|e| Error::Decode {
+        endpoint: call.id.to_owned(),
+        message: format!("the turn could not be encoded as JSON: {e}"),
+        snippet: String::new(),
+    })
+}
+
+impl Client {
+    /// `conversations.watch` by its generic form: each event as its serde JSON (`{"type":
+    /// "status_changed", ..}`), the last one `completed` or `failed`, or an `Err`. Invalid
+    /// arguments are refused before anything is sent.
+    pub fn watch_operation(&self, args: CallArgs) -> Result<BoxStream<'static, Result<Value>>> {
+        let call = find_turn_call("conversations.watch").expect("watch is in the table");
+        check(call, &args)?;
+        let a: WaitArgs = body(&args)?;
+        a.options.validate()?;
+        Ok(self
+            .conversations()
+            .watch(&a.handle, &a.options)
+            .map(|item| {
+                item.and_then(|ev| {
+                    serde_json::to_value(&ev).map_err(|e| Error::Decode {
+                        endpoint: "conversations.watch".into(),
+                        message: format!("the event could not be encoded as JSON: {e}"),
+                        snippet: String::new(),
+                    })
+                })
+            })
+            .boxed())
+    }
+}
