@@ -130,12 +130,12 @@ fn cases() -> Vec<Case> {
         Case {
             id: "conversations.start",
             args: CallArgs::new().body(body(&start)),
-            typed: typed!(|c| c.conversations().start(&start)),
+            typed: typed!(|c| c.conversations().start(start)),
         },
         Case {
             id: "conversations.follow_up",
             args: path(&[("job_id", "job_1")]).body(body(&cont)),
-            typed: typed!(|c| c.conversations().follow_up("job_1", &cont)),
+            typed: typed!(|c| c.conversations().follow_up("job_1", cont)),
         },
         Case {
             id: "messages.list",
@@ -153,7 +153,7 @@ fn cases() -> Vec<Case> {
                 query: body(&list).as_object().unwrap().clone(),
                 ..path(&[("agent_id", "acme/web")])
             },
-            typed: typed!(|c| c.agents().conversations().list("acme/web", &list)),
+            typed: typed!(|c| c.agents().conversations().list("acme/web", list)),
         },
         Case {
             id: "attachments.upload",
@@ -173,7 +173,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "agents.create",
             args: CallArgs::new().body(body(&create_agent)),
-            typed: typed!(|c| c.agents().create(&create_agent)),
+            typed: typed!(|c| c.agents().create(create_agent)),
         },
         Case {
             id: "agents.get",
@@ -183,7 +183,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "agents.update",
             args: path(&[("agent_id", "acme/web")]).body(body(&update_agent)),
-            typed: typed!(|c| c.agents().update("acme/web", &update_agent)),
+            typed: typed!(|c| c.agents().update("acme/web", update_agent)),
         },
         Case {
             id: "agents.delete",
@@ -193,7 +193,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "agents.deploy",
             args: path(&[("agent_id", "acme/web")]).body(body(&deploy)),
-            typed: typed!(|c| c.agents().deploy("acme/web", &deploy)),
+            typed: typed!(|c| c.agents().deploy("acme/web", deploy)),
         },
         Case {
             id: "agents.resources.list",
@@ -203,7 +203,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "agents.resources.assign",
             args: path(&[("agent_id", "acme/web")]).body(body(&assign)),
-            typed: typed!(|c| c.agents().resources().assign("acme/web", &assign)),
+            typed: typed!(|c| c.agents().resources().assign("acme/web", assign)),
         },
         Case {
             id: "agents.resources.unassign",
@@ -218,7 +218,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "agents.env_vars.create",
             args: path(&[("agent_id", "acme/web")]).body(body(&env)),
-            typed: typed!(|c| c.agents().env_vars().create("acme/web", &env)),
+            typed: typed!(|c| c.agents().env_vars().create("acme/web", env)),
         },
         Case {
             id: "agents.env_vars.update",
@@ -227,7 +227,7 @@ fn cases() -> Vec<Case> {
             typed: typed!(|c| c
                 .agents()
                 .env_vars()
-                .update("acme/web", "env_1", &env_update)),
+                .update("acme/web", "env_1", env_update)),
         },
         Case {
             id: "agents.env_vars.delete",
@@ -242,7 +242,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "rules.create",
             args: CallArgs::new().body(body(&rule)),
-            typed: typed!(|c| c.rules().create(&rule)),
+            typed: typed!(|c| c.rules().create(rule)),
         },
         Case {
             id: "rules.get",
@@ -252,7 +252,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "rules.replace",
             args: path(&[("rule_id", "aar_1")]).body(body(&rule)),
-            typed: typed!(|c| c.rules().replace("aar_1", &rule)),
+            typed: typed!(|c| c.rules().replace("aar_1", rule)),
         },
         Case {
             id: "rules.delete",
@@ -267,7 +267,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "mcp_configs.create",
             args: CallArgs::new().body(body(&mcp)),
-            typed: typed!(|c| c.mcp_configs().create(&mcp)),
+            typed: typed!(|c| c.mcp_configs().create(mcp)),
         },
         Case {
             id: "mcp_configs.get",
@@ -277,7 +277,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "mcp_configs.replace",
             args: path(&[("config_id", "amc_1")]).body(body(&mcp_replace)),
-            typed: typed!(|c| c.mcp_configs().replace("amc_1", &mcp_replace)),
+            typed: typed!(|c| c.mcp_configs().replace("amc_1", mcp_replace)),
         },
         Case {
             id: "mcp_configs.delete",
@@ -317,7 +317,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "vaults.create",
             args: CallArgs::new().body(body(&vault)),
-            typed: typed!(|c| c.vaults().create(&vault)),
+            typed: typed!(|c| c.vaults().create(vault)),
         },
         Case {
             id: "vaults.get",
@@ -327,7 +327,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "vaults.update",
             args: path(&[("vault_id", "vlt_1")]).body(body(&vault_update)),
-            typed: typed!(|c| c.vaults().update("vlt_1", &vault_update)),
+            typed: typed!(|c| c.vaults().update("vlt_1", vault_update)),
         },
         Case {
             id: "vaults.delete",
@@ -342,15 +342,12 @@ fn cases() -> Vec<Case> {
         Case {
             id: "vaults.secrets.create",
             args: path(&[("vault_id", "vlt_1")]).body(body(&secret)),
-            typed: typed!(|c| c.vaults().secrets().create("vlt_1", &secret)),
+            typed: typed!(|c| c.vaults().secrets().create("vlt_1", secret)),
         },
         Case {
             id: "vaults.secrets.update",
             args: path(&[("vault_id", "vlt_1"), ("secret_id", "sec_1")]).body(body(&secret_update)),
-            typed: typed!(|c| c
-                .vaults()
-                .secrets()
-                .update("vlt_1", "sec_1", &secret_update)),
+            typed: typed!(|c| c.vaults().secrets().update("vlt_1", "sec_1", secret_update)),
         },
         Case {
             id: "vaults.secrets.delete",
@@ -370,7 +367,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "scheduled_jobs.create",
             args: CallArgs::new().body(body(&job)),
-            typed: typed!(|c| c.scheduled_jobs().create(&job)),
+            typed: typed!(|c| c.scheduled_jobs().create(job)),
         },
         Case {
             id: "scheduled_jobs.get",
@@ -380,7 +377,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "scheduled_jobs.update",
             args: path(&[("job_id", "sj_1")]).body(body(&job_update)),
-            typed: typed!(|c| c.scheduled_jobs().update("sj_1", &job_update)),
+            typed: typed!(|c| c.scheduled_jobs().update("sj_1", job_update)),
         },
         Case {
             id: "scheduled_jobs.delete",
@@ -400,7 +397,7 @@ fn cases() -> Vec<Case> {
         Case {
             id: "integrations.update_llm",
             args: path(&[("integration_id", "ai_1")]).body(body(&rename)),
-            typed: typed!(|c| c.integrations().update_llm("ai_1", &rename)),
+            typed: typed!(|c| c.integrations().update_llm("ai_1", rename)),
         },
         Case {
             id: "integrations.list_github_repos",

@@ -1,6 +1,6 @@
 //! The operation table: each of the API's 54 operations declared once.
 //!
-//! An [`Operation`] holds what the typed methods, the generic [`Client::call_operation`] and
+//! An [`Operation`] holds what the typed methods, the generic [`crate::Client::call_operation`] and
 //! the generated Python and Node facades (through `spec/surface.json`) need: a stable id
 //! (`agents.env_vars.update`), the HTTP method and path template, the query and body kinds,
 //! the result type and the retry class. The typed methods build their requests from it, and
