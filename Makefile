@@ -7,8 +7,8 @@ CARGO ?= cargo
 .PHONY: demo test test-rust contract lint doc emulator codegen clean
 
 ## demo: run the Rust quickstart against the embedded emulator (or NAIRI_BASE_URL/NAIRI_API_KEY when set)
+# Built first with progress shown (a cold build takes minutes), then run quietly.
 demo:
-	@# Built first with progress shown (a cold build takes minutes), then run quietly.
 	$(CARGO) build -p nairi --example quickstart
 	$(CARGO) run --quiet -p nairi --example quickstart
 

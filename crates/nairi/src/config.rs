@@ -390,7 +390,9 @@ impl ClientBuilder {
     }
 }
 
-/// Accepts `https://host`, `https://host/`, `https://host/api/public/v1/` and returns the API root.
+/// Accepts `https://host`, `https://host/`, `https://host/api/public/v1/` and a proxy prefix
+/// (`https://gateway.example/nairi`), and returns the API root. A path that goes on past
+/// `/api/public/v1` or names another version (`.../api/public/v1/agents`) is refused.
 pub fn normalise_base_url(raw: &str, allow_insecure_http: bool) -> Result<Url> {
     let trimmed = raw.trim().trim_end_matches('/');
     let mut url = Url::parse(trimmed)
