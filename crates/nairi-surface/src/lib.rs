@@ -91,12 +91,14 @@ pub fn surface() -> Value {
                 "WaitArgs" => input.subschema_for::<nairi::operations::WaitArgs>(),
                 "RunArgs" => input.subschema_for::<nairi::operations::RunArgs>(),
                 "RunFollowUpArgs" => input.subschema_for::<nairi::operations::RunFollowUpArgs>(),
+                "ListConversations" => input.subschema_for::<nairi::types::ListConversations>(),
                 other => panic!("a turn call body the generator does not know: {other}"),
             };
-            let result = if c.name == "watch" {
-                output.subschema_for::<nairi::TurnEvent>()
-            } else {
-                output.subschema_for::<nairi::Turn>()
+            let result = match c.result {
+                "Stream<TurnEvent>" => output.subschema_for::<nairi::TurnEvent>(),
+                "Stream<Conversation>" => output.subschema_for::<nairi::types::Conversation>(),
+                "Turn" => output.subschema_for::<nairi::Turn>(),
+                other => panic!("a turn call result the generator does not know: {other}"),
             };
             json!({
                 "id": c.id,
@@ -106,7 +108,7 @@ pub fn surface() -> Value {
                 "path_params": c.path_params,
                 "body": { "model": c.body, "schema": body },
                 "result": { "type": c.result, "schema": result },
-                "stream": c.name == "watch",
+                "stream": c.is_stream(),
             })
         })
         .collect();

@@ -53,9 +53,11 @@ struct Step {
     /// Sets a job's status as the platform would: `{"job": .., "status": .., "reason": ..}`.
     #[serde(default)]
     job_status: Option<JobStatusStep>,
-    /// `conversations.watch` with these arguments; `expect.events` checks the stream.
+    /// A streaming call (`conversations.watch`, `agents.conversations.list_all`) with `args`:
+    /// for a watch `expect.events` checks the events and `expect.result` the last one; for a
+    /// list the items are the result.
     #[serde(default)]
-    watch: Option<Value>,
+    stream: Option<String>,
     /// What the step must give.
     #[serde(default)]
     expect: Expect,
@@ -232,11 +234,15 @@ async fn run_scenario(path: &Path, scenario: &Scenario) -> Vec<String> {
                 .set_job_status(&key, &job, &j.status, j.reason.as_deref())
                 .unwrap_or_else(|e| panic!("{label}: job status: {e}"));
         }
-        if let Some(w) = &step.watch {
-            let args: CallArgs = serde_json::from_value(substitute(w, &vars))
-                .unwrap_or_else(|e| panic!("{label}: watch args: {e}"));
-            if let Err(e) = check_watch(&client, args, &step.expect).await {
-                failures.push(format!("{label} (watch): {e}"));
+        if let Some(id) = &step.stream {
+            let args = match &step.args {
+                Value::Null => Value::Object(Map::new()),
+                other => substitute(other, &vars),
+            };
+            let args: CallArgs = serde_json::from_value(args)
+                .unwrap_or_else(|e| panic!("{label}: stream args: {e}"));
+            if let Err(e) = check_stream(&client, id, args, &step.expect, &vars).await {
+                failures.push(format!("{label} ({id}): {e}"));
             }
             continue;
         }
@@ -294,16 +300,29 @@ async fn run_scenario(path: &Path, scenario: &Scenario) -> Vec<String> {
     failures
 }
 
-async fn check_watch(client: &Client, args: CallArgs, expect: &Expect) -> Result<(), String> {
+async fn check_stream(
+    client: &Client,
+    id: &str,
+    args: CallArgs,
+    expect: &Expect,
+    vars: &BTreeMap<String, Value>,
+) -> Result<(), String> {
     use futures::StreamExt;
-    let mut stream = client.watch_operation(args).map_err(|e| e.to_string())?;
-    let mut types = Vec::new();
-    let mut last = Value::Null;
+    let mut stream = client
+        .stream_operation(id, args)
+        .map_err(|e| e.to_string())?;
+    let mut items = Vec::new();
     while let Some(item) = stream.next().await {
-        let event = item.map_err(|e| format!("the stream failed: {e}"))?;
-        types.push(event["type"].as_str().unwrap_or("").to_owned());
-        last = event;
+        items.push(item.map_err(|e| format!("the stream failed: {e}"))?);
     }
+    if id != "conversations.watch" {
+        return check(expect, &Ok(Value::Array(items)), vars);
+    }
+    let types: Vec<String> = items
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let last = items.last().cloned().unwrap_or(Value::Null);
     let want = expect
         .events
         .as_ref()
@@ -393,8 +412,10 @@ fn the_scenarios_cover_every_group_and_error_class() {
                     }
                 };
             }
-            if step.watch.is_some() {
-                turn_calls.insert("conversations.watch");
+            if let Some(id) = &step.stream {
+                let call = nairi::operations::find_turn_call(id)
+                    .unwrap_or_else(|| panic!("{} names no streaming call: {id}", s.name));
+                turn_calls.insert(call.id);
             }
             if let Some(class) = step.expect.error.as_ref().and_then(|e| e["class"].as_str()) {
                 classes.insert(class.to_owned());

@@ -187,8 +187,8 @@ impl Client {
     /// what the typed method does (validation, path encoding, retries, error mapping), since
     /// it calls it. Lists come back as arrays, `()` as `null`. The conversation layer's
     /// `conversations.wait`, `conversations.run` and `conversations.run_follow_up`
-    /// ([`super::TURN_CALLS`]) run here too and give the `Turn`; `watch` is
-    /// [`Client::watch_operation`].
+    /// ([`super::TURN_CALLS`]) run here too and give the `Turn`; the streams (`watch`,
+    /// `agents.conversations.list_all`) are [`Client::stream_operation`].
     ///
     /// Arguments the operation does not take are refused by name before anything is sent.
     ///

@@ -106,7 +106,23 @@ pub static TURN_CALLS: &[TurnCall] = &[
         result: "Stream<TurnEvent>",
         summary: "Stream a turn's events: status changes, progress, messages, then the end.",
     },
+    TurnCall {
+        id: "agents.conversations.list_all",
+        group: "agents.conversations",
+        name: "list_all",
+        path_params: &["agent_id"],
+        body: "ListConversations",
+        result: "Stream<Conversation>",
+        summary: "Every matching conversation of an agent, fetching pages as they are read.",
+    },
 ];
+
+impl TurnCall {
+    /// Whether the call gives a stream ([`Client::stream_operation`]) rather than one value.
+    pub fn is_stream(&self) -> bool {
+        self.result.starts_with("Stream<")
+    }
+}
 
 /// The turn call with this id, if there is one.
 pub fn find_turn_call(id: &str) -> Option<&'static TurnCall> {
@@ -149,7 +165,7 @@ fn body<T: serde::de::DeserializeOwned>(args: &CallArgs) -> Result<T> {
 
 /// Runs `wait`, `run` or `run_follow_up`; `None` when `id` is none of them.
 pub(crate) async fn dispatch(client: &Client, id: &str, args: CallArgs) -> Option<Result<Value>> {
-    let call = find_turn_call(id).filter(|c| c.name != "watch")?;
+    let call = find_turn_call(id).filter(|c| !c.is_stream())?;
     Some(run_call(client, call, args).await)
 }
 
@@ -180,27 +196,62 @@ async fn run_call(client: &Client, call: &TurnCall, args: CallArgs) -> Result<Va
     })
 }
 
-impl Client {
-    /// `conversations.watch` by its generic form: each event as its serde JSON (`{"type":
-    /// "status_changed", ..}`), the last one `completed` or `failed`, or an `Err`. Invalid
-    /// arguments are refused before anything is sent.
-    pub fn watch_operation(&self, args: CallArgs) -> Result<BoxStream<'static, Result<Value>>> {
-        let call = find_turn_call("conversations.watch").expect("watch is in the table");
-        check(call, &args)?;
-        let a: WaitArgs = body(&args)?;
-        a.options.validate()?;
-        Ok(self
-            .conversations()
-            .watch(&a.handle, &a.options)
-            .map(|item| {
-                item.and_then(|ev| {
-                    serde_json::to_value(&ev).map_err(|e| Error::Decode {
-                        endpoint: "conversations.watch".into(),
-                        message: format!("the event could not be encoded as JSON: {e}"),
-                        snippet: String::new(),
-                    })
+fn json_items<T: Serialize + 'static>(
+    id: &'static str,
+    stream: BoxStream<'static, Result<T>>,
+) -> BoxStream<'static, Result<Value>> {
+    stream
+        .map(move |item| {
+            item.and_then(|v| {
+                serde_json::to_value(&v).map_err(|e| Error::Decode {
+                    endpoint: id.into(),
+                    message: format!("an item could not be encoded as JSON: {e}"),
+                    snippet: String::new(),
                 })
             })
-            .boxed())
+        })
+        .boxed()
+}
+
+impl Client {
+    /// Runs a streaming call by id: `conversations.watch` (each [`crate::TurnEvent`] as its
+    /// serde JSON, `{"type": "status_changed", ..}`, the last one `completed` or `failed`) or
+    /// `agents.conversations.list_all` (each conversation, pages fetched as the stream is
+    /// read; the body is the [`crate::types::ListConversations`] filter). An `Err` item ends
+    /// the stream. Invalid arguments are refused before anything is sent.
+    pub fn stream_operation(
+        &self,
+        id: &str,
+        args: CallArgs,
+    ) -> Result<BoxStream<'static, Result<Value>>> {
+        let call = find_turn_call(id)
+            .filter(|c| c.is_stream())
+            .ok_or_else(|| {
+                Error::validation(
+                    "operation",
+                    format!("{id:?} is not a streaming call (see nairi::operations::TURN_CALLS)"),
+                )
+            })?;
+        check(call, &args)?;
+        match call.name {
+            "watch" => {
+                let a: WaitArgs = body(&args)?;
+                a.options.validate()?;
+                Ok(json_items(
+                    call.id,
+                    self.conversations().watch(&a.handle, &a.options),
+                ))
+            }
+            _ => {
+                let agent_id = args.arg("agent_id")?;
+                let filter: crate::types::ListConversations = match &args.body {
+                    Some(v) => decode_arg("body", v.clone())?,
+                    None => Default::default(),
+                };
+                filter.validate()?;
+                let stream = self.agents().conversations().list_all(&agent_id, filter);
+                Ok(json_items(call.id, stream))
+            }
+        }
     }
 }
