@@ -52,6 +52,13 @@ pub struct Fault {
     /// A 502 with an HTML error page, as an edge proxy would send.
     #[serde(default)]
     pub html: bool,
+    /// Apply the request for real first (after `latency_ms`, in a task of its own so that a
+    /// client giving up does not cancel it), then answer with the fault instead of the real
+    /// response: with `drop_connection`, `html` or `status` the client cannot tell whether its
+    /// request was taken; with `latency_ms` alone and a client timeout shorter than it, the
+    /// request is taken after the client gave up.
+    #[serde(default)]
+    pub apply: bool,
 }
 
 /// Response headers a fault may not set: they describe the connection or the body's framing,
@@ -136,6 +143,11 @@ impl Fault {
                     "set at most one of status, html, malformed_json and drop_connection",
                 ));
             }
+        }
+        if self.apply && self.malformed_json {
+            return Err(bad(
+                "apply goes with drop_connection, html, status or latency_ms, not malformed_json",
+            ));
         }
         if let Some(s) = self.status
             && !(200..=599).contains(&s)

@@ -232,6 +232,12 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
     let body = request_body::read(&parts.headers, body, limit, app.limits.body_timeout).await;
 
     let body_len = body.as_ref().map(|b| b.len() as u64).unwrap_or(0);
+    if let Some((id, f)) = &fault
+        && f.apply
+    {
+        return applied_fault(app, seq, (id, f), parts, method, route, query, body, body_len)
+            .await;
+    }
     if let Some((id, f)) = &fault {
         if f.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
@@ -267,6 +273,60 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
         resp.status().as_u16(),
         body_len,
         fault.map(|(id, _)| id),
+    );
+    resp
+}
+
+/// A fault with `apply`: the request is handled for real in a task of its own (after the
+/// fault's latency; a client that gives up does not cancel it), then the fault replaces the
+/// answer: the connection dropped, an HTML 502 or a status; with latency alone, the real
+/// answer.
+#[allow(clippy::too_many_arguments)]
+async fn applied_fault(
+    app: Shared,
+    seq: u64,
+    (id, f): (&String, &Fault),
+    parts: axum::http::request::Parts,
+    method: Method,
+    route: Result<routes::Op, RouteError>,
+    query: Option<String>,
+    body: Result<Bytes, request_body::BodyError>,
+    body_len: u64,
+) -> Response {
+    let task_app = app.clone();
+    let headers = parts.headers.clone();
+    let latency = Duration::from_millis(f.latency_ms);
+    let task_method = method.clone();
+    let applied = tokio::spawn(async move {
+        tokio::time::sleep(latency).await;
+        match body {
+            Ok(bytes) => handle(&task_app, &task_method, route, &headers, query, bytes).await,
+            Err(e) => e.into_response(),
+        }
+    });
+    let real = match applied.await {
+        Ok(resp) => resp,
+        Err(_) => EmulatorError::new(500, "the applied request failed").into_response(),
+    };
+    if f.drop_connection {
+        log_outcome(&app, seq, 0, body_len, Some(id.clone()));
+        if let Some(ConnKill(kill)) = parts.extensions.get::<ConnKill>() {
+            kill.notify_one();
+            std::future::pending::<()>().await;
+        }
+        return EmulatorError::new(500, "connection drop requested").into_response();
+    }
+    let resp = if f.html || f.status.is_some() {
+        fault_response(f)
+    } else {
+        real
+    };
+    log_outcome(
+        &app,
+        seq,
+        resp.status().as_u16(),
+        body_len,
+        Some(id.clone()),
     );
     resp
 }

@@ -348,3 +348,77 @@ async fn a_204_or_304_fault_with_a_body_answers_without_breaking_the_connection(
         assert_eq!(t.get("/models").await.status, 200);
     }
 }
+
+/// Faults that apply the request and then hide the answer: the client cannot tell whether it
+/// was taken, yet it was, exactly once.
+#[tokio::test]
+async fn applied_faults_take_the_request_and_hide_the_answer() {
+    let t = start().await;
+    let post = |name: &str| {
+        t.http
+            .post(t.url("/agents"))
+            .bearer_auth(&t.key)
+            .json(&json!({ "name": name }))
+            .send()
+    };
+    t.emu.inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: "/api/public/v1/agents".into(),
+        apply: true,
+        drop_connection: true,
+        ..Default::default()
+    });
+    assert!(post("dropped").await.is_err(), "the connection is dropped");
+    t.emu.inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: "/api/public/v1/agents".into(),
+        apply: true,
+        html: true,
+        ..Default::default()
+    });
+    assert_eq!(post("gateway").await.unwrap().status(), 502);
+    t.emu.inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: "/api/public/v1/agents".into(),
+        apply: true,
+        latency_ms: 300,
+        ..Default::default()
+    });
+    let impatient = t
+        .http
+        .post(t.url("/agents"))
+        .bearer_auth(&t.key)
+        .timeout(Duration::from_millis(50))
+        .json(&json!({ "name": "late" }))
+        .send()
+        .await;
+    assert!(impatient.unwrap_err().is_timeout());
+    // The late one lands after the client gave up; wait for it (bounded), then count.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let names = loop {
+        let listed = t.get("/agents").await.body;
+        let names: Vec<String> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect();
+        if names.len() >= 3 || Instant::now() > deadline {
+            break names;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["dropped", "gateway", "late"], "{names:?}");
+    let err = t
+        .emu
+        .try_inject_fault(Fault {
+            path_prefix: "/api/public/v1/agents".into(),
+            apply: true,
+            malformed_json: true,
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("apply"), "{err}");
+}
