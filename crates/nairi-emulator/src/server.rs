@@ -235,8 +235,18 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
     if let Some((id, f)) = &fault
         && f.apply
     {
-        return applied_fault(app, seq, (id, f), parts, method, route, query, body, body_len)
-            .await;
+        return applied_fault(
+            app,
+            seq,
+            (id, f),
+            parts,
+            method,
+            route,
+            query,
+            body,
+            body_len,
+        )
+        .await;
     }
     if let Some((id, f)) = &fault {
         if f.latency_ms > 0 {

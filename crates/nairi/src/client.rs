@@ -16,6 +16,9 @@ pub struct RequestOptions {
     pub max_retries: Option<u32>,
     /// Timeout of one HTTP attempt.
     pub timeout: Option<Duration>,
+    /// Whether an ambiguous `start` or `continue` is looked for before it is sent again
+    /// ([`crate::ClientBuilder::recover_prompts`]).
+    pub recover_prompts: Option<bool>,
 }
 
 /// A Nairi API client. Clones share one connection pool and configuration.
@@ -30,6 +33,9 @@ pub(crate) struct Inner {
     pub(crate) config: ClientConfig,
     /// Finds the key in what servers echo; built once, extended per request with secrets.
     pub(crate) redactor: Arc<Redactor>,
+    /// Message ids of prompts this client sent and already handed back, so that a recovery
+    /// never claims one twice (two identical prompts one after the other).
+    pub(crate) claimed: crate::api::ClaimedPrompts,
 }
 
 impl std::fmt::Debug for Client {
@@ -82,6 +88,7 @@ impl Client {
                 http,
                 config,
                 redactor,
+                claimed: Default::default(),
             }),
             options: RequestOptions::default(),
         })
@@ -92,6 +99,7 @@ impl Client {
         let merged = RequestOptions {
             max_retries: options.max_retries.or(self.options.max_retries),
             timeout: options.timeout.or(self.options.timeout),
+            recover_prompts: options.recover_prompts.or(self.options.recover_prompts),
         };
         Client {
             inner: Arc::clone(&self.inner),

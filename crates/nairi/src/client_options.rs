@@ -83,6 +83,16 @@ pub struct ClientOptions {
     /// Allow plain `http://` to a host other than loopback (default false).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_insecure_http: Option<bool>,
+    /// Look for an ambiguous `start` or `continue` before sending it again (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recover_prompts: Option<bool>,
+    /// Seconds that lookup may go on (default 10).
+    #[serde(
+        with = "crate::serde_secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<f64>"))]
+    pub prompt_recovery_window: Option<Duration>,
     /// Read `NAIRI_API_KEY` and `NAIRI_BASE_URL` for what is not given (default true).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_env: Option<bool>,
@@ -142,6 +152,12 @@ impl ClientOptions {
         }
         if let Some(allow) = self.allow_insecure_http {
             b = b.allow_insecure_http(allow);
+        }
+        if let Some(recover) = self.recover_prompts {
+            b = b.recover_prompts(recover);
+        }
+        if let Some(window) = self.prompt_recovery_window {
+            b = b.prompt_recovery_window(window);
         }
         b
     }

@@ -20,6 +20,8 @@ pub const ENV_BASE_URL: &str = "NAIRI_BASE_URL";
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 /// Per-request timeout, by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a `start` or `continue` whose outcome is ambiguous is looked for, by default.
+pub const DEFAULT_PROMPT_RECOVERY_WINDOW: Duration = Duration::from_secs(10);
 /// Connect timeout, by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest 2xx response body read, by default: 72 MiB (75,497,472 bytes).
@@ -132,6 +134,11 @@ pub struct ClientConfig {
     /// Whether plain `http://` to a non-loopback host is allowed (the key would travel in
     /// clear text); see [`ClientBuilder::allow_insecure_http`].
     pub allow_insecure_http: bool,
+    /// Whether a `start` or `continue` that failed ambiguously is looked for before it is sent
+    /// again or given up (see [`ClientBuilder::recover_prompts`]).
+    pub recover_prompts: bool,
+    /// How long that lookup may go on (see [`DEFAULT_PROMPT_RECOVERY_WINDOW`]).
+    pub prompt_recovery_window: Duration,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -149,6 +156,8 @@ impl fmt::Debug for ClientConfig {
             )
             .field("user_agent", &self.user_agent)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("recover_prompts", &self.recover_prompts)
+            .field("prompt_recovery_window", &self.prompt_recovery_window)
             .finish()
     }
 }
@@ -217,6 +226,8 @@ pub struct ClientBuilder {
     default_headers: Vec<(String, String)>,
     user_agent_suffix: Option<String>,
     allow_insecure_http: bool,
+    recover_prompts: Option<bool>,
+    prompt_recovery_window: Option<Duration>,
     use_env: bool,
 }
 
@@ -325,6 +336,22 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether a `start` or `continue` that failed ambiguously (a timeout, a reset before the
+    /// answer, a 5xx: the server may have taken it) is looked for in the agent's conversations
+    /// or the job's messages before it is sent again; on by default. Off, such a failure is
+    /// returned as it is and the prompt is never sent twice by the SDK.
+    pub fn recover_prompts(mut self, recover: bool) -> Self {
+        self.recover_prompts = Some(recover);
+        self
+    }
+
+    /// How long the lookup of an ambiguous `start` or `continue` may go on (default
+    /// [`DEFAULT_PROMPT_RECOVERY_WINDOW`]).
+    pub fn prompt_recovery_window(mut self, window: Duration) -> Self {
+        self.prompt_recovery_window = Some(window);
+        self
+    }
+
     /// Validates everything and produces the configuration.
     pub fn build_config(self) -> Result<ClientConfig> {
         let env = |name: &str| {
@@ -380,6 +407,10 @@ impl ClientBuilder {
             default_headers,
             user_agent,
             allow_insecure_http: self.allow_insecure_http,
+            recover_prompts: self.recover_prompts.unwrap_or(true),
+            prompt_recovery_window: self
+                .prompt_recovery_window
+                .unwrap_or(DEFAULT_PROMPT_RECOVERY_WINDOW),
         }
         .validated()
     }

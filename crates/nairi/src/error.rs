@@ -71,6 +71,10 @@ pub enum Error {
     /// follow-up because it had.
     #[error(transparent)]
     ConversationEnded(Box<crate::conversation::ConversationEnded>),
+    /// A `start` or `continue` failed ambiguously and the SDK could not establish whether the
+    /// server took the prompt (see [`crate::ClientBuilder::recover_prompts`]).
+    #[error(transparent)]
+    OutcomeUnknown(Box<crate::api::OutcomeUnknown>),
     /// A local file or directory could not be read or written (saving an attachment).
     #[error("{}: {source}", path.display())]
     Io {
@@ -123,6 +127,8 @@ pub enum ErrorKind {
     TurnFailed,
     /// A wait that ran out of time.
     WaitTimeout,
+    /// A prompt that may or may not have been taken.
+    OutcomeUnknown,
     /// A local file system operation failed.
     Io,
     /// A conversation that ended (completed or abandoned).
@@ -149,6 +155,7 @@ impl ErrorKind {
         ErrorKind::TurnFailed,
         ErrorKind::WaitTimeout,
         ErrorKind::ConversationEnded,
+        ErrorKind::OutcomeUnknown,
         ErrorKind::Io,
     ];
 
@@ -203,6 +210,7 @@ impl ErrorKind {
             ErrorKind::Config => "ConfigurationError",
             ErrorKind::TurnFailed => "TurnFailedError",
             ErrorKind::WaitTimeout => "WaitTimeoutError",
+            ErrorKind::OutcomeUnknown => "OutcomeUnknownError",
             ErrorKind::Io => "FileSystemError",
             ErrorKind::ConversationEnded => "ConversationEndedError",
         }
@@ -235,6 +243,7 @@ impl Error {
             Error::Config(_) => ErrorKind::Config,
             Error::TurnFailed(_) => ErrorKind::TurnFailed,
             Error::WaitTimeout(_) => ErrorKind::WaitTimeout,
+            Error::OutcomeUnknown(_) => ErrorKind::OutcomeUnknown,
             Error::Io { .. } => ErrorKind::Io,
             Error::ConversationEnded(_) => ErrorKind::ConversationEnded,
         }

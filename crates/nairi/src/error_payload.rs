@@ -66,6 +66,15 @@ pub struct ErrorPayload {
     /// The platform's notice that ended the conversation ("Job abandoned: ...").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// The agent of a prompt whose outcome is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// SHA-256 (hex) of a prompt whose outcome is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_sha256: Option<String>,
+    /// When that call started (RFC 3339, this machine's clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
     /// The last status seen by a wait that timed out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_status: Option<String>,
@@ -100,6 +109,9 @@ impl ErrorPayload {
             detail: None,
             job_status: None,
             notice: None,
+            agent_id: None,
+            prompt_sha256: None,
+            started_at: None,
             last_status: None,
             last_error: None,
             system_messages: Vec::new(),
@@ -153,6 +165,14 @@ impl Error {
                 p.notice = c.notice.clone();
                 p.last_status = c.last_status.as_ref().map(|s| s.as_str().to_owned());
                 p.request_id = c.request_id.clone();
+                p.causes.clear();
+            }
+            Error::OutcomeUnknown(o) => {
+                p.agent_id = o.agent_id.clone();
+                p.job_id = o.job_id.clone();
+                p.prompt_sha256 = Some(o.prompt_sha256.clone());
+                p.started_at = Some(o.started_at.to_rfc3339());
+                p.detail = Some(o.reason.clone());
                 p.causes.clear();
             }
             Error::Io { path, .. } => p.path = Some(path.display().to_string()),

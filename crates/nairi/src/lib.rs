@@ -18,6 +18,7 @@ mod serde_secs;
 mod transport;
 pub mod types;
 
+pub use api::OutcomeUnknown;
 pub use client::{Client, RequestOptions};
 pub use client_options::ClientOptions;
 pub use config::{ClientBuilder, ClientConfig, RetryPolicy};

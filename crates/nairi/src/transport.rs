@@ -138,6 +138,19 @@ pub(crate) struct ApiResponse {
     /// Whether the request sent secret values, which are then redacted from the decoded
     /// answer itself (its `extra`, every string), not only from a decode error.
     pub(crate) sent_secrets: bool,
+    /// The `Date` header, kept unparsed (a cheap clone) for the clock-skew estimate of
+    /// prompt recovery.
+    pub(crate) date: Option<HeaderValue>,
+}
+
+impl ApiResponse {
+    /// How far the server's clock is ahead of this machine's (negative: behind), from the
+    /// `Date` header; `None` without one. The header has a 1-second resolution.
+    pub(crate) fn clock_skew(&self) -> Option<chrono::TimeDelta> {
+        let text = self.date.as_ref()?.to_str().ok()?;
+        let server: chrono::DateTime<chrono::Utc> = httpdate::parse_http_date(text).ok()?.into();
+        Some(server - chrono::Utc::now())
+    }
 }
 
 /// How much of a body the decode error's snippet is cut from: redacting this prefix (not
@@ -360,6 +373,7 @@ impl Client {
                 request_id: header_str(&headers, "x-request-id"),
                 secrets: Arc::clone(secrets),
                 sent_secrets: !req.secrets.is_empty(),
+                date: headers.get(reqwest::header::DATE).cloned(),
             });
         }
         let error = ApiError::from_response(

@@ -641,6 +641,7 @@ async fn a_retry_that_fails_again_reports_its_own_error() {
     let again = turn_failed(
         conv.wait(
             &nairi::types::TurnHandle {
+                recovered: false,
                 job_id: first.job_id.clone(),
                 message_id: first.message_id.clone(),
             },
@@ -981,6 +982,7 @@ async fn transient_errors_while_polling_do_not_fail_the_wait() {
 async fn not_found_while_polling_fails_immediately() {
     let env = Env::start().await;
     let handle = nairi::types::TurnHandle {
+        recovered: false,
         job_id: "job_01KRK1V46BXS73CSNK2VR35NPJ".into(),
         message_id: "cmsg_01KRK1V475HBTME8QJQMAPWK16".into(),
     };

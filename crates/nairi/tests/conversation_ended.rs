@@ -251,6 +251,7 @@ async fn run_ends_when_the_agents_list_says_the_job_ended() {
             .unwrap()
             .to_owned();
         let handle = TurnHandle {
+            recovered: false,
             job_id: job.id.clone(),
             message_id,
         };
@@ -474,6 +475,7 @@ async fn a_zero_timeout_is_refused_before_anything_is_posted() {
 
 fn handle_of(turn: &nairi::Turn) -> TurnHandle {
     TurnHandle {
+        recovered: false,
         job_id: turn.job_id.clone(),
         message_id: turn.message_id.clone(),
     }

@@ -51,6 +51,7 @@ fn polls_only() -> WaitOptions {
 
 fn handle() -> TurnHandle {
     TurnHandle {
+        recovered: false,
         job_id: JOB.into(),
         message_id: MSG.into(),
     }
@@ -473,6 +474,7 @@ async fn a_failure_after_the_reply_is_not_the_follow_ups() {
     };
     assert_eq!(f.detail.as_deref(), Some("git push rejected"));
     let second = TurnHandle {
+        recovered: false,
         job_id: JOB.into(),
         message_id: follow.into(),
     };

@@ -1081,9 +1081,14 @@ async fn auth_faults_and_retries_against_the_emulator() {
         ..Default::default()
     });
     emu.clear_requests();
+    // The transport's rule alone (prompt recovery is tested in prompt_recovery.rs).
+    let no_recovery = client.with_options(nairi::RequestOptions {
+        recover_prompts: Some(false),
+        ..Default::default()
+    });
     assert_eq!(
         kind(
-            client
+            no_recovery
                 .conversations()
                 .start(&StartConversation::new("x", "hi"))
                 .await

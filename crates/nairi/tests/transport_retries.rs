@@ -144,7 +144,10 @@ async fn client_errors_are_not_retried() {
 
 #[tokio::test]
 async fn post_start_answered_503_is_not_retried() {
+    // The transport's rule alone; prompt recovery (on by default) is tested in
+    // prompt_recovery.rs.
     let (server, client) = setup().await;
+    let client = without_recovery(&client);
     Mock::given(method("POST"))
         .and(path(format!("{P}/conversations/start")))
         .respond_with(ResponseTemplate::new(503))
@@ -365,6 +368,7 @@ async fn per_call_timeout_override() {
         .mount(&server)
         .await;
     let quick = client.with_options(RequestOptions {
+        recover_prompts: None,
         timeout: Some(Duration::from_millis(200)),
         max_retries: Some(0),
     });
@@ -390,6 +394,7 @@ async fn get_timeouts_are_retried_but_post_timeouts_are_not() {
         .await;
     let quick = client.with_options(RequestOptions {
         timeout: Some(Duration::from_millis(100)),
+        recover_prompts: Some(false),
         ..Default::default()
     });
     assert_eq!(
@@ -486,7 +491,7 @@ async fn dropped_connection_after_sending_retries_get_but_not_post() {
     assert_eq!(accepted.load(Ordering::SeqCst), 3, "GET retried");
 
     let (base, accepted) = hang_up_server().await;
-    let client = client_for(&base, fast_policy(2));
+    let client = without_recovery(&client_for(&base, fast_policy(2)));
     let err = client
         .conversations()
         .start(&StartConversation::new("a", "hi"))
@@ -502,4 +507,12 @@ async fn dropped_connection_after_sending_retries_get_but_not_post() {
         1,
         "a POST that may have arrived is not resent"
     );
+}
+
+/// The client without prompt recovery, to test the transport's retry rule for POSTs alone.
+fn without_recovery(client: &nairi::Client) -> nairi::Client {
+    client.with_options(RequestOptions {
+        recover_prompts: Some(false),
+        ..Default::default()
+    })
 }

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::prompt_recovery::SentPrompt;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::operations as op;
@@ -23,16 +24,32 @@ impl<'c> Conversations<'c> {
         Conversations { client }
     }
 
-    /// `POST /conversations/start`: creates a job and sends its first prompt.
+    /// `POST /conversations/start`: creates a job and sends its first prompt, exactly once.
     ///
-    /// Never retried on a 5xx or timeout: the server may have created the job.
+    /// After a failure that may have reached the server (a timeout, a connection lost before
+    /// the answer, a 5xx), the agent's conversations are searched for the prompt before it is
+    /// sent again: a found turn is returned with [`TurnHandle::recovered`] set; one proven not
+    /// taken is sent again within the retry budget; otherwise the error is
+    /// [`Error::OutcomeUnknown`]. See [`crate::ClientBuilder::recover_prompts`].
     pub async fn start(&self, body: &StartConversation) -> Result<TurnHandle> {
         if body.agent_id.trim().is_empty() {
             return Err(crate::Error::validation("agent_id", "must not be empty"));
         }
         validate_turn(&body.prompt, &body.attachment_ids)?;
+        let req = op::CONVERSATIONS_START.request(&[])?.json(body)?;
+        let sent = SentPrompt {
+            operation: op::CONVERSATIONS_START.id,
+            agent_id: Some(&body.agent_id),
+            job_id: None,
+            prompt: &body.prompt,
+            attachment_ids: &body.attachment_ids,
+            started_at: chrono::Utc::now(),
+        };
         self.client
-            .call(op::CONVERSATIONS_START.request(&[])?.json(body)?)
+            .send_prompt_once(sent, |c| {
+                let req = req.clone();
+                async move { c.call(req).await }
+            })
             .await
     }
 
@@ -51,18 +68,37 @@ impl<'c> Conversations<'c> {
     /// attachments, the prompt, a job not started through the API) has none.
     pub async fn follow_up(&self, job_id: &str, body: &ContinueConversation) -> Result<TurnHandle> {
         validate_turn(&body.prompt, &body.attachment_ids)?;
-        let answer: ContinueAnswer = self
-            .client
-            .call(op::CONVERSATIONS_FOLLOW_UP.request(&[job_id])?.json(body)?)
+        let req = op::CONVERSATIONS_FOLLOW_UP.request(&[job_id])?.json(body)?;
+        let sent = SentPrompt {
+            operation: op::CONVERSATIONS_FOLLOW_UP.id,
+            agent_id: None,
+            job_id: Some(job_id),
+            prompt: &body.prompt,
+            attachment_ids: &body.attachment_ids,
+            started_at: chrono::Utc::now(),
+        };
+        self.client
+            .send_prompt_once(sent, |c| {
+                let req = req.clone();
+                async move {
+                    let answer: ContinueAnswer =
+                        c.call(req).await.map_err(|e| classify_refusal(job_id, e))?;
+                    Ok(handle_from(job_id, answer))
+                }
+            })
             .await
-            .map_err(|e| classify_refusal(job_id, e))?;
-        Ok(TurnHandle {
-            job_id: answer
-                .job_id
-                .filter(|j| !j.trim().is_empty())
-                .unwrap_or_else(|| job_id.to_owned()),
-            message_id: answer.message_id,
-        })
+    }
+}
+
+/// The handle of a continue: the answer's `job_id` when it names one, else the one asked.
+fn handle_from(job_id: &str, answer: ContinueAnswer) -> TurnHandle {
+    TurnHandle {
+        job_id: answer
+            .job_id
+            .filter(|j| !j.trim().is_empty())
+            .unwrap_or_else(|| job_id.to_owned()),
+        message_id: answer.message_id,
+        recovered: false,
     }
 }
 

@@ -894,6 +894,7 @@ mod tests {
             .build()
             .unwrap();
         let handle = TurnHandle {
+            recovered: false,
             job_id: "job_1".into(),
             message_id: "cmsg_1".into(),
         };

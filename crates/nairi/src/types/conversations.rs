@@ -212,6 +212,22 @@ pub struct TurnHandle {
     pub job_id: String,
     /// The user message of this turn.
     pub message_id: String,
+    /// Whether the SDK found this turn after an ambiguous failure of `start` or `continue`
+    /// (the prompt had reached the server; the answer had not reached the client) instead of
+    /// reading it from the answer. The prompt was sent once either way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
+}
+
+impl TurnHandle {
+    /// The handle of a turn: its conversation and its user message.
+    pub fn new(job_id: impl Into<String>, message_id: impl Into<String>) -> Self {
+        TurnHandle {
+            job_id: job_id.into(),
+            message_id: message_id.into(),
+            recovered: false,
+        }
+    }
 }
 
 /// Answer of continue, where `job_id` may be absent (the old one is then kept).
