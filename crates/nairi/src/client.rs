@@ -36,6 +36,10 @@ pub(crate) struct Inner {
     /// Message ids of prompts this client sent and already handed back, so that a recovery
     /// never claims one twice (two identical prompts one after the other).
     pub(crate) claimed: crate::api::ClaimedPrompts,
+    /// One per request in flight: bounds the connections (HTTP/1.1 holds one per request).
+    pub(crate) permits: tokio::sync::Semaphore,
+    /// `Bearer <key>`, built once and marked sensitive.
+    pub(crate) authorization: reqwest::header::HeaderValue,
 }
 
 impl std::fmt::Debug for Client {
@@ -77,18 +81,23 @@ impl Client {
             .user_agent(config.user_agent.clone())
             .default_headers(config.default_headers.clone())
             .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(config.max_connections)
             // A redirect could carry the key or a request body (secret values) to another host;
             // a 3xx surfaces as an API error with its status instead.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
         let redactor = Arc::new(Redactor::for_key(config.api_key.expose()));
+        let permits = tokio::sync::Semaphore::new(config.max_connections);
+        let authorization = crate::transport::bearer(config.api_key.expose());
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 config,
                 redactor,
                 claimed: Default::default(),
+                permits,
+                authorization,
             }),
             options: RequestOptions::default(),
         })

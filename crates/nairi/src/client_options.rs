@@ -93,6 +93,9 @@ pub struct ClientOptions {
     )]
     #[cfg_attr(feature = "schema", schemars(with = "Option<f64>"))]
     pub prompt_recovery_window: Option<Duration>,
+    /// Requests in flight at most, and so connections open at most (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
     /// Read `NAIRI_API_KEY` and `NAIRI_BASE_URL` for what is not given (default true).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_env: Option<bool>,
@@ -158,6 +161,9 @@ impl ClientOptions {
         }
         if let Some(window) = self.prompt_recovery_window {
             b = b.prompt_recovery_window(window);
+        }
+        if let Some(max) = self.max_connections {
+            b = b.max_connections(max);
         }
         b
     }

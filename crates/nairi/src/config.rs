@@ -20,6 +20,10 @@ pub const ENV_BASE_URL: &str = "NAIRI_BASE_URL";
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 /// Per-request timeout, by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Requests one client has in flight at most, by default: with HTTP/1.1 each one holds a
+/// connection (a socket, a local port, a file descriptor), so this also bounds those; further
+/// requests wait for a free one.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 100;
 /// How long a `start` or `continue` whose outcome is ambiguous is looked for, by default.
 pub const DEFAULT_PROMPT_RECOVERY_WINDOW: Duration = Duration::from_secs(10);
 /// Connect timeout, by default.
@@ -139,6 +143,9 @@ pub struct ClientConfig {
     pub recover_prompts: bool,
     /// How long that lookup may go on (see [`DEFAULT_PROMPT_RECOVERY_WINDOW`]).
     pub prompt_recovery_window: Duration,
+    /// Requests in flight at most, and so connections open at most (see
+    /// [`DEFAULT_MAX_CONNECTIONS`]).
+    pub max_connections: usize,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -158,6 +165,7 @@ impl fmt::Debug for ClientConfig {
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("recover_prompts", &self.recover_prompts)
             .field("prompt_recovery_window", &self.prompt_recovery_window)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -184,6 +192,12 @@ impl ClientConfig {
                     default.as_secs()
                 )));
             }
+        }
+        if self.max_connections == 0 {
+            return Err(Error::Config(format!(
+                "max_connections is zero: no request could be sent (default \
+                 {DEFAULT_MAX_CONNECTIONS})"
+            )));
         }
         if self.max_response_bytes == 0 {
             return Err(Error::Config(
@@ -228,6 +242,7 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     recover_prompts: Option<bool>,
     prompt_recovery_window: Option<Duration>,
+    max_connections: Option<usize>,
     use_env: bool,
 }
 
@@ -345,6 +360,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Bounds the requests in flight, and so the connections this client opens (default
+    /// [`DEFAULT_MAX_CONNECTIONS`]); further requests wait for a free one (the wait does not
+    /// count against their timeout). Thousands of concurrent `wait`s then share them instead
+    /// of opening a socket each.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = Some(max);
+        self
+    }
+
     /// How long the lookup of an ambiguous `start` or `continue` may go on (default
     /// [`DEFAULT_PROMPT_RECOVERY_WINDOW`]).
     pub fn prompt_recovery_window(mut self, window: Duration) -> Self {
@@ -411,6 +435,7 @@ impl ClientBuilder {
             prompt_recovery_window: self
                 .prompt_recovery_window
                 .unwrap_or(DEFAULT_PROMPT_RECOVERY_WINDOW),
+            max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         }
         .validated()
     }

@@ -284,7 +284,7 @@ impl Client {
             .inner
             .http
             .request(req.method.clone(), &url)
-            .header(AUTHORIZATION, bearer(config.api_key.expose()))
+            .header(AUTHORIZATION, self.inner.authorization.clone())
             .timeout(timeout);
         if !req.query.is_empty() {
             builder = builder.query(&req.query);
@@ -333,12 +333,27 @@ impl Client {
                 retryable: false,
             };
         }
+        // Held until the body is read: the connection is busy until then. The semaphore is
+        // never closed, so acquiring only fails if it were; answer as for a refused connection.
+        let Ok(_permit) = self.inner.permits.acquire().await else {
+            return Attempt::Failed {
+                error: Error::Config("the client's connection limit was closed".into()),
+                retryable: false,
+            };
+        };
         let mut response = match self.inner.http.execute(request).await {
             Ok(r) => r,
             Err(e) => return transport_failure(e, req, timeout),
         };
         let status = response.status();
-        let headers = response.headers().clone();
+        // Only these headers are ever used: no copy of the whole map per answer.
+        let request_id = header_str(response.headers(), "x-request-id");
+        let date = response.headers().get(reqwest::header::DATE).cloned();
+        let retry_after_value = if status.is_success() {
+            None
+        } else {
+            retry_after(response.headers())
+        };
         let limit = if status.is_success() {
             config.max_response_bytes
         } else {
@@ -370,17 +385,17 @@ impl Client {
                 body,
                 endpoint,
                 status: status.as_u16(),
-                request_id: header_str(&headers, "x-request-id"),
+                request_id,
                 secrets: Arc::clone(secrets),
                 sent_secrets: !req.secrets.is_empty(),
-                date: headers.get(reqwest::header::DATE).cloned(),
+                date,
             });
         }
         let error = ApiError::from_response(
             status.as_u16(),
             &body,
-            header_str(&headers, "x-request-id").map(|id| truncate(&id, 256)),
-            retry_after(&headers),
+            request_id.map(|id| truncate(&id, 256)),
+            retry_after_value,
             endpoint,
             secrets,
         );
@@ -470,7 +485,7 @@ fn transport_failure(e: reqwest::Error, req: &ApiRequest, timeout: Duration) -> 
 
 /// The `Authorization` value, marked sensitive: hidden from reqwest/hyper Debug output and
 /// never added to HTTP/2 header compression tables.
-fn bearer(key: &str) -> HeaderValue {
+pub(crate) fn bearer(key: &str) -> HeaderValue {
     // The key was checked to be a valid header value (no control characters) at build time;
     // fall back to an empty, still sensitive, value rather than panic.
     let mut value =

@@ -243,3 +243,80 @@ async fn an_over_long_url_is_refused_before_sending() {
     );
     assert!(requests(&server).await.is_empty());
 }
+
+/// A keep-alive HTTP/1.1 server answering every GET with `[]` after a short pause; counts the
+/// connections accepted and the most requests it had in progress at once.
+async fn counting_server() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let in_progress = Arc::new(AtomicUsize::new(0));
+    let (acc, top) = (Arc::clone(&accepted), Arc::clone(&most));
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            acc.fetch_add(1, Ordering::SeqCst);
+            let (top, now) = (Arc::clone(&top), Arc::clone(&in_progress));
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    buf.drain(..end);
+                    let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    top.fetch_max(current, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                                  content-length: 2\r\n\r\n[]";
+                    if sock.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (base, accepted, most)
+}
+
+#[tokio::test]
+async fn the_client_bounds_its_requests_in_flight_and_reuses_its_connections() {
+    let (base, accepted, most) = counting_server().await;
+    let client = ClientBuilder::without_env()
+        .api_key(KEY)
+        .base_url(&base)
+        .max_connections(4)
+        .build()
+        .unwrap();
+    let calls = (0..60).map(|_| {
+        let c = client.clone();
+        async move { c.agents().list().await }
+    });
+    for result in futures::future::join_all(calls).await {
+        assert!(result.unwrap().is_empty());
+    }
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        (1..=4).contains(&most),
+        "at most 4 requests in flight, saw {most}"
+    );
+    let accepted = accepted.load(Ordering::SeqCst);
+    assert!(
+        accepted <= 8,
+        "connections are reused: {accepted} for 60 requests"
+    );
+    let err = ClientBuilder::without_env()
+        .api_key(KEY)
+        .base_url(&base)
+        .max_connections(0)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("max_connections"), "{err}");
+}
