@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: demo test test-rust contract lint doc emulator codegen clean
+.PHONY: demo test test-rust contract lint doc emulator codegen bench clean
 
 ## demo: run the Rust quickstart against the embedded emulator (or NAIRI_BASE_URL/NAIRI_API_KEY when set)
 # Built first with progress shown (a cold build takes minutes), then run quietly.
@@ -38,6 +38,11 @@ lint:
 ## crates/nairi-surface fail while a committed generated file is stale)
 codegen:
 	$(CARGO) run --quiet -p nairi-surface
+
+## bench: the SDK against each language's plain HTTP client on one emulator process (release
+## builds, a few minutes); BENCH_QUICK=1 for a one-minute subset. Writes bench/results/latest.md.
+bench:
+	bench/run.sh
 
 ## emulator: run the emulator on port 8080 with human-scale timings
 emulator:
