@@ -230,7 +230,11 @@ enum FileArg {
         content_type: Option<String>,
         data: Vec<u8>,
     },
-    Path(PathBuf),
+    Path {
+        path: PathBuf,
+        filename: Option<String>,
+        content_type: Option<String>,
+    },
 }
 
 async fn read_file(file: FileArg) -> nairi::Result<nairi::types::FileUpload> {
@@ -244,20 +248,28 @@ async fn read_file(file: FileArg) -> nairi::Result<nairi::types::FileUpload> {
                 .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
             Ok(nairi::types::FileUpload::new(filename, content_type, data))
         }
-        FileArg::Path(path) => {
+        FileArg::Path {
+            path,
+            filename,
+            content_type,
+        } => {
             let shown = path.display().to_string();
-            let filename = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| {
-                    nairi::Error::validation("path", format!("{shown} does not name a file"))
-                })?
-                .to_owned();
+            let filename = match filename {
+                Some(name) => name,
+                None => path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        nairi::Error::validation("path", format!("{shown} does not name a file"))
+                    })?
+                    .to_owned(),
+            };
             let data = tokio::fs::read(&path).await.map_err(|e| {
                 nairi::Error::validation("path", format!("cannot read {shown}: {e}"))
             })?;
-            let content_type = nairi::types::guess_content_type(&filename).to_owned();
+            let content_type = content_type
+                .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
             Ok(nairi::types::FileUpload::new(filename, content_type, data))
         }
     }
@@ -277,7 +289,11 @@ fn file_arg(
             content_type,
             data,
         })),
-        (None, Some(path)) => Ok(Some(FileArg::Path(path))),
+        (None, Some(path)) => Ok(Some(FileArg::Path {
+            path,
+            filename,
+            content_type,
+        })),
         (Some(_), Some(_)) => {
             Err(nairi::Error::validation("file", "give either bytes or a path, not both").into())
         }
