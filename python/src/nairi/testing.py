@@ -23,8 +23,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Iterator
 
-import pytest
-
 from . import _native
 
 if TYPE_CHECKING:
@@ -126,11 +124,18 @@ class Emulator:
         return f"Emulator(base_url={self.base_url!r})"
 
 
-@pytest.fixture
-def nairi_emulator() -> Iterator[Emulator]:
+def _emulator_fixture() -> Iterator[Emulator]:
     """A fresh emulator for one test (fast timings), shut down afterwards."""
     with Emulator() as emulator:
         yield emulator
+
+
+try:  # The pytest plugin, when pytest is installed (nairi.testing works without it).
+    import pytest
+except ImportError:  # pragma: no cover - exercised only without pytest
+    pass
+else:
+    nairi_emulator = pytest.fixture(name="nairi_emulator")(_emulator_fixture)
 
 
 __all__ = ["Emulator", "nairi_emulator"]
