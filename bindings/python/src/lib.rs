@@ -355,7 +355,7 @@ impl NativeClient {
         id: String,
         args: Vec<u8>,
         file: Option<FileArg>,
-    ) -> Outcome<impl Future<Output = Outcome<(Vec<u8>, Option<Vec<u8>>)>> + Send + 'static> {
+    ) -> Outcome<impl Future<Output = Outcome<WithMeta>> + Send + 'static> {
         let fut = self.prepare(id, args, file)?;
         Ok(async move {
             let (out, meta) = nairi::with_response_meta(fut).await;
@@ -572,6 +572,9 @@ async fn save(attachment: Vec<u8>, dir: PathBuf) -> Outcome<PathBuf> {
         .map_err(|e| nairi::Error::validation("attachment", e.to_string()))?;
     Ok(attachment.save_to_dir(dir).await?)
 }
+
+/// A result and the JSON of its response meta.
+type WithMeta = (Vec<u8>, Option<Vec<u8>>);
 
 type ItemStream = BoxStream<'static, nairi::Result<Value>>;
 
