@@ -4,16 +4,17 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: demo test test-rust contract lint doc emulator codegen bench clean
+.PHONY: demo test test-rust contract lint doc emulator codegen bench clean test-python python-wheel demo-python
 
 ## demo: run the Rust quickstart against the embedded emulator (or NAIRI_BASE_URL/NAIRI_API_KEY when set)
 # Built first with progress shown (a cold build takes minutes), then run quietly.
 demo:
 	$(CARGO) build -p nairi --example quickstart
 	$(CARGO) run --quiet -p nairi --example quickstart
+	$(MAKE) --no-print-directory demo-python
 
 ## test: every test of the project
-test: test-rust contract
+test: test-rust contract test-python
 
 # nextest when installed (per-test hang guard from .config/nextest.toml), else cargo test.
 test-rust:
@@ -38,6 +39,7 @@ lint:
 ## crates/nairi-surface fail while a committed generated file is stale)
 codegen:
 	$(CARGO) run --quiet -p nairi-surface
+	$(PYTHON) python/codegen.py
 
 ## bench: the SDK against each language's plain HTTP client on one emulator process (release
 ## builds, a few minutes); BENCH_QUICK=1 for a one-minute subset. Writes bench/results/latest.md.
@@ -50,3 +52,46 @@ emulator:
 
 clean:
 	$(CARGO) clean
+
+# ---- Python package (python/, bindings/python) -------------------------------------------
+# The wheel is built once per run (dev profile, abi3, the workspace's target/ so the core is
+# not rebuilt), installed into a fresh venv under target/, and the tests run against that
+# install, never against the source tree.
+PYTHON ?= python3
+PY_TOOLS := target/py-tools
+PY_TEST := target/py-test
+PY_WHEELS := target/wheels/python
+PY_PROFILE ?= dev
+
+$(PY_TOOLS)/.ok:
+	$(PYTHON) -m venv $(PY_TOOLS)
+	$(PY_TOOLS)/bin/pip install --quiet --disable-pip-version-check "maturin>=1.16,<2"
+	touch $@
+
+## python-wheel: build the abi3 wheel of the Python package into target/wheels/python
+python-wheel: $(PY_TOOLS)/.ok
+	rm -rf $(PY_WHEELS)
+	cd python && CARGO_TARGET_DIR=$(CURDIR)/target ../$(PY_TOOLS)/bin/maturin build --quiet \
+	  --profile $(PY_PROFILE) --out ../$(PY_WHEELS)
+
+$(PY_TEST)/.ok: python-wheel
+	rm -rf $(PY_TEST)
+	$(PYTHON) -m venv $(PY_TEST)
+	$(PY_TEST)/bin/pip install --quiet --disable-pip-version-check $(PY_WHEELS)/*.whl \
+	  "pytest>=8" "pytest-asyncio>=0.24" "mypy>=1.10" typing_extensions
+	touch $@
+
+## test-python: codegen drift, then pytest, stubtest and mypy --strict against the installed wheel
+test-python:
+	$(PYTHON) python/codegen.py --check
+	rm -f $(PY_TEST)/.ok
+	$(MAKE) --no-print-directory $(PY_TEST)/.ok
+	cd python && ../$(PY_TEST)/bin/python -m pytest -q -p no:cacheprovider tests
+	cd /tmp && $(CURDIR)/$(PY_TEST)/bin/python -m mypy.stubtest nairi._native
+	cd /tmp && $(CURDIR)/$(PY_TEST)/bin/python -m mypy --strict --no-incremental \
+	  $(CURDIR)/python/tests/typing_check.py $(CURDIR)/examples/python/quickstart.py
+
+## demo-python: the Python quickstart (installs the package into target/py-test first)
+demo-python:
+	if [ ! -f $(PY_TEST)/.ok ]; then $(MAKE) --no-print-directory $(PY_TEST)/.ok; fi
+	$(PY_TEST)/bin/python examples/python/quickstart.py

@@ -50,7 +50,7 @@ pub struct Attachment {
     /// with `data: null`, is a decode error rather than silently empty bytes; `""` is an
     /// empty file.
     #[serde(with = "base64_bytes")]
-    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    #[cfg_attr(feature = "schema", schemars(with = "String", extend("contentEncoding" = "base64")))]
     pub data: Bytes,
     /// Fields this SDK version does not model.
     #[serde(flatten)]

@@ -1,0 +1,680 @@
+//! `nairi._native`: the thin PyO3 layer of the Python package.
+//!
+//! A handful of entry points and no per-operation code: a client built from the core's
+//! `ClientOptions`, the generic call by operation id (async and blocking), a stream of turn
+//! events or conversations, saving an attachment, and the emulator for `nairi.testing`.
+//! Values cross as JSON bytes (the typed facade decodes them with msgspec); errors cross as the
+//! core's `ErrorPayload`, from which `nairi._errors` builds the Python exception.
+//!
+//! Runtime: one multi-thread tokio runtime owned by this module and keyed by the process id,
+//! so a child after `fork()` gets a fresh runtime and fresh HTTP clients (the parent's are
+//! leaked in the child, never dropped). Async calls are pyo3 coroutines awaiting a task
+//! spawned on that runtime; a cancelled coroutine aborts the task. Blocking calls release
+//! the GIL and wake every 100 ms to let Ctrl+C through.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use pyo3::coroutine::CancelHandle;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use serde_json::Value;
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+
+mod emulator;
+mod logging;
+
+// ---------------------------------------------------------------------------------------------
+// The runtime, keyed by process id.
+
+static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// This process's runtime: a new one after a fork (the parent's threads do not exist here).
+pub(crate) fn runtime() -> &'static Runtime {
+    let pid = std::process::id();
+    let mut slot = lock(&RUNTIME);
+    if let Some((owner, rt)) = *slot
+        && owner == pid
+    {
+        return rt;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        // Two workers: a pyo3 waker takes the GIL on a worker, which must not stall the reactor.
+        .worker_threads(2)
+        .thread_name("nairi-runtime")
+        .enable_all()
+        .build()
+        .expect("the nairi tokio runtime could not be started");
+    let rt: &'static Runtime = Box::leak(Box::new(rt));
+    *slot = Some((pid, rt));
+    rt
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures and their Python exceptions.
+
+/// Why a native call failed.
+pub(crate) enum Failure {
+    /// A core error: raised as its class from `nairi._errors`.
+    Nairi(nairi::Error),
+    /// A Rust panic: raised as `NairiError`, never as a `PanicException`.
+    Panic(String),
+    /// An error of the emulator's control API (`nairi.testing`): a `ValueError`.
+    Emulator(String),
+}
+
+impl From<nairi::Error> for Failure {
+    fn from(e: nairi::Error) -> Self {
+        Failure::Nairi(e)
+    }
+}
+
+pub(crate) type Outcome<T> = Result<T, Failure>;
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// Builds the Python exception from a serialised error payload through `nairi._errors`.
+fn raise_payload(py: Python<'_>, payload: &Value) -> PyErr {
+    let text = payload.to_string();
+    let built = (|| -> PyResult<PyErr> {
+        let module = py.import("nairi._errors")?;
+        let exc = module.getattr("_from_payload")?.call1((text,))?;
+        Ok(PyErr::from_value(exc))
+    })();
+    built.unwrap_or_else(|e| e)
+}
+
+impl Failure {
+    pub(crate) fn into_py(self, py: Python<'_>) -> PyErr {
+        match self {
+            Failure::Nairi(e) => {
+                let payload = serde_json::to_value(e.to_payload()).unwrap_or_else(|_| {
+                    serde_json::json!({"class": nairi::ROOT_CLASS_NAME, "message": e.to_string()})
+                });
+                raise_payload(py, &payload)
+            }
+            Failure::Panic(message) => raise_payload(
+                py,
+                &serde_json::json!({
+                    "class": nairi::ROOT_CLASS_NAME,
+                    "message": format!("internal error in the nairi native module (a Rust panic): {message}"),
+                }),
+            ),
+            Failure::Emulator(message) => pyo3::exceptions::PyValueError::new_err(message),
+        }
+    }
+}
+
+fn to_pyerr(f: Failure) -> PyErr {
+    Python::attach(|py| f.into_py(py))
+}
+
+/// Runs a synchronous entry point, turning a panic into a `NairiError`.
+pub(crate) fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => Err(to_pyerr(Failure::Panic(panic_message(p)))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks: spawned on the runtime, awaited by a coroutine or by a blocking wait.
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn caught<T>(fut: impl Future<Output = Outcome<T>>) -> Outcome<T> {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(r) => r,
+        Err(p) => Err(Failure::Panic(panic_message(p))),
+    }
+}
+
+fn spawn<T: Send + 'static>(
+    fut: impl Future<Output = Outcome<T>> + Send + 'static,
+) -> JoinHandle<Outcome<T>> {
+    runtime().spawn(caught(fut))
+}
+
+fn joined<T>(r: Result<Outcome<T>, tokio::task::JoinError>) -> Outcome<T> {
+    match r {
+        Ok(out) => out,
+        Err(e) if e.is_panic() => Err(Failure::Panic(panic_message(e.into_panic()))),
+        Err(e) => Err(Failure::Panic(format!("the task was stopped: {e}"))),
+    }
+}
+
+/// Awaits a spawned task from a pyo3 coroutine; a cancelled coroutine aborts the task (its
+/// request is dropped mid-flight) and re-raises the cancellation.
+pub(crate) async fn await_task<T: Send + 'static>(
+    handle: JoinHandle<Outcome<T>>,
+    mut cancel: CancelHandle,
+) -> PyResult<T> {
+    let _abort = AbortOnDrop(handle.abort_handle());
+    tokio::select! {
+        biased;
+        exc = cancel.cancelled() => {
+            Err(Python::attach(|py| PyErr::from_value(exc.into_bound(py))))
+        }
+        r = handle => joined(r).map_err(to_pyerr),
+    }
+}
+
+/// Runs a future on the runtime and blocks for its outcome with the GIL released, checking
+/// for signals (Ctrl+C) every 100 ms; a raised signal aborts the task.
+pub(crate) fn block_on<T: Send + 'static>(
+    py: Python<'_>,
+    fut: impl Future<Output = Outcome<T>> + Send + 'static,
+) -> PyResult<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = runtime().spawn(async move {
+        let _ = tx.send(caught(fut).await);
+    });
+    let _abort = AbortOnDrop(handle.abort_handle());
+    let mut rx = rx;
+    loop {
+        let (back, got) = py.detach(move || {
+            let got = rx.recv_timeout(Duration::from_millis(100));
+            (rx, got)
+        });
+        rx = back;
+        match got {
+            Ok(out) => return out.map_err(|f| f.into_py(py)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Failure::Panic("the task ended without an answer".into()).into_py(py));
+            }
+        }
+    }
+}
+
+fn bytes_out(v: &Value) -> Outcome<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| Failure::Panic(format!("a result could not be encoded: {e}")))
+}
+
+fn into_pybytes(data: Vec<u8>) -> Py<PyBytes> {
+    Python::attach(|py| PyBytes::new(py, &data).unbind())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client.
+
+/// The file of an upload: bytes in memory or a path read here.
+enum FileArg {
+    Bytes {
+        filename: String,
+        content_type: Option<String>,
+        data: Vec<u8>,
+    },
+    Path {
+        path: PathBuf,
+        filename: Option<String>,
+        content_type: Option<String>,
+    },
+}
+
+async fn read_file(file: FileArg) -> nairi::Result<nairi::types::FileUpload> {
+    match file {
+        FileArg::Bytes {
+            filename,
+            content_type,
+            data,
+        } => {
+            let content_type = content_type
+                .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
+            Ok(nairi::types::FileUpload::new(filename, content_type, data))
+        }
+        FileArg::Path {
+            path,
+            filename,
+            content_type,
+        } => {
+            let shown = path.display().to_string();
+            let filename = match filename {
+                Some(name) => name,
+                None => path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        nairi::Error::validation("path", format!("{shown} does not name a file"))
+                    })?
+                    .to_owned(),
+            };
+            let data = tokio::fs::read(&path).await.map_err(|e| {
+                nairi::Error::validation("path", format!("cannot read {shown}: {e}"))
+            })?;
+            let content_type = content_type
+                .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
+            Ok(nairi::types::FileUpload::new(filename, content_type, data))
+        }
+    }
+}
+
+fn file_arg(
+    data: Option<Vec<u8>>,
+    path: Option<PathBuf>,
+    filename: Option<String>,
+    content_type: Option<String>,
+) -> Outcome<Option<FileArg>> {
+    match (data, path) {
+        (None, None) => Ok(None),
+        (Some(data), None) => Ok(Some(FileArg::Bytes {
+            filename: filename
+                .ok_or_else(|| nairi::Error::validation("filename", "is required with bytes"))?,
+            content_type,
+            data,
+        })),
+        (None, Some(path)) => Ok(Some(FileArg::Path {
+            path,
+            filename,
+            content_type,
+        })),
+        (Some(_), Some(_)) => {
+            Err(nairi::Error::validation("file", "give either bytes or a path, not both").into())
+        }
+    }
+}
+
+fn call_args(args: &[u8]) -> Outcome<nairi::operations::CallArgs> {
+    let mut de = serde_json::Deserializer::from_slice(args);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = match e.path().to_string().as_str() {
+            "." => "args".to_owned(),
+            p => p.to_owned(),
+        };
+        Failure::Nairi(nairi::Error::validation(field, e.inner().to_string()))
+    })
+}
+
+/// A Nairi client: the core's `Client`, rebuilt in a child process after `fork()`.
+#[pyclass(frozen, module = "nairi._native")]
+pub struct NativeClient {
+    config: nairi::ClientConfig,
+    options: nairi::RequestOptions,
+    cached: Mutex<(u32, nairi::Client)>,
+}
+
+impl NativeClient {
+    fn client(&self) -> Outcome<nairi::Client> {
+        let pid = std::process::id();
+        let mut cached = lock(&self.cached);
+        if cached.0 != pid {
+            // The parent's connection pool belongs to a runtime that does not exist here.
+            let _enter = runtime().enter();
+            let client =
+                nairi::Client::from_config(self.config.clone())?.with_options(self.options.clone());
+            *cached = (pid, client);
+        }
+        Ok(cached.1.clone())
+    }
+
+    fn prepare(
+        &self,
+        id: String,
+        args: Vec<u8>,
+        file: Option<FileArg>,
+    ) -> Outcome<impl Future<Output = Outcome<Vec<u8>>> + Send + 'static> {
+        let client = self.client()?;
+        let mut call = call_args(&args)?;
+        Ok(async move {
+            if let Some(file) = file {
+                call.file = Some(read_file(file).await?);
+            }
+            let out = client.call_operation(&id, call).await?;
+            bytes_out(&out)
+        })
+    }
+
+    fn prepare_meta(
+        &self,
+        id: String,
+        args: Vec<u8>,
+        file: Option<FileArg>,
+    ) -> Outcome<impl Future<Output = Outcome<WithMeta>> + Send + 'static> {
+        let fut = self.prepare(id, args, file)?;
+        Ok(async move {
+            let (out, meta) = nairi::with_response_meta(fut).await;
+            let meta = meta.map(|m| {
+                serde_json::to_vec(&serde_json::json!({
+                    "status": m.status, "request_id": m.request_id, "endpoint": m.endpoint
+                }))
+                .unwrap_or_default()
+            });
+            out.map(|o| (o, meta))
+        })
+    }
+}
+
+#[pymethods]
+impl NativeClient {
+    /// Builds a client from the JSON form of the core's `ClientOptions` (every key optional;
+    /// the environment and defaults fill the rest, exactly as in Rust).
+    #[new]
+    fn new(options: &str) -> PyResult<Self> {
+        guard(|| {
+            let built = (|| -> Outcome<nairi::Client> {
+                let mut de = serde_json::Deserializer::from_str(options);
+                let options: nairi::ClientOptions = serde_path_to_error::deserialize(&mut de)
+                    .map_err(|e| {
+                        nairi::Error::Config(format!("client option {}: {}", e.path(), e.inner()))
+                    })?;
+                let _enter = runtime().enter();
+                Ok(options.build()?)
+            })();
+            let client = built.map_err(to_pyerr)?;
+            logging::remember_key(client.config().api_key.expose());
+            Ok(NativeClient {
+                config: client.config().clone(),
+                options: nairi::RequestOptions::default(),
+                cached: Mutex::new((std::process::id(), client)),
+            })
+        })
+    }
+
+    /// A copy whose calls use these overrides (seconds for `timeout`).
+    #[pyo3(signature = (max_retries=None, timeout=None))]
+    fn with_options(&self, max_retries: Option<u32>, timeout: Option<f64>) -> PyResult<Self> {
+        guard(|| {
+            let timeout = match timeout {
+                None => None,
+                Some(t) => Some(
+                    Duration::try_from_secs_f64(t)
+                        .ok()
+                        .filter(|d| !d.is_zero())
+                        .ok_or_else(|| {
+                            to_pyerr(
+                                nairi::Error::validation(
+                                    "timeout",
+                                    format!("must be a positive number of seconds, not {t}"),
+                                )
+                                .into(),
+                            )
+                        })?,
+                ),
+            };
+            let merged = nairi::RequestOptions {
+                max_retries: max_retries.or(self.options.max_retries),
+                timeout: timeout.or(self.options.timeout),
+            };
+            let client = self
+                .client()
+                .map_err(to_pyerr)?
+                .with_options(merged.clone());
+            Ok(NativeClient {
+                config: self.config.clone(),
+                options: merged,
+                cached: Mutex::new((std::process::id(), client)),
+            })
+        })
+    }
+
+    /// The API root, ending in `/api/public/v1`.
+    #[getter]
+    fn base_url(&self) -> String {
+        self.config.base_url.to_string()
+    }
+
+    /// Runs an operation or turn call by id; `args` is the JSON form of `CallArgs`. Returns the
+    /// result as JSON bytes.
+    #[pyo3(signature = (id, args, file_data=None, file_path=None, filename=None, content_type=None))]
+    #[allow(clippy::too_many_arguments)]
+    async fn call(
+        &self,
+        id: String,
+        args: Vec<u8>,
+        file_data: Option<Vec<u8>>,
+        file_path: Option<PathBuf>,
+        filename: Option<String>,
+        content_type: Option<String>,
+        #[pyo3(cancel_handle)] cancel: CancelHandle,
+    ) -> PyResult<Py<PyBytes>> {
+        let fut = file_arg(file_data, file_path, filename, content_type)
+            .and_then(|file| self.prepare(id, args, file))
+            .map_err(to_pyerr)?;
+        await_task(spawn(fut), cancel).await.map(into_pybytes)
+    }
+
+    /// `call`, also returning the status and request id of the last answer (JSON bytes).
+    #[pyo3(signature = (id, args, file_data=None, file_path=None, filename=None, content_type=None))]
+    #[allow(clippy::too_many_arguments)]
+    async fn call_with_meta(
+        &self,
+        id: String,
+        args: Vec<u8>,
+        file_data: Option<Vec<u8>>,
+        file_path: Option<PathBuf>,
+        filename: Option<String>,
+        content_type: Option<String>,
+        #[pyo3(cancel_handle)] cancel: CancelHandle,
+    ) -> PyResult<(Py<PyBytes>, Option<Py<PyBytes>>)> {
+        let fut = file_arg(file_data, file_path, filename, content_type)
+            .and_then(|file| self.prepare_meta(id, args, file))
+            .map_err(to_pyerr)?;
+        let (out, meta) = await_task(spawn(fut), cancel).await?;
+        Ok((into_pybytes(out), meta.map(into_pybytes)))
+    }
+
+    /// `call`, blocking with the GIL released (Ctrl+C interrupts it).
+    #[pyo3(signature = (id, args, file_data=None, file_path=None, filename=None, content_type=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn call_blocking(
+        &self,
+        py: Python<'_>,
+        id: String,
+        args: Vec<u8>,
+        file_data: Option<Vec<u8>>,
+        file_path: Option<PathBuf>,
+        filename: Option<String>,
+        content_type: Option<String>,
+    ) -> PyResult<Py<PyBytes>> {
+        guard(|| {
+            let fut = file_arg(file_data, file_path, filename, content_type)
+                .and_then(|file| self.prepare(id, args, file))
+                .map_err(|f| f.into_py(py))?;
+            block_on(py, fut).map(|b| PyBytes::new(py, &b).unbind())
+        })
+    }
+
+    /// `call_with_meta`, blocking with the GIL released.
+    #[pyo3(signature = (id, args, file_data=None, file_path=None, filename=None, content_type=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn call_with_meta_blocking(
+        &self,
+        py: Python<'_>,
+        id: String,
+        args: Vec<u8>,
+        file_data: Option<Vec<u8>>,
+        file_path: Option<PathBuf>,
+        filename: Option<String>,
+        content_type: Option<String>,
+    ) -> PyResult<(Py<PyBytes>, Option<Py<PyBytes>>)> {
+        guard(|| {
+            let fut = file_arg(file_data, file_path, filename, content_type)
+                .and_then(|file| self.prepare_meta(id, args, file))
+                .map_err(|f| f.into_py(py))?;
+            let (out, meta) = block_on(py, fut)?;
+            Ok((
+                PyBytes::new(py, &out).unbind(),
+                meta.map(|m| PyBytes::new(py, &m).unbind()),
+            ))
+        })
+    }
+
+    /// A streaming call (`conversations.watch`, `agents.conversations.list_all`).
+    fn stream(&self, id: &str, args: Vec<u8>) -> PyResult<NativeStream> {
+        guard(|| {
+            let opened = (|| -> Outcome<_> {
+                let client = self.client()?;
+                let call = call_args(&args)?;
+                let _enter = runtime().enter();
+                Ok(client.stream_operation(id, call)?)
+            })();
+            let stream = opened.map_err(to_pyerr)?;
+            Ok(NativeStream {
+                inner: Arc::new(tokio::sync::Mutex::new(Some(stream))),
+            })
+        })
+    }
+
+    /// Writes an attachment (the JSON of `attachments.get`) into `dir` under its sanitised name
+    /// and returns the path written.
+    async fn save_attachment(
+        &self,
+        attachment: Vec<u8>,
+        dir: PathBuf,
+        #[pyo3(cancel_handle)] cancel: CancelHandle,
+    ) -> PyResult<PathBuf> {
+        await_task(spawn(save(attachment, dir)), cancel).await
+    }
+
+    /// `save_attachment`, blocking with the GIL released.
+    fn save_attachment_blocking(
+        &self,
+        py: Python<'_>,
+        attachment: Vec<u8>,
+        dir: PathBuf,
+    ) -> PyResult<PathBuf> {
+        guard(|| block_on(py, save(attachment, dir)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("NativeClient(base_url={:?})", self.base_url())
+    }
+}
+
+async fn save(attachment: Vec<u8>, dir: PathBuf) -> Outcome<PathBuf> {
+    let attachment: nairi::types::Attachment = serde_json::from_slice(&attachment)
+        .map_err(|e| nairi::Error::validation("attachment", e.to_string()))?;
+    Ok(attachment.save_to_dir(dir).await?)
+}
+
+/// A result and the JSON of its response meta.
+type WithMeta = (Vec<u8>, Option<Vec<u8>>);
+
+type ItemStream = BoxStream<'static, nairi::Result<Value>>;
+
+/// The items of a streaming call, read one at a time.
+#[pyclass(frozen, module = "nairi._native")]
+pub struct NativeStream {
+    inner: Arc<tokio::sync::Mutex<Option<ItemStream>>>,
+}
+
+async fn next_item(inner: Arc<tokio::sync::Mutex<Option<ItemStream>>>) -> Outcome<Option<Vec<u8>>> {
+    let mut slot = inner.lock().await;
+    let Some(stream) = slot.as_mut() else {
+        return Ok(None);
+    };
+    match stream.next().await {
+        None => {
+            *slot = None;
+            Ok(None)
+        }
+        Some(Ok(v)) => bytes_out(&v).map(Some),
+        Some(Err(e)) => {
+            *slot = None;
+            Err(e.into())
+        }
+    }
+}
+
+#[pymethods]
+impl NativeStream {
+    /// The next item as JSON bytes, `None` at the end.
+    async fn next(
+        &self,
+        #[pyo3(cancel_handle)] cancel: CancelHandle,
+    ) -> PyResult<Option<Py<PyBytes>>> {
+        let inner = Arc::clone(&self.inner);
+        let item = await_task(spawn(next_item(inner)), cancel).await?;
+        Ok(item.map(into_pybytes))
+    }
+
+    /// `next`, blocking with the GIL released (Ctrl+C interrupts it).
+    fn next_blocking(&self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
+        guard(|| {
+            let inner = Arc::clone(&self.inner);
+            let item = block_on(py, next_item(inner))?;
+            Ok(item.map(|b| PyBytes::new(py, &b).unbind()))
+        })
+    }
+
+    /// Stops the stream (no further request is made).
+    fn close(&self) {
+        if let Ok(mut slot) = self.inner.try_lock() {
+            *slot = None;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test hooks: a panic in each kind of entry point, to prove it arrives as a `NairiError`.
+
+/// Panics inside a spawned task (async) — for the package's own tests.
+#[pyfunction]
+async fn _panic_async(#[pyo3(cancel_handle)] cancel: CancelHandle) -> PyResult<()> {
+    await_task(
+        spawn(async { panic!("deliberate test panic (async)") }),
+        cancel,
+    )
+    .await
+}
+
+/// Panics inside a blocking call and inside a synchronous entry point — for the package's
+/// own tests; `where` is `"task"` or `"sync"`.
+#[pyfunction]
+fn _panic_blocking(py: Python<'_>, r#where: &str) -> PyResult<()> {
+    guard(|| match r#where {
+        "task" => block_on(py, async { panic!("deliberate test panic (blocking)") }),
+        _ => panic!("deliberate test panic (sync)"),
+    })
+}
+
+/// The operation ids of the core's table, in order (for the drift test of the facade).
+#[pyfunction]
+fn operation_ids() -> Vec<&'static str> {
+    nairi::operations::OPERATIONS
+        .iter()
+        .map(|o| o.id)
+        .chain(nairi::operations::TURN_CALLS.iter().map(|c| c.id))
+        .collect()
+}
+
+/// The module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<NativeClient>()?;
+    m.add_class::<NativeStream>()?;
+    m.add_class::<emulator::NativeEmulator>()?;
+    m.add_function(wrap_pyfunction!(operation_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_async, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_blocking, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::set_log_level, m)?)?;
+    logging::install();
+    Ok(())
+}
