@@ -420,6 +420,7 @@ impl NativeClient {
             let merged = nairi::RequestOptions {
                 max_retries: max_retries.or(self.options.max_retries),
                 timeout: timeout.or(self.options.timeout),
+                recover_prompts: self.options.recover_prompts,
             };
             let client = self
                 .client()

@@ -953,9 +953,9 @@ class AsyncClient(BaseAsyncClient):
     `NAIRI_BASE_URL`, the rest to the core's defaults (durations in seconds).
     """
 
-    def __init__(self, *, allow_insecure_http: bool | None = None, api_key: str | None = None, base_url: str | None = None, connect_timeout: float | None = None, default_headers: dict[str, Any] | None = None, initial_backoff: float | None = None, max_backoff: float | None = None, max_retries: int | None = None, max_retry_after: float | None = None, timeout: float | None = None, use_env: bool | None = None, user_agent_suffix: str | None = None) -> None:
+    def __init__(self, *, allow_insecure_http: bool | None = None, api_key: str | None = None, base_url: str | None = None, connect_timeout: float | None = None, default_headers: dict[str, Any] | None = None, initial_backoff: float | None = None, max_backoff: float | None = None, max_connections: int | None = None, max_retries: int | None = None, max_retry_after: float | None = None, prompt_recovery_window: float | None = None, recover_prompts: bool | None = None, timeout: float | None = None, use_env: bool | None = None, user_agent_suffix: str | None = None) -> None:
         """Builds the client; a bad setting is a `ConfigurationError`."""
-        self._init_native({'allow_insecure_http': allow_insecure_http, 'api_key': api_key, 'base_url': base_url, 'connect_timeout': connect_timeout, 'default_headers': default_headers, 'initial_backoff': initial_backoff, 'max_backoff': max_backoff, 'max_retries': max_retries, 'max_retry_after': max_retry_after, 'timeout': timeout, 'use_env': use_env}, user_agent_suffix)
+        self._init_native({'allow_insecure_http': allow_insecure_http, 'api_key': api_key, 'base_url': base_url, 'connect_timeout': connect_timeout, 'default_headers': default_headers, 'initial_backoff': initial_backoff, 'max_backoff': max_backoff, 'max_connections': max_connections, 'max_retries': max_retries, 'max_retry_after': max_retry_after, 'prompt_recovery_window': prompt_recovery_window, 'recover_prompts': recover_prompts, 'timeout': timeout, 'use_env': use_env}, user_agent_suffix)
 
     @property
     def agents(self) -> AsyncAgents:
@@ -1947,9 +1947,9 @@ class Client(BaseClient):
     `NAIRI_BASE_URL`, the rest to the core's defaults (durations in seconds).
     """
 
-    def __init__(self, *, allow_insecure_http: bool | None = None, api_key: str | None = None, base_url: str | None = None, connect_timeout: float | None = None, default_headers: dict[str, Any] | None = None, initial_backoff: float | None = None, max_backoff: float | None = None, max_retries: int | None = None, max_retry_after: float | None = None, timeout: float | None = None, use_env: bool | None = None, user_agent_suffix: str | None = None) -> None:
+    def __init__(self, *, allow_insecure_http: bool | None = None, api_key: str | None = None, base_url: str | None = None, connect_timeout: float | None = None, default_headers: dict[str, Any] | None = None, initial_backoff: float | None = None, max_backoff: float | None = None, max_connections: int | None = None, max_retries: int | None = None, max_retry_after: float | None = None, prompt_recovery_window: float | None = None, recover_prompts: bool | None = None, timeout: float | None = None, use_env: bool | None = None, user_agent_suffix: str | None = None) -> None:
         """Builds the client; a bad setting is a `ConfigurationError`."""
-        self._init_native({'allow_insecure_http': allow_insecure_http, 'api_key': api_key, 'base_url': base_url, 'connect_timeout': connect_timeout, 'default_headers': default_headers, 'initial_backoff': initial_backoff, 'max_backoff': max_backoff, 'max_retries': max_retries, 'max_retry_after': max_retry_after, 'timeout': timeout, 'use_env': use_env}, user_agent_suffix)
+        self._init_native({'allow_insecure_http': allow_insecure_http, 'api_key': api_key, 'base_url': base_url, 'connect_timeout': connect_timeout, 'default_headers': default_headers, 'initial_backoff': initial_backoff, 'max_backoff': max_backoff, 'max_connections': max_connections, 'max_retries': max_retries, 'max_retry_after': max_retry_after, 'prompt_recovery_window': prompt_recovery_window, 'recover_prompts': recover_prompts, 'timeout': timeout, 'use_env': use_env}, user_agent_suffix)
 
     @property
     def agents(self) -> Agents:

@@ -15,6 +15,8 @@ class NairiError(Exception):
 
     message: str
     """The full human-readable message."""
+    agent_id: str | None
+    """The agent of a prompt whose outcome is unknown."""
     body: str | None
     """The raw (redacted, truncated) body of an API error that was not the documented JSON."""
     causes: list[str]
@@ -43,10 +45,14 @@ class NairiError(Exception):
     """The platform's notice that ended the conversation ("Job abandoned: ...")."""
     path: str | None
     """The file or directory of a file-system error."""
+    prompt_sha256: str | None
+    """SHA-256 (hex) of a prompt whose outcome is unknown."""
     request_id: str | None
     """The `x-request-id` of the answer, for support tickets."""
     retry_after: float | None
     """Seconds the server asked to wait (`Retry-After`)."""
+    started_at: str | None
+    """When that call started (RFC 3339, this machine's clock)."""
     status: int | None
     """The HTTP status of an API error."""
     timeout: float | None
@@ -56,6 +62,7 @@ class NairiError(Exception):
         super().__init__(message)
         self.message = message
         self._system_messages: list[dict[str, Any]] = fields.pop("system_messages", None) or []
+        self.agent_id = fields.pop('agent_id', None)
         self.body = fields.pop('body', None)
         self.causes = fields.pop('causes', None) or []
         self.detail = fields.pop('detail', None)
@@ -70,8 +77,10 @@ class NairiError(Exception):
         self.never_sent = fields.pop('never_sent', None)
         self.notice = fields.pop('notice', None)
         self.path = fields.pop('path', None)
+        self.prompt_sha256 = fields.pop('prompt_sha256', None)
         self.request_id = fields.pop('request_id', None)
         self.retry_after = fields.pop('retry_after', None)
+        self.started_at = fields.pop('started_at', None)
         self.status = fields.pop('status', None)
         self.timeout = fields.pop('timeout', None)
         if fields:
@@ -165,6 +174,10 @@ class ConversationEndedError(NairiError):
     """`ConversationEndedError` of the core's error table."""
 
 
+class OutcomeUnknownError(NairiError):
+    """`OutcomeUnknownError` of the core's error table."""
+
+
 class FileSystemError(NairiError):
     """`FileSystemError` of the core's error table."""
 
@@ -188,6 +201,7 @@ _CLASSES: dict[str, type[NairiError]] = {
     'TurnFailedError': TurnFailedError,
     'WaitTimeoutError': WaitTimeoutError,
     'ConversationEndedError': ConversationEndedError,
+    'OutcomeUnknownError': OutcomeUnknownError,
     'FileSystemError': FileSystemError,
 }
 
@@ -223,5 +237,6 @@ __all__ = [
     "TurnFailedError",
     "WaitTimeoutError",
     "ConversationEndedError",
+    "OutcomeUnknownError",
     "FileSystemError",
 ]

@@ -701,6 +701,12 @@ class TurnHandle(_BaseModel, kw_only=True, repr_omit_defaults=True):
     """The conversation."""
     message_id: str
     """The user message of this turn."""
+    recovered: bool | None = None
+    """
+    Whether the SDK found this turn after an ambiguous failure of `start` or `continue`
+    (the prompt had reached the server; the answer had not reached the client) instead of
+    reading it from the answer. The prompt was sent once either way.
+    """
     _nested = ()
 
 class UpdateAgent(_BaseModel, kw_only=True, repr_omit_defaults=True):

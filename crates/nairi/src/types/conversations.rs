@@ -215,7 +215,11 @@ pub struct TurnHandle {
     /// Whether the SDK found this turn after an ambiguous failure of `start` or `continue`
     /// (the prompt had reached the server; the answer had not reached the client) instead of
     /// reading it from the answer. The prompt was sent once either way.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "super::common::null_as_default"
+    )]
     pub recovered: bool,
 }
 
