@@ -98,9 +98,9 @@ mod tests {
         let upload = upload_from_path(skill.to_str().unwrap(), &Stdin::new()).unwrap();
         assert_eq!(upload.filename, "pdf-tools.zip");
         let archive = zip::ZipArchive::new(std::io::Cursor::new(upload.data.to_vec())).unwrap();
-        let names: Vec<_> = archive.file_names().collect();
+        let names: Vec<String> = archive.file_names().map(|n| n.unwrap().to_string()).collect();
         assert_eq!(names.len(), 2);
-        assert!(names.contains(&"SKILL.md") && names.contains(&"scripts/run.sh"));
+        assert_eq!(names, ["SKILL.md", "scripts/run.sh"]);
         let empty = dir.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
         assert!(matches!(zip_dir(&empty), Err(CliError::Usage(_))));

@@ -8,26 +8,29 @@ use clap::Args;
 use crate::exit::CliError;
 use crate::profiles;
 
+/// The help heading of the options every command takes.
+pub const GLOBAL: &str = "Global options";
+
 /// Options shared by every command.
 #[derive(Args, Debug, Clone, Default)]
 pub struct GlobalArgs {
     /// API key (prefer `nairi login` or NAIRI_API_KEY: an argument lands in shell history).
-    #[arg(long, global = true, value_name = "KEY", hide_env_values = true)]
+    #[arg(long, global = true, value_name = "KEY", help_heading = GLOBAL)]
     pub api_key: Option<String>,
     /// Base URL of the API: a root like https://api.nairi.ai (or NAIRI_BASE_URL).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub base_url: Option<String>,
     /// Profile of the config file to use (or NAIRI_PROFILE; default `default`).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub profile: Option<String>,
     /// Print JSON (the default when stdout is not a terminal).
-    #[arg(long, global = true, conflicts_with_all = ["table", "quiet"])]
+    #[arg(long, global = true, conflicts_with_all = ["table", "quiet"], help_heading = GLOBAL)]
     pub json: bool,
     /// Print a table even when stdout is not a terminal.
-    #[arg(long, global = true, conflicts_with = "quiet")]
+    #[arg(long, global = true, conflicts_with = "quiet", help_heading = GLOBAL)]
     pub table: bool,
     /// Print ids only, one a line (for xargs).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 }
 

@@ -45,12 +45,13 @@ pub fn result_model(result: &str) -> &str {
 /// Renders `value` in `format` (without a trailing newline for an empty result).
 pub fn render(value: &Value, model: &str, format: Format) -> String {
     match format {
+        // `()` results (deletes) print nothing, as `gh` does; the exit code says it worked.
+        _ if value.is_null() => String::new(),
         Format::Json => json(value),
         Format::Quiet => ids(value).join("\n"),
         Format::Table => match value {
             Value::Array(items) => table(items, model),
             Value::Object(_) => record(value, model),
-            Value::Null => String::new(),
             other => scalar(other),
         },
     }
