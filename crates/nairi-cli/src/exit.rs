@@ -115,6 +115,16 @@ pub fn report(err: &CliError, json: bool) -> ExitCode {
                     eprintln!("request id: {id}");
                 }
             }
+            match e {
+                Error::WaitTimeout(w) => eprintln!(
+                    "The turn goes on on the server. Resume with:\n  nairi watch {} {}",
+                    w.job_id, w.message_id
+                ),
+                Error::ConversationEnded(_) => {
+                    eprintln!("hint: an ended conversation takes no more prompts; start a new one")
+                }
+                _ => {}
+            }
             if e.kind() == ErrorKind::Config {
                 eprintln!("hint: run `nairi login`, or set NAIRI_API_KEY (see `nairi doctor`)");
             }
