@@ -48,7 +48,8 @@ pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, CliError> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
-    let zip_err = |e: zip::result::ZipError| CliError::local(format!("zipping {}: {e}", dir.display()));
+    let zip_err =
+        |e: zip::result::ZipError| CliError::local(format!("zipping {}: {e}", dir.display()));
     for (name, path) in files {
         let bytes = std::fs::read(&path).map_err(|e| file_error(&path, e))?;
         zip.start_file(name, options).map_err(zip_err)?;
@@ -98,7 +99,10 @@ mod tests {
         let upload = upload_from_path(skill.to_str().unwrap(), &Stdin::new()).unwrap();
         assert_eq!(upload.filename, "pdf-tools.zip");
         let archive = zip::ZipArchive::new(std::io::Cursor::new(upload.data.to_vec())).unwrap();
-        let names: Vec<String> = archive.file_names().map(|n| n.unwrap().to_string()).collect();
+        let names: Vec<String> = archive
+            .file_names()
+            .map(|n| n.unwrap().to_string())
+            .collect();
         assert_eq!(names.len(), 2);
         assert_eq!(names, ["SKILL.md", "scripts/run.sh"]);
         let empty = dir.path().join("empty");

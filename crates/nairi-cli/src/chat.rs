@@ -92,7 +92,11 @@ fn command(session: &mut Session, line: &str) -> Line {
 }
 
 /// Runs the chat until the user leaves.
-pub fn run(args: ChatArgs, globals: &GlobalArgs, rt: &tokio::runtime::Runtime) -> Result<(), CliError> {
+pub fn run(
+    args: ChatArgs,
+    globals: &GlobalArgs,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(), CliError> {
     if !std::io::stdin().is_terminal() {
         return Err(CliError::usage(
             "nairi chat needs a terminal; in scripts use `nairi run AGENT PROMPT`",
@@ -181,7 +185,9 @@ async fn turn(
         }
         Err(CliError::Sdk(e)) if e.kind() == ErrorKind::ConversationEnded => {
             eprintln!("{e}");
-            eprintln!("This conversation cannot take more prompts: your next prompt starts a new one.");
+            eprintln!(
+                "This conversation cannot take more prompts: your next prompt starts a new one."
+            );
             session.job = None;
         }
         Err(e) => eprintln!("error: {e}"),

@@ -12,7 +12,14 @@ use crate::globals::{GlobalArgs, Settings, build_client};
 pub const DAEMON_KEY_PREFIXES: &[&str] = &["nairid_", "eksecd_", "ccagent_", "sys_"];
 /// Clock skew beyond which a warning is given.
 pub const MAX_SKEW: Duration = Duration::from_secs(30);
-const PROXY_VARS: &[&str] = &["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
+const PROXY_VARS: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
 
 /// `nairi doctor`.
 #[derive(Args, Debug, Clone)]
@@ -44,8 +51,18 @@ pub struct Check {
     pub fix: Option<String>,
 }
 
-fn check(name: &'static str, status: Status, detail: impl Into<String>, fix: Option<&str>) -> Check {
-    Check { name, status, detail: detail.into(), fix: fix.map(str::to_owned) }
+fn check(
+    name: &'static str,
+    status: Status,
+    detail: impl Into<String>,
+    fix: Option<&str>,
+) -> Check {
+    Check {
+        name,
+        status,
+        detail: detail.into(),
+        fix: fix.map(str::to_owned),
+    }
 }
 
 /// The key's shape.
@@ -55,7 +72,9 @@ pub fn key_check(key: &str) -> Check {
             "key type",
             Status::Fail,
             format!("the key starts with `{p}`: an agent daemon key, which the public API refuses"),
-            Some("create a public API key (it starts with `nr_`) in the Nairi dashboard and `nairi login` with it"),
+            Some(
+                "create a public API key (it starts with `nr_`) in the Nairi dashboard and `nairi login` with it",
+            ),
         );
     }
     if key.starts_with("nr_") {
@@ -84,15 +103,26 @@ fn redact_url(raw: &str) -> String {
 fn proxy_check(base: &url::Url) -> Check {
     let set: Vec<String> = PROXY_VARS
         .iter()
-        .filter_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()).map(|s| format!("{v}={}", redact_url(&s))))
+        .filter_map(|v| {
+            std::env::var(v)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("{v}={}", redact_url(&s)))
+        })
         .collect();
     if set.is_empty() {
         return check("proxy", Status::Ok, "no proxy variables set", None);
     }
-    let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default();
+    let no_proxy = std::env::var("NO_PROXY")
+        .or_else(|_| std::env::var("no_proxy"))
+        .unwrap_or_default();
     let host = base.host_str().unwrap_or_default().to_owned();
     let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1");
-    if loopback && !no_proxy.split(',').any(|h| h.trim() == host || h.trim() == "*") {
+    if loopback
+        && !no_proxy
+            .split(',')
+            .any(|h| h.trim() == host || h.trim() == "*")
+    {
         return check(
             "proxy",
             Status::Warn,
@@ -108,7 +138,12 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
     let mut out = Vec::new();
     match &settings.api_key {
         Some((key, source)) => {
-            out.push(check("API key", Status::Ok, format!("set from {source}"), None));
+            out.push(check(
+                "API key",
+                Status::Ok,
+                format!("set from {source}"),
+                None,
+            ));
             out.push(key_check(key));
         }
         None => out.push(check(
@@ -121,7 +156,12 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
     let (raw_url, url_source) = &settings.base_url;
     let base = match nairi::config::normalise_base_url(raw_url, false) {
         Ok(u) => {
-            out.push(check("base URL", Status::Ok, format!("{raw_url} (from {url_source})"), None));
+            out.push(check(
+                "base URL",
+                Status::Ok,
+                format!("{raw_url} (from {url_source})"),
+                None,
+            ));
             u
         }
         Err(e) => {
@@ -148,7 +188,12 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
     match response {
         Ok(r) => {
             let ms = started.elapsed().as_millis();
-            out.push(check("reachable", Status::Ok, format!("HTTP {} in {ms} ms", r.status().as_u16()), None));
+            out.push(check(
+                "reachable",
+                Status::Ok,
+                format!("HTTP {} in {ms} ms", r.status().as_u16()),
+                None,
+            ));
             let date = r
                 .headers()
                 .get(reqwest::header::DATE)
@@ -156,7 +201,8 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
                 .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok());
             match date {
                 Some(server) => {
-                    let skew = (chrono::Utc::now() - server.with_timezone(&chrono::Utc)).num_seconds();
+                    let skew =
+                        (chrono::Utc::now() - server.with_timezone(&chrono::Utc)).num_seconds();
                     if skew.unsigned_abs() > MAX_SKEW.as_secs() {
                         out.push(check(
                             "clock",
@@ -165,10 +211,20 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
                             Some("synchronise the clock (e.g. `timedatectl set-ntp true`)"),
                         ));
                     } else {
-                        out.push(check("clock", Status::Ok, format!("{skew:+} s from the server's"), None));
+                        out.push(check(
+                            "clock",
+                            Status::Ok,
+                            format!("{skew:+} s from the server's"),
+                            None,
+                        ));
                     }
                 }
-                None => out.push(check("clock", Status::Warn, "the server sent no Date header", None)),
+                None => out.push(check(
+                    "clock",
+                    Status::Warn,
+                    "the server sent no Date header",
+                    None,
+                )),
             }
         }
         Err(e) => {
@@ -183,11 +239,21 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
     }
     if settings.api_key.is_some() {
         let result = match build_client(settings) {
-            Ok(client) => client.agents().list().await.map_err(|e| e.to_string()).map(|a| a.len()),
+            Ok(client) => client
+                .agents()
+                .list()
+                .await
+                .map_err(|e| e.to_string())
+                .map(|a| a.len()),
             Err(e) => Err(e.to_string()),
         };
         match result {
-            Ok(n) => out.push(check("authentication", Status::Ok, format!("the key works ({n} agents visible)"), None)),
+            Ok(n) => out.push(check(
+                "authentication",
+                Status::Ok,
+                format!("the key works ({n} agents visible)"),
+                None,
+            )),
             Err(e) => out.push(check(
                 "authentication",
                 Status::Fail,
@@ -235,6 +301,9 @@ mod tests {
         assert_eq!(daemon.status, Status::Fail);
         assert!(daemon.fix.is_some());
         assert_eq!(key_check("sk-abc").status, Status::Warn);
-        assert_eq!(redact_url("http://u:p@proxy:3128"), "http://proxy:3128/ (credentials hidden)");
+        assert_eq!(
+            redact_url("http://u:p@proxy:3128"),
+            "http://proxy:3128/ (credentials hidden)"
+        );
     }
 }

@@ -22,13 +22,22 @@ pub struct EmulatorArgs {
 /// Runs the emulator until Ctrl+C; the exports go to stdout (`eval "$(nairi emulator ...)"`
 /// does not work since it keeps running: copy them, or read the first lines).
 pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
-    let timings = if args.fast { Timings::fast() } else { Timings::default() };
+    let timings = if args.fast {
+        Timings::fast()
+    } else {
+        Timings::default()
+    };
     let emulator = Emulator::builder()
         .timings(timings)
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))
         .start()
         .await
-        .map_err(|e| CliError::local(format!("the emulator could not start on port {}: {e}", args.port)))?;
+        .map_err(|e| {
+            CliError::local(format!(
+                "the emulator could not start on port {}: {e}",
+                args.port
+            ))
+        })?;
     crate::output::print(&format!(
         "export NAIRI_BASE_URL={}\nexport NAIRI_API_KEY={}\nexport NAIRI_EMULATOR_CONTROL_TOKEN={}",
         emulator.base_url(),

@@ -130,7 +130,10 @@ pub fn report(err: &CliError, json: bool) -> ExitCode {
             }
         }
         CliError::Usage(m) if json => {
-            eprintln!("{}", serde_json::json!({"class": "UsageError", "message": m}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"class": "UsageError", "message": m})
+            );
         }
         CliError::Usage(m) => eprintln!("error: {m}"),
         CliError::Local(m) => eprintln!("error: {m}"),

@@ -129,10 +129,10 @@ impl GlobalArgs {
                 .and_then(pick)
                 .map(|v| (v, Source::Profile(name.clone())))
         };
-        let key_env = env(nairi::config::ENV_API_KEY)
-            .map(|k| (k, Source::Env(nairi::config::ENV_API_KEY)));
-        let url_env = env(nairi::config::ENV_BASE_URL)
-            .map(|u| (u, Source::Env(nairi::config::ENV_BASE_URL)));
+        let key_env =
+            env(nairi::config::ENV_API_KEY).map(|k| (k, Source::Env(nairi::config::ENV_API_KEY)));
+        let url_env =
+            env(nairi::config::ENV_BASE_URL).map(|u| (u, Source::Env(nairi::config::ENV_BASE_URL)));
         let key_profile = from_profile(|p| p.api_key.clone());
         let url_profile = from_profile(|p| p.base_url.clone());
         let api_key = self

@@ -172,6 +172,9 @@ mod tests {
         std::fs::write(&path, r#"{"b":2}"#).unwrap();
         let arg = format!("@{}", path.display());
         assert_eq!(stdin.json_data(&arg).unwrap()["b"], 2);
-        assert!(matches!(stdin.json_data("@/no/such/file"), Err(CliError::Usage(_))));
+        assert!(matches!(
+            stdin.json_data("@/no/such/file"),
+            Err(CliError::Usage(_))
+        ));
     }
 }

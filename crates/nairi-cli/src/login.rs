@@ -16,9 +16,8 @@ pub struct LoginArgs {
 }
 
 fn config_path() -> Result<std::path::PathBuf, CliError> {
-    profiles::config_path().ok_or_else(|| {
-        CliError::local("no config directory: set XDG_CONFIG_HOME or HOME")
-    })
+    profiles::config_path()
+        .ok_or_else(|| CliError::local("no config directory: set XDG_CONFIG_HOME or HOME"))
 }
 
 /// Runs `nairi login`: the key is read from stdin (or a no-echo prompt), checked with one
@@ -64,9 +63,15 @@ pub fn logout(globals: &GlobalArgs) -> Result<(), CliError> {
     let path = config_path()?;
     let mut config = profiles::load(&path)?;
     if config.profiles.remove(&name).is_none() {
-        return Err(CliError::usage(format!("no profile {name:?} in {}", path.display())));
+        return Err(CliError::usage(format!(
+            "no profile {name:?} in {}",
+            path.display()
+        )));
     }
     profiles::save(&path, &config)?;
-    eprintln!("Logged out: profile {name:?} removed from {}", path.display());
+    eprintln!(
+        "Logged out: profile {name:?} removed from {}",
+        path.display()
+    );
     Ok(())
 }

@@ -54,7 +54,10 @@ pub fn render(text: &str, ansi: bool) -> String {
             continue;
         }
         if let Some(quote) = trimmed.strip_prefix('>') {
-            out.push(format!("{indent}{}", style(DIM, &format!("│ {}", quote.trim_start()))));
+            out.push(format!(
+                "{indent}{}",
+                style(DIM, &format!("│ {}", quote.trim_start()))
+            ));
             continue;
         }
         if trimmed.chars().all(|c| c == '-' || c == '*' || c == '_') && trimmed.len() >= 3 {

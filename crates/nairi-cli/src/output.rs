@@ -21,8 +21,21 @@ pub fn key_columns(model: &str) -> &'static [&'static str] {
         "Skill" => &["id", "name", "description", "updated_at"],
         "Vault" => &["id", "name", "description", "secrets_count"],
         "VaultSecret" => &["id", "env_key", "allowed_domains", "updated_at"],
-        "Channel" => &["channel_id", "channel_name", "channel_type", "mode", "default_agent_id"],
-        "ScheduledJob" => &["id", "schedule", "timezone", "job_type", "is_enabled", "agent_id"],
+        "Channel" => &[
+            "channel_id",
+            "channel_name",
+            "channel_type",
+            "mode",
+            "default_agent_id",
+        ],
+        "ScheduledJob" => &[
+            "id",
+            "schedule",
+            "timezone",
+            "job_type",
+            "is_enabled",
+            "agent_id",
+        ],
         "Model" => &["id", "provider", "display_name", "is_free"],
         "LlmIntegration" => &["id", "name", "provider", "updated_at"],
         "GithubRepo" => &["id", "full_name", "installation_id"],
@@ -93,7 +106,13 @@ pub fn scalar(value: &Value) -> String {
     };
     let line: String = text
         .chars()
-        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     truncate(&line, MAX_CELL)
 }
@@ -114,16 +133,16 @@ fn columns_for(items: &[Value], model: &str) -> Vec<String> {
         .filter(|c| present(c))
         .map(|c| (*c).to_owned())
         .collect();
-    if cols.is_empty() {
-        if let Some(Value::Object(first)) = items.first() {
-            let mut keys: Vec<&String> = first
-                .iter()
-                .filter(|(_, v)| !v.is_object() && !v.is_array())
-                .map(|(k, _)| k)
-                .collect();
-            keys.sort_by_key(|k| (k.as_str() != "id", k.as_str().to_owned()));
-            cols = keys.into_iter().take(6).cloned().collect();
-        }
+    if cols.is_empty()
+        && let Some(Value::Object(first)) = items.first()
+    {
+        let mut keys: Vec<&String> = first
+            .iter()
+            .filter(|(_, v)| !v.is_object() && !v.is_array())
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort_by_key(|k| (k.as_str() != "id", k.as_str().to_owned()));
+        cols = keys.into_iter().take(6).cloned().collect();
     }
     cols
 }
@@ -140,7 +159,11 @@ pub fn table(items: &[Value], model: &str) -> String {
     let header: Vec<String> = cols.iter().map(|c| c.to_uppercase()).collect();
     let rows: Vec<Vec<String>> = items
         .iter()
-        .map(|i| cols.iter().map(|c| i.get(c).map(scalar).unwrap_or_default()).collect())
+        .map(|i| {
+            cols.iter()
+                .map(|c| i.get(c).map(scalar).unwrap_or_default())
+                .collect()
+        })
         .collect();
     grid(&header, &rows)
 }
@@ -176,7 +199,9 @@ pub fn record(value: &Value, model: &str) -> String {
 
 fn grid(header: &[String], rows: &[Vec<String>]) -> String {
     let width = |cells: &[String], i: usize| cells.get(i).map_or(0, |c| c.chars().count());
-    let ncols = header.len().max(rows.iter().map(Vec::len).max().unwrap_or(0));
+    let ncols = header
+        .len()
+        .max(rows.iter().map(Vec::len).max().unwrap_or(0));
     let widths: Vec<usize> = (0..ncols)
         .map(|i| {
             rows.iter()

@@ -63,7 +63,10 @@ pub fn config_path() -> Option<PathBuf> {
 pub fn load(path: &Path) -> Result<ConfigFile, CliError> {
     match fs::read_to_string(path) {
         Ok(text) => toml::from_str(&text).map_err(|e| {
-            CliError::usage(format!("{} is not a valid config file: {e}", path.display()))
+            CliError::usage(format!(
+                "{} is not a valid config file: {e}",
+                path.display()
+            ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
         Err(e) => Err(CliError::local(format!("{}: {e}", path.display()))),
@@ -95,7 +98,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -115,7 +121,10 @@ fn private_file(path: &Path) -> std::io::Result<fs::File> {
 
 #[cfg(not(unix))]
 fn private_file(path: &Path) -> std::io::Result<fs::File> {
-    fs::OpenOptions::new().write(true).create_new(true).open(path)
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// The selected profile's name: `--profile`, else `NAIRI_PROFILE`, else `default`; and whether
@@ -156,10 +165,18 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
-            let mode = fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
+            let mode = fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o700);
         }
-        assert!(load(&dir.path().join("missing.toml")).unwrap().profiles.is_empty());
+        assert!(
+            load(&dir.path().join("missing.toml"))
+                .unwrap()
+                .profiles
+                .is_empty()
+        );
         fs::write(dir.path().join("bad.toml"), "profiles = 3").unwrap();
         assert!(matches!(
             load(&dir.path().join("bad.toml")),

@@ -35,9 +35,7 @@ pub struct ApiArgs {
 
 /// The operation for `method` and `path` (without its query), and its path parameters.
 pub fn match_operation(method: &str, path: &str) -> Option<(&'static Operation, Vec<String>)> {
-    let path = path
-        .strip_prefix(nairi::config::API_PREFIX)
-        .unwrap_or(path);
+    let path = path.strip_prefix(nairi::config::API_PREFIX).unwrap_or(path);
     let wanted: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     OPERATIONS.iter().find_map(|op| {
         if !op.method.eq_ignore_ascii_case(method) {
@@ -68,12 +66,23 @@ fn query_value(model: &str, key: &str, raw: &str) -> Value {
         .find(|f| f.name == key)
         .map(|f| f.kind);
     match kind {
-        Some(FieldKind::Integer) => raw.parse::<i64>().map(Value::from).unwrap_or_else(|_| raw.into()),
-        Some(FieldKind::Number) => raw.parse::<f64>().map(Value::from).unwrap_or_else(|_| raw.into()),
-        Some(FieldKind::Bool) => raw.parse::<bool>().map(Value::from).unwrap_or_else(|_| raw.into()),
-        Some(FieldKind::StringList) => {
-            Value::Array(raw.split(',').map(|s| Value::String(s.to_owned())).collect())
-        }
+        Some(FieldKind::Integer) => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| raw.into()),
+        Some(FieldKind::Number) => raw
+            .parse::<f64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| raw.into()),
+        Some(FieldKind::Bool) => raw
+            .parse::<bool>()
+            .map(Value::from)
+            .unwrap_or_else(|_| raw.into()),
+        Some(FieldKind::StringList) => Value::Array(
+            raw.split(',')
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        ),
         _ => Value::String(raw.to_owned()),
     }
 }
@@ -85,7 +94,9 @@ pub async fn run(args: ApiArgs, globals: &GlobalArgs) -> Result<(), CliError> {
         None => (args.path.clone(), None),
     };
     if !path.starts_with('/') {
-        return Err(CliError::usage(format!("{path:?}: the path must start with /")));
+        return Err(CliError::usage(format!(
+            "{path:?}: the path must start with /"
+        )));
     }
     let (op, params) = match_operation(&args.method, &path).ok_or_else(|| {
         CliError::usage(format!(
@@ -100,13 +111,18 @@ pub async fn run(args: ApiArgs, globals: &GlobalArgs) -> Result<(), CliError> {
     }
     if let Some(q) = query.filter(|q| !q.is_empty()) {
         let model = op.query.ok_or_else(|| {
-            CliError::usage(format!("{} {} takes no query parameters", op.method, op.path))
+            CliError::usage(format!(
+                "{} {} takes no query parameters",
+                op.method, op.path
+            ))
         })?;
         let mut map = Map::new();
         for pair in q.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let k = percent_decode_str(k).decode_utf8_lossy().into_owned();
-            let v = percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned();
+            let v = percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned();
             map.insert(k.clone(), query_value(model, &k, &v));
         }
         call.query = map;
@@ -115,15 +131,26 @@ pub async fn run(args: ApiArgs, globals: &GlobalArgs) -> Result<(), CliError> {
     match (op.body, &args.data, &args.file) {
         (BodyKind::Json(_), Some(data), None) => call = call.body(stdin.json_data(data)?),
         (_, None, None) if !matches!(op.body, BodyKind::Multipart(_)) => {}
-        (BodyKind::Multipart(_), None, Some(file)) => call = call.file(upload_from_path(file, &stdin)?),
+        (BodyKind::Multipart(_), None, Some(file)) => {
+            call = call.file(upload_from_path(file, &stdin)?)
+        }
         (_, _, None) if matches!(op.body, BodyKind::Multipart(_)) => {
-            return Err(CliError::usage(format!("{} {} is an upload: give --file PATH", op.method, op.path)));
+            return Err(CliError::usage(format!(
+                "{} {} is an upload: give --file PATH",
+                op.method, op.path
+            )));
         }
         (_, _, Some(_)) => {
-            return Err(CliError::usage(format!("{} {} takes no file", op.method, op.path)));
+            return Err(CliError::usage(format!(
+                "{} {} takes no file",
+                op.method, op.path
+            )));
         }
         _ => {
-            return Err(CliError::usage(format!("{} {} takes no body", op.method, op.path)));
+            return Err(CliError::usage(format!(
+                "{} {} takes no body",
+                op.method, op.path
+            )));
         }
     }
     let client = globals.client()?;
@@ -143,9 +170,15 @@ mod tests {
         let (op, params) = match_operation("PATCH", "/vaults/v1/secrets/s1").unwrap();
         assert_eq!(op.id, "vaults.secrets.update");
         assert_eq!(params, ["v1", "s1"]);
-        assert_eq!(match_operation("GET", "/agents/").unwrap().0.id, "agents.list");
+        assert_eq!(
+            match_operation("GET", "/agents/").unwrap().0.id,
+            "agents.list"
+        );
         assert!(match_operation("GET", "/nope").is_none());
         assert!(match_operation("PUT", "/agents").is_none());
-        assert_eq!(query_value("ListConversations", "limit", "5"), Value::from(5));
+        assert_eq!(
+            query_value("ListConversations", "limit", "5"),
+            Value::from(5)
+        );
     }
 }

@@ -30,7 +30,15 @@ pub const ALIASES: &[(&str, &str)] = &[("skills.create", "upload")];
 pub const PAGED: (&str, &str) = ("agents.conversations.list", "agents.conversations.list_all");
 
 const RESERVED: &[&str] = &[
-    "api-key", "base-url", "profile", "json", "table", "quiet", "data", "help", "no-paginate",
+    "api-key",
+    "base-url",
+    "profile",
+    "json",
+    "table",
+    "quiet",
+    "data",
+    "help",
+    "no-paginate",
 ];
 
 /// `snake_case` → `kebab-case`.
@@ -71,7 +79,11 @@ impl Node {
             .ops
             .iter()
             .map(|op| kebab(op.name))
-            .chain(self.children.iter().map(|c| format!("{} …", kebab(&c.name))))
+            .chain(
+                self.children
+                    .iter()
+                    .map(|c| format!("{} …", kebab(&c.name))),
+            )
             .collect();
         let about = format!("{}: {}", kebab(&path.replace('.', " ")), verbs.join(", "));
         let mut cmd = Command::new(kebab(&self.name))
@@ -418,7 +430,11 @@ pub async fn run(
         client.call_operation(op.id, args).await?
     };
     let format = globals.format();
-    output::print(&output::render(&result, output::result_model(op.result), format));
+    output::print(&output::render(
+        &result,
+        output::result_model(op.result),
+        format,
+    ));
     if result.is_null() && format == Format::Table && std::io::stderr().is_terminal() {
         eprintln!("Done: {} {}", op.method, op.id);
     }
@@ -462,8 +478,16 @@ mod tests {
         let root = Command::new("nairi").subcommands(group_commands());
         let m = root
             .try_get_matches_from([
-                "nairi", "mcp-configs", "create", "--title", "T", "--description", "D",
-                "--data", r#"{"content": "{}", "title": "old"}"#, "--is-sensitive",
+                "nairi",
+                "mcp-configs",
+                "create",
+                "--title",
+                "T",
+                "--description",
+                "D",
+                "--data",
+                r#"{"content": "{}", "title": "old"}"#,
+                "--is-sensitive",
             ])
             .unwrap();
         let (group, sub) = m.subcommand().unwrap();

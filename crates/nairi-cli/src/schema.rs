@@ -144,7 +144,12 @@ fn kind_of(prop: &Value) -> (FieldKind, Vec<String>) {
     let values = prop
         .get("enum")
         .and_then(Value::as_array)
-        .map(|e| e.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|e| {
+            e.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let ty = match prop.get("type") {
         Some(Value::String(t)) => t.as_str(),

@@ -141,7 +141,9 @@ pub async fn run(args: RunArgs, globals: &GlobalArgs) -> Result<(), CliError> {
     let mut status = StatusLine::new(live);
     let turn = wait_turn(&client, &handle, &options, &mut status, &mut |_| {}, false).await?;
     if globals.json {
-        output::print(&output::json(&serde_json::to_value(&turn).unwrap_or_default()));
+        output::print(&output::json(
+            &serde_json::to_value(&turn).unwrap_or_default(),
+        ));
     } else {
         print_turn(&turn);
     }
@@ -150,7 +152,9 @@ pub async fn run(args: RunArgs, globals: &GlobalArgs) -> Result<(), CliError> {
 
 fn print_handle(handle: &TurnHandle, json: bool, agent: Option<&str>) {
     if json {
-        output::print(&output::json(&serde_json::to_value(handle).unwrap_or_default()));
+        output::print(&output::json(
+            &serde_json::to_value(handle).unwrap_or_default(),
+        ));
     } else {
         output::print(&format!("{} {}", handle.job_id, handle.message_id));
     }

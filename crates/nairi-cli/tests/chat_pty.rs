@@ -68,8 +68,14 @@ fn chat_in_a_terminal() {
     p.exp_eof().unwrap();
 
     let jobs = w.emulator.requests();
-    let starts = jobs.iter().filter(|r| r.path.ends_with("/conversations/start")).count();
-    let follow_ups = jobs.iter().filter(|r| r.path.ends_with("/continue")).count();
+    let starts = jobs
+        .iter()
+        .filter(|r| r.path.ends_with("/conversations/start"))
+        .count();
+    let follow_ups = jobs
+        .iter()
+        .filter(|r| r.path.ends_with("/continue"))
+        .count();
     assert_eq!((starts, follow_ups), (1, 2));
 }
 

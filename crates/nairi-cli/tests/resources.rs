@@ -7,7 +7,10 @@ use common::{World, json, output, snapshot};
 #[test]
 fn agents_crud_with_json_quiet_and_errors() {
     let w = World::new();
-    let (code, out, err) = output(w.nairi().args(["agents", "create", "--name", "Support Bot"]));
+    let (code, out, err) = output(
+        w.nairi()
+            .args(["agents", "create", "--name", "Support Bot"]),
+    );
     assert_eq!(code, 0, "{err}");
     let agent = json(&out);
     let id = agent["id"].as_str().unwrap().to_owned();
@@ -17,7 +20,11 @@ fn agents_crud_with_json_quiet_and_errors() {
     assert_eq!(code, 0);
     assert_eq!(out.lines().collect::<Vec<_>>(), [id.as_str()]);
 
-    let (code, out, _) = output(w.nairi().args(["agents", "update", &id, "--description", "Billing"]));
+    let (code, out, _) =
+        output(
+            w.nairi()
+                .args(["agents", "update", &id, "--description", "Billing"]),
+        );
     assert_eq!(code, 0);
     assert_eq!(json(&out)["description"], "Billing");
 
@@ -41,11 +48,34 @@ fn usage_errors_exit_2_and_send_nothing() {
         &["rules", "create", "--title", "T", "--description", "D"],
         &["agents", "create", "--name", "x", "--data", "[1]"],
         &["agents", "create", "--data", "{not json"],
-        &["agents", "create", "--instances-count", "many", "--name", "x"],
+        &[
+            "agents",
+            "create",
+            "--instances-count",
+            "many",
+            "--name",
+            "x",
+        ],
         &["agents", "get"],
         &["agents", "frobnicate"],
-        &["rules", "create", "--title", "T", "--description", "D", "--content-file", "/no/such"],
-        &["agents", "create", "--name", "x", "--data", r#"{"nmae": 1}"#],
+        &[
+            "rules",
+            "create",
+            "--title",
+            "T",
+            "--description",
+            "D",
+            "--content-file",
+            "/no/such",
+        ],
+        &[
+            "agents",
+            "create",
+            "--name",
+            "x",
+            "--data",
+            r#"{"nmae": 1}"#,
+        ],
     ];
     for args in cases {
         let (code, out, err) = output(w.nairi().args(*args));
@@ -67,16 +97,34 @@ fn long_text_from_stdin_and_files_tables_and_help_snapshots() {
     let w = World::new();
     let (code, out, err) = output(
         w.nairi()
-            .args(["rules", "create", "--title", "Tone", "--description", "Be kind", "--content-file", "-"])
+            .args([
+                "rules",
+                "create",
+                "--title",
+                "Tone",
+                "--description",
+                "Be kind",
+                "--content-file",
+                "-",
+            ])
             .write_stdin("Always answer politely.\nNever shout."),
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(json(&out)["content"], "Always answer politely.\nNever shout.");
+    assert_eq!(
+        json(&out)["content"],
+        "Always answer politely.\nNever shout."
+    );
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rule.md");
     std::fs::write(&file, "Cite sources.").unwrap();
     let (code, _, _) = output(w.nairi().args([
-        "rules", "create", "--title", "Sources", "--description", "Cite", "--content-file",
+        "rules",
+        "create",
+        "--title",
+        "Sources",
+        "--description",
+        "Cite",
+        "--content-file",
         file.to_str().unwrap(),
     ]));
     assert_eq!(code, 0);
@@ -107,7 +155,14 @@ fn secrets_come_from_stdin_and_never_show() {
     let vault = json(&out)["id"].as_str().unwrap().to_owned();
     let (code, out, err) = output(
         w.nairi()
-            .args(["vaults", "secrets", "create", &vault, "--env-key", "STRIPE_KEY"])
+            .args([
+                "vaults",
+                "secrets",
+                "create",
+                &vault,
+                "--env-key",
+                "STRIPE_KEY",
+            ])
             .write_stdin(format!("{secret}\n")),
     );
     assert_eq!(code, 0, "{err}");
@@ -115,10 +170,41 @@ fn secrets_come_from_stdin_and_never_show() {
     let secret_id = json(&out)["id"].as_str().unwrap().to_owned();
     let mut outputs = vec![out, err];
     for (args, stdin) in [
-        (vec!["vaults", "secrets", "update", &vault, &secret_id, "--value-stdin"], secret),
+        (
+            vec![
+                "vaults",
+                "secrets",
+                "update",
+                &vault,
+                &secret_id,
+                "--value-stdin",
+            ],
+            secret,
+        ),
         (vec!["vaults", "secrets", "list", &vault, "--table"], ""),
-        (vec!["vaults", "secrets", "create", "no-such-vault", "--env-key", "K", "--json"], secret),
-        (vec!["vaults", "secrets", "create", &vault, "--env-key", "bad key!"], secret),
+        (
+            vec![
+                "vaults",
+                "secrets",
+                "create",
+                "no-such-vault",
+                "--env-key",
+                "K",
+                "--json",
+            ],
+            secret,
+        ),
+        (
+            vec![
+                "vaults",
+                "secrets",
+                "create",
+                &vault,
+                "--env-key",
+                "bad key!",
+            ],
+            secret,
+        ),
     ] {
         let (_, out, err) = output(w.nairi().args(&args).write_stdin(stdin));
         outputs.push(out);
@@ -129,11 +215,24 @@ fn secrets_come_from_stdin_and_never_show() {
     }
     assert!(outputs.iter().any(|o| o.contains("STRIPE_KEY")));
     // No flag takes a secret value.
-    let (code, _, err) = output(w.nairi().args(["vaults", "secrets", "create", &vault, "--env-key", "K", "--value", secret]));
+    let (code, _, err) = output(w.nairi().args([
+        "vaults",
+        "secrets",
+        "create",
+        &vault,
+        "--env-key",
+        "K",
+        "--value",
+        secret,
+    ]));
     assert_eq!(code, 2);
     assert!(!err.contains("STRIPE"), "{err}");
     // An empty value is refused.
-    let (code, _, _) = output(w.nairi().args(["vaults", "secrets", "create", &vault, "--env-key", "K"]).write_stdin(""));
+    let (code, _, _) = output(
+        w.nairi()
+            .args(["vaults", "secrets", "create", &vault, "--env-key", "K"])
+            .write_stdin(""),
+    );
     assert_eq!(code, 2);
 }
 
@@ -143,15 +242,26 @@ fn uploads_zip_directories_and_conversations_page() {
     let dir = tempfile::tempdir().unwrap();
     let skill = dir.path().join("pdf-tools");
     std::fs::create_dir_all(skill.join("scripts")).unwrap();
-    std::fs::write(skill.join("SKILL.md"), "---\nname: pdf-tools\ndescription: Read PDFs\n---\nUse it.").unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: pdf-tools\ndescription: Read PDFs\n---\nUse it.",
+    )
+    .unwrap();
     std::fs::write(skill.join("scripts/run.sh"), "echo hi").unwrap();
-    let (code, out, err) = output(w.nairi().args(["skills", "upload", skill.to_str().unwrap()]));
+    let (code, out, err) = output(
+        w.nairi()
+            .args(["skills", "upload", skill.to_str().unwrap()]),
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(json(&out)["name"], "pdf-tools");
 
     let file = dir.path().join("notes.txt");
     std::fs::write(&file, "hello").unwrap();
-    let (code, out, _) = output(w.nairi().args(["attachments", "upload", file.to_str().unwrap(), "-q"]));
+    let (code, out, _) =
+        output(
+            w.nairi()
+                .args(["attachments", "upload", file.to_str().unwrap(), "-q"]),
+        );
     assert_eq!(code, 0);
     let att = out.trim().to_owned();
     assert!(att.starts_with("att_"), "{att}");
@@ -160,22 +270,46 @@ fn uploads_zip_directories_and_conversations_page() {
 
     let agent = w.agent("pager");
     for i in 0..3 {
-        let (code, _, err) = output(w.nairi().args(["run", &agent, &format!("prompt {i}"), "--no-wait"]));
+        let (code, _, err) =
+            output(
+                w.nairi()
+                    .args(["run", &agent, &format!("prompt {i}"), "--no-wait"]),
+            );
         assert_eq!(code, 0, "{err}");
     }
-    let (_, out, _) = output(w.nairi().args(["agents", "conversations", "list", &agent, "--limit", "1"]));
+    let (_, out, _) =
+        output(
+            w.nairi()
+                .args(["agents", "conversations", "list", &agent, "--limit", "1"]),
+        );
     assert_eq!(json(&out).as_array().unwrap().len(), 3);
-    let (_, out, _) = output(w.nairi().args(["agents", "conversations", "list", &agent, "--limit", "1", "--no-paginate"]));
+    let (_, out, _) = output(w.nairi().args([
+        "agents",
+        "conversations",
+        "list",
+        &agent,
+        "--limit",
+        "1",
+        "--no-paginate",
+    ]));
     assert_eq!(json(&out).as_array().unwrap().len(), 1);
 }
 
 #[test]
 fn api_escape_hatch() {
     let w = World::new();
-    let (code, out, err) = output(w.nairi().args(["api", "POST", "/vaults", "--data", r#"{"name": "ops"}"#]));
+    let (code, out, err) =
+        output(
+            w.nairi()
+                .args(["api", "POST", "/vaults", "--data", r#"{"name": "ops"}"#]),
+        );
     assert_eq!(code, 0, "{err}");
     let id = json(&out)["id"].as_str().unwrap().to_owned();
-    let (code, out, _) = output(w.nairi().args(["api", "GET", &format!("/api/public/v1/vaults/{id}")]));
+    let (code, out, _) =
+        output(
+            w.nairi()
+                .args(["api", "GET", &format!("/api/public/v1/vaults/{id}")]),
+        );
     assert_eq!(code, 0);
     assert_eq!(json(&out)["name"], "ops");
     let (code, out, _) = output(w.nairi().args(["api", "get", "/models?provider=anthropic"]));

@@ -29,7 +29,11 @@ fn login_stores_a_private_profile_and_never_echoes_the_key() {
     let (code, out, _) = output(w.bare().args(["agents", "list", "--profile", "work"]));
     assert_eq!(code, 0);
     assert!(json(&out).is_array());
-    let (code, _, _) = output(w.bare().env("NAIRI_PROFILE", "work").args(["vaults", "list"]));
+    let (code, _, _) = output(
+        w.bare()
+            .env("NAIRI_PROFILE", "work")
+            .args(["vaults", "list"]),
+    );
     assert_eq!(code, 0);
     let (code, _, err) = output(w.bare().args(["agents", "list", "--profile", "home"]));
     assert_eq!(code, 2);
@@ -42,7 +46,11 @@ fn login_stores_a_private_profile_and_never_echoes_the_key() {
     );
     assert_eq!(code, 1, "{err}");
     assert!(!err.contains("nr_wrong_key"), "{err}");
-    assert!(!std::fs::read_to_string(&path).unwrap().contains("nr_wrong_key"));
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("nr_wrong_key")
+    );
     let (code, _, _) = output(w.bare().args(["login", "--api-key", "nr_x"]));
     assert_eq!(code, 2);
 
@@ -56,11 +64,20 @@ fn doctor_checks_and_fixes() {
     let w = World::new();
     let (code, out, err) = output(w.nairi().arg("doctor"));
     assert_eq!(code, 0, "{out}{err}");
-    for line in ["✓ API key: set from $NAIRI_API_KEY", "✓ key type", "✓ reachable", "✓ authentication"] {
+    for line in [
+        "✓ API key: set from $NAIRI_API_KEY",
+        "✓ key type",
+        "✓ reachable",
+        "✓ authentication",
+    ] {
         assert!(out.contains(line), "{line}: {out}");
     }
     assert!(!out.contains(w.key()));
-    let (code, out, _) = output(w.nairi().env("NAIRI_API_KEY", "ccagent_abc").args(["doctor", "--json"]));
+    let (code, out, _) = output(
+        w.nairi()
+            .env("NAIRI_API_KEY", "ccagent_abc")
+            .args(["doctor", "--json"]),
+    );
     assert_eq!(code, 1);
     let checks = json(&out);
     let failed: Vec<&str> = checks
@@ -71,11 +88,21 @@ fn doctor_checks_and_fixes() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(failed, ["key type", "authentication"]);
-    assert!(checks.as_array().unwrap().iter().all(|c| c["status"] == "ok" || c["fix"].is_string()));
+    assert!(
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "ok" || c["fix"].is_string())
+    );
     let (code, out, _) = output(w.bare().arg("doctor"));
     assert_eq!(code, 1);
     assert!(out.contains("fix: run `nairi login`"), "{out}");
-    let (code, out, _) = output(w.bare().args(["doctor", "--base-url", "http://127.0.0.1:1"]).env("NAIRI_API_KEY", "nr_x"));
+    let (code, out, _) = output(
+        w.bare()
+            .args(["doctor", "--base-url", "http://127.0.0.1:1"])
+            .env("NAIRI_API_KEY", "nr_x"),
+    );
     assert_eq!(code, 1);
     assert!(out.contains("✗ reachable"), "{out}");
 }
@@ -95,12 +122,20 @@ fn emulator_prints_exports_that_work() {
     let mut vars = Vec::new();
     for _ in 0..3 {
         let line = lines.next().unwrap().unwrap();
-        let (name, value) = line.strip_prefix("export ").unwrap().split_once('=').unwrap();
+        let (name, value) = line
+            .strip_prefix("export ")
+            .unwrap()
+            .split_once('=')
+            .unwrap();
         vars.push((name.to_owned(), value.to_owned()));
     }
     assert_eq!(vars[0].0, "NAIRI_BASE_URL");
     assert_eq!(vars[1].0, "NAIRI_API_KEY");
-    let (code, out, _) = output(w.bare().envs(vars.clone()).args(["agents", "create", "--name", "x", "-q"]));
+    let (code, out, _) = output(
+        w.bare()
+            .envs(vars.clone())
+            .args(["agents", "create", "--name", "x", "-q"]),
+    );
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(code, 0);

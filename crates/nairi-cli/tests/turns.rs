@@ -16,13 +16,20 @@ fn reply(text: &str) -> ScriptedTurn {
 fn run_prints_the_reply_alone_and_follows_up() {
     let w = World::new();
     let agent = w.agent("helper");
-    w.script(&agent, vec![reply("Refunded **cus_123**."), reply("Receipt sent.")]);
+    w.script(
+        &agent,
+        vec![reply("Refunded **cus_123**."), reply("Receipt sent.")],
+    );
     let (code, out, err) = output(w.nairi().args(["run", &agent, "Refund cus_123"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "Refunded **cus_123**.\n");
     assert_eq!(err, "", "no progress when stderr is not a terminal");
 
-    let (code, out, _) = output(w.nairi().args(["run", &agent, "-", "--json"]).write_stdin("Email it"));
+    let (code, out, _) = output(
+        w.nairi()
+            .args(["run", &agent, "-", "--json"])
+            .write_stdin("Email it"),
+    );
     assert_eq!(code, 0);
     let turn = json(&out);
     assert_eq!(turn["text"], "Receipt sent.");
@@ -53,7 +60,12 @@ fn attachments_and_no_wait_then_watch() {
     let file = dir.path().join("invoice.txt");
     std::fs::write(&file, "total: 12").unwrap();
     let (code, out, err) = output(w.nairi().args([
-        "run", &agent, "Summarise", "--attach", file.to_str().unwrap(), "--no-wait",
+        "run",
+        &agent,
+        "Summarise",
+        "--attach",
+        file.to_str().unwrap(),
+        "--no-wait",
     ]));
     assert_eq!(code, 0, "{err}");
     let ids: Vec<&str> = out.split_whitespace().collect();
@@ -70,7 +82,10 @@ fn attachments_and_no_wait_then_watch() {
     assert_eq!(events.last().unwrap()["type"], "completed");
     assert_eq!(events.last().unwrap()["text"], "Read it.");
 
-    let (code, out, _) = output(w.nairi().args(["run", &agent, "again", "--no-wait", "--json"]));
+    let (code, out, _) = output(
+        w.nairi()
+            .args(["run", &agent, "again", "--no-wait", "--json"]),
+    );
     assert_eq!(code, 0);
     assert!(json(&out)["message_id"].is_string());
 }
@@ -94,8 +109,17 @@ fn exit_codes_tell_failures_apart() {
     assert_eq!(out, "");
     assert!(err.contains("disk full on the runner"), "{err}");
 
-    w.script(&agent, vec![ScriptedTurn { stuck: true, ..Default::default() }]);
-    let (code, _, err) = output(w.nairi().args(["run", &agent, "wait forever", "--timeout", "1s"]));
+    w.script(
+        &agent,
+        vec![ScriptedTurn {
+            stuck: true,
+            ..Default::default()
+        }],
+    );
+    let (code, _, err) = output(
+        w.nairi()
+            .args(["run", &agent, "wait forever", "--timeout", "1s"]),
+    );
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("nairi watch"), "{err}");
 
@@ -104,7 +128,12 @@ fn exit_codes_tell_failures_apart() {
     assert_eq!(code, 0);
     let job = json(&out)["job_id"].as_str().unwrap().to_owned();
     w.emulator
-        .set_job_status(w.key(), &job, "completed", Some("Job complete - Pull request was merged"))
+        .set_job_status(
+            w.key(),
+            &job,
+            "completed",
+            Some("Job complete - Pull request was merged"),
+        )
         .unwrap();
     let (code, _, err) = output(w.nairi().args(["run", "--follow-up", &job, "more"]));
     assert_eq!(code, 5, "{err}");

@@ -47,8 +47,15 @@ impl World {
     pub fn bare(&self) -> Command {
         let mut cmd = Command::cargo_bin("nairi").unwrap();
         for var in [
-            "NAIRI_API_KEY", "NAIRI_BASE_URL", "NAIRI_PROFILE", "HTTPS_PROXY", "https_proxy",
-            "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+            "NAIRI_API_KEY",
+            "NAIRI_BASE_URL",
+            "NAIRI_PROFILE",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
         ] {
             cmd.env_remove(var);
         }
@@ -104,12 +111,18 @@ pub fn snapshot(name: &str, actual: &str) {
     let times = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").unwrap();
     let normal = ids.replace_all(actual, "<ID>");
     let normal = times.replace_all(&normal, "<TIME>").into_owned();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &normal).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("no snapshot {}; run with UPDATE_SNAPSHOTS=1", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}; run with UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
     assert_eq!(normal, expected, "snapshot {name} differs");
 }
