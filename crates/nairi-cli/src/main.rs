@@ -19,6 +19,7 @@ mod profiles;
 mod raw_api;
 mod resources;
 mod schema;
+mod secret_set;
 mod turn_commands;
 mod turn_wait;
 
@@ -66,6 +67,9 @@ fn dispatch(
     if let Some((name, sub)) = matches.subcommand()
         && resources::is_group(name)
     {
+        if let Some(leaf) = secret_set::matches(name, sub) {
+            return rt.block_on(secret_set::run(&leaf, globals));
+        }
         let (op, leaf) = resources::resolve(name, sub)
             .ok_or_else(|| CliError::usage(format!("unknown command under {name}")))?;
         return rt.block_on(resources::run(op, leaf, globals));

@@ -96,6 +96,9 @@ impl Node {
         for op in self.ops {
             cmd = cmd.subcommand(op_command(op));
         }
+        if path == "vaults.secrets" {
+            cmd = cmd.subcommand(crate::secret_set::command());
+        }
         for child in self.children {
             let child_path = format!("{path}.{}", child.name);
             cmd = cmd.subcommand(child.into_command(&child_path));

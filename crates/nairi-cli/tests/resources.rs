@@ -214,6 +214,28 @@ fn secrets_come_from_stdin_and_never_show() {
         assert!(!text.contains(secret), "the secret leaked: {text}");
     }
     assert!(outputs.iter().any(|o| o.contains("STRIPE_KEY")));
+    // `set` creates, then rotates, by env key.
+    for _ in 0..2 {
+        let (code, out, err) = output(
+            w.nairi()
+                .args(["vaults", "secrets", "set", &vault, "OPENAI_KEY"])
+                .write_stdin(secret),
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(!out.contains(secret) && !err.contains(secret));
+    }
+    let (_, out, _) = output(w.nairi().args(["vaults", "secrets", "list", &vault]));
+    let keys: Vec<String> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["env_key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys.iter().filter(|k| *k == "OPENAI_KEY").count(),
+        1,
+        "{keys:?}"
+    );
     // No flag takes a secret value.
     let (code, _, err) = output(w.nairi().args([
         "vaults",
