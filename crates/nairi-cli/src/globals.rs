@@ -17,8 +17,14 @@ pub struct GlobalArgs {
     /// API key (prefer `nairi login` or NAIRI_API_KEY: an argument lands in shell history).
     #[arg(long, global = true, value_name = "KEY", help_heading = GLOBAL)]
     pub api_key: Option<String>,
-    /// Base URL of the API: a root like https://api.nairi.ai (or NAIRI_BASE_URL).
-    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
+    /// Base URL of the API, a root like `https://api.nairi.ai` (or `NAIRI_BASE_URL`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = GLOBAL,
+        help = "Base URL of the API: a root like https://api.nairi.ai (or NAIRI_BASE_URL)"
+    )]
     pub base_url: Option<String>,
     /// Profile of the config file to use (or NAIRI_PROFILE; default `default`).
     #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
