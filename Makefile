@@ -78,7 +78,7 @@ $(PY_TEST)/.ok: python-wheel
 	rm -rf $(PY_TEST)
 	$(PYTHON) -m venv $(PY_TEST)
 	$(PY_TEST)/bin/pip install --quiet --disable-pip-version-check $(PY_WHEELS)/*.whl \
-	  "pytest>=8" "pytest-asyncio>=0.24" "mypy>=1.10" typing_extensions
+	  "pytest>=8" "pytest-asyncio>=0.24" "pytest-timeout>=2.3" "mypy>=1.10" typing_extensions
 	touch $@
 
 ## test-python: codegen drift, then pytest, stubtest and mypy --strict against the installed wheel

@@ -25,7 +25,10 @@ async def test_a_cancelled_task_cancels_the_rust_request(emu) -> None:  # type: 
         handle = await c.conversations.start(agent_id="billing", prompt="hang")
         task = asyncio.create_task(c.conversations.wait(handle, initial_interval=0.01, max_interval=0.01))
         # Let it poll a few times (the log proves the wait is running).
+        deadline = time.monotonic() + 30
         while sum(r["path"].endswith(handle.message_id) for r in emu.requests()) < 3:
+            assert not task.done(), f"the wait ended instead of polling: {task}"
+            assert time.monotonic() < deadline, "the wait never polled"
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
