@@ -3,7 +3,7 @@
 // retries, status checks and parsing are the core's.
 import * as native from '../native.js';
 import { ERROR_CLASSES, NairiError } from './generated/errors';
-import type { ErrorPayload, TurnEvent } from './generated/types';
+import type { ErrorPayload, FileUpload, TurnEvent } from './generated/types';
 
 /** Options every call takes. */
 export interface RequestOptions {
@@ -38,6 +38,8 @@ export interface CallArguments {
   query?: object;
   /** The JSON body. */
   body?: unknown;
+  /** The upload of a multipart operation in its serde form (`data` in standard base64). */
+  file?: FileUpload;
 }
 
 /**
