@@ -4,7 +4,11 @@ import { inspect } from 'node:util';
 import * as native from '../native.js';
 import { Namespaces, type OperationId, type StreamId } from './generated/client';
 import type { ClientOptions } from './generated/types';
+import { configureFromEnv } from './logging';
 import { type CallArguments, type FileInput, type RunRequestOptions, type RequestOptions, Transport, toSdkError } from './transport';
+
+// NAIRI_LOG applies from the moment the package loads, whichever entry point loads it.
+configureFromEnv();
 
 /** This package's version, sent in the user agent (`nairi-node/x.y`). */
 export const VERSION: string = '0.1.0';

@@ -5,8 +5,6 @@
  *
  * @packageDocumentation
  */
-import { configureFromEnv } from './logging';
-
 export { Nairi, VERSION } from './client';
 export * from './generated/errors';
 export type * from './generated/types';
@@ -15,5 +13,3 @@ export { AbortError } from './transport';
 export type { CallArguments, FileInput, RequestOptions, RunRequestOptions } from './transport';
 export { consoleLogger, setLogLevel } from './logging';
 export type { LogLevel, LogRecord, Logger } from './logging';
-
-configureFromEnv();
