@@ -2,9 +2,9 @@
 
 use std::sync::Mutex;
 
+use nairi_emulator::{AgentSeed, Emulator, Fault, JobSeed, ScriptedTurn, Timings};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use nairi_emulator::{AgentSeed, Emulator, Fault, JobSeed, ScriptedTurn, Timings};
 use serde::Deserialize;
 
 /// What `startEmulator` takes (JSON): the timings (`"fast"`, the default for tests,

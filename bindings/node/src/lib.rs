@@ -98,7 +98,8 @@ where
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| core_error(&nairi::Error::validation(what, e.to_string())))
+    serde_json::from_str(json)
+        .map_err(|e| core_error(&nairi::Error::validation(what, e.to_string())))
 }
 
 fn to_json(value: &Value) -> Result<String> {
@@ -328,7 +329,9 @@ async fn run_with_events(
     client: &nairi::Client,
     id: &str,
     args: nairi::operations::CallArgs,
-    tsfn: Arc<napi::threadsafe_function::ThreadsafeFunction<String, (), String, Status, false, true>>,
+    tsfn: Arc<
+        napi::threadsafe_function::ThreadsafeFunction<String, (), String, Status, false, true>,
+    >,
 ) -> nairi::Result<Value> {
     use napi::threadsafe_function::ThreadsafeFunctionCallMode;
     let on_event = move |event: &nairi::TurnEvent| {
@@ -352,7 +355,10 @@ async fn run_with_events(
         }
         "conversations.run_follow_up" if plain && args.path.len() == 1 => {
             let job_id = args.path.get("job_id").and_then(Value::as_str);
-            match (job_id, serde_json::from_value::<nairi::operations::RunFollowUpArgs>(body)) {
+            match (
+                job_id,
+                serde_json::from_value::<nairi::operations::RunFollowUpArgs>(body),
+            ) {
                 (Some(job_id), Ok(a)) => {
                     conversations
                         .run_follow_up(job_id, &a.prompt, &a.options.on_event(on_event))

@@ -61,7 +61,8 @@ fn level_number(level: &Level) -> u8 {
 }
 
 fn enabled(meta: &Metadata<'_>) -> bool {
-    meta.target().starts_with("nairi") && level_number(meta.level()) <= LEVEL.load(Ordering::Relaxed)
+    meta.target().starts_with("nairi")
+        && level_number(meta.level()) <= LEVEL.load(Ordering::Relaxed)
 }
 
 #[derive(Default)]
