@@ -259,6 +259,15 @@ describe('conversations', () => {
   });
 });
 
+test('the user agent names the Node package and its version', async () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  assert.equal(nairi.VERSION, pkg.version);
+  const since = emu.requests().at(-1)?.seq ?? 0;
+  await client.models.list();
+  const [req] = emu.requests(since);
+  assert.match(req.headers['user-agent'], new RegExp(`nairi-rust/\\S+ nairi-node/${pkg.version}`));
+});
+
 describe('errors', () => {
   test('API errors carry status, retryAfter and the core message', async () => {
     emu.injectFault({ path_prefix: '/api/public/v1/models', status: 429, retry_after: '120', times: 1 });
@@ -371,6 +380,27 @@ describe('abort, parallel calls, panics, secrets', () => {
     c3.abort();
     await rejects(running, AbortError);
     await assertStopped(id);
+  });
+
+  test('breaking out of a watch stops the polling', async () => {
+    const agent = await deployedAgent('Broken off');
+    emu.script(agent.agent_id, [{ stuck: true }]);
+    const handle = await client.conversations.start({ agent_id: agent.agent_id, prompt: 'stuck' });
+    const seen = [];
+    for await (const ev of client.conversations.watch(handle, POLL)) {
+      seen.push(ev.type);
+      break;
+    }
+    assert.deepEqual(seen, ['status_changed']);
+    await assertStopped(handle.message_id);
+  });
+
+  test('run with onEvent still refuses a misspelt option with the core error', async () => {
+    await rejects(
+      client.conversations.run({ agent_id: 'x', prompt: 'y' }, { wait: { timeot: 1 }, onEvent: () => {} }),
+      nairi.ValidationError,
+      (e) => assert.match(e.field, /timeot/),
+    );
   });
 
   test('a thousand parallel calls on one signal: one listener, no warning, none left', async () => {
