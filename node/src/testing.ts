@@ -94,8 +94,8 @@ export interface ScriptedTurn {
   progress?: Partial<ProgressEvent>[];
   /** Progress events after the reply. */
   late_progress?: Partial<ProgressEvent>[];
-  /** Files the agent attaches (`{filename, content_type?, data?}`). */
-  attachments?: { filename: string; content_type?: string; data?: string }[];
+  /** Files the agent attaches to its reply (`data_base64`: the bytes, standard base64). */
+  attachments?: { filename: string; content_type?: string; data_base64: string }[];
   /** System messages after the reply. */
   system_messages?: string[];
   /** Fail the turn. */

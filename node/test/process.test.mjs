@@ -37,3 +37,15 @@ test('NAIRI_LOG=warn leaves out the debug events; unset, nothing is logged', () 
   assert.doesNotMatch(run('logs.mjs', { NAIRI_LOG: 'warn' }).stderr, /DEBUG/);
   assert.equal(run('logs.mjs').stderr, '');
 });
+
+test('a Rust panic is a rejected promise (the core\'s root class), and the process goes on', () => {
+  const out = run('panics.mjs', { RUST_BACKTRACE: '0' });
+  const [first, second, empty, after] = JSON.parse(out.stdout.trim().split('\n').at(-1));
+  for (const [payload, what] of [[first, 'boom'], [second, 'boom again']]) {
+    assert.equal(payload.class, 'NairiError');
+    assert.match(payload.message, new RegExp(`internal error in the native addon .*: ${what}$`));
+  }
+  assert.equal(empty, '');
+  assert.equal(after, true);
+  assert.match(out.stderr, /panicked at [\s\S]*boom/);
+});
