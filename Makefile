@@ -6,15 +6,16 @@ CARGO ?= cargo
 
 .PHONY: demo test test-rust contract lint doc emulator codegen bench clean test-python python-wheel demo-python
 
-## demo: run the Rust quickstart against the embedded emulator (or NAIRI_BASE_URL/NAIRI_API_KEY when set)
+## demo: run the Rust, Python and Node quickstarts against the embedded emulator (or NAIRI_BASE_URL/NAIRI_API_KEY when set)
 # Built first with progress shown (a cold build takes minutes), then run quietly.
 demo:
 	$(CARGO) build -p nairi --example quickstart
 	$(CARGO) run --quiet -p nairi --example quickstart
 	$(MAKE) --no-print-directory demo-python
+	$(MAKE) --no-print-directory demo-node
 
 ## test: every test of the project
-test: test-rust contract test-python
+test: test-rust contract test-python test-node
 
 # nextest when installed (per-test hang guard from .config/nextest.toml), else cargo test.
 test-rust:
@@ -40,6 +41,7 @@ lint:
 codegen:
 	$(CARGO) run --quiet -p nairi-surface
 	$(PYTHON) python/codegen.py
+	$(MAKE) --no-print-directory codegen-node
 
 ## bench: the SDK against each language's plain HTTP client on one emulator process (release
 ## builds, a few minutes); BENCH_QUICK=1 for a one-minute subset. Writes bench/results/latest.md.
@@ -95,3 +97,36 @@ test-python:
 demo-python:
 	if [ ! -f $(PY_TEST)/.ok ]; then $(MAKE) --no-print-directory $(PY_TEST)/.ok; fi
 	$(PY_TEST)/bin/python examples/python/quickstart.py
+# ---------------------------------------------------------------------------------------------
+# Node package (node/, addon in bindings/node). npm installs the dev tools (the napi CLI,
+# TypeScript, publint, attw) from node/package-lock.json; the addon is built once per run
+# into the workspace's target/ (debug: the tests need no release build).
+.PHONY: node-deps node-build test-node demo-node codegen-node
+NPM ?= npm
+NODE_TARGET_DIR ?= $(CURDIR)/target
+
+node/node_modules/.deps-stamp: node/package.json node/package-lock.json
+	cd node && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: node/node_modules/.deps-stamp
+
+## node-build: the addon (napi build, debug), the TypeScript facade and its ESM wrappers
+node-build: node-deps
+	cd node && CARGO_TARGET_DIR=$(NODE_TARGET_DIR) $(NPM) run --silent build
+
+## codegen-node: node/src/generated/ from spec/surface.json
+codegen-node:
+	cd node && node scripts/generate.mjs
+
+## test-node: drift check, node --test (scenarios included), the type test, publint and attw
+test-node: node-build
+	cd node && node scripts/generate.mjs --check
+	cd node && node --test --test-timeout=120000 --test-reporter=spec test/
+	cd node && $(NPM) run --silent test:types
+	cd node && $(NPM) run --silent lint:package
+
+## demo-node: the Node quickstart (examples/node/quickstart.mjs)
+demo-node: node-build
+	cd examples/node && $(NPM) install --no-audit --no-fund --offline --loglevel=error
+	node examples/node/quickstart.mjs

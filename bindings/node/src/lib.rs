@@ -1,0 +1,459 @@
+//! The napi addon behind the `nairi` npm package.
+//!
+//! A thin layer over the Rust core with a handful of entry points and no per-operation code:
+//! a client built from [`nairi::ClientOptions`] (JSON), the generic call by operation id over
+//! JSON strings ([`NativeClient::call`]), the streams of `conversations.watch` and
+//! `agents.conversations.list_all` ([`NativeStream`]), cancellation ([`CancelToken`]), the
+//! core's tracing events ([`set_logger`]) and the emulator ([`start_emulator`]). Values cross
+//! as JSON strings (faster than napi value conversion for models, see BINDINGS.md) and errors
+//! as the JSON of [`nairi::ErrorPayload`] in the rejection's message, which the TypeScript
+//! facade turns into its generated `Error` subclasses.
+//!
+//! Cancellation: the facade adds its own `abort` listener to the caller's `AbortSignal` and
+//! removes it when the call settles, and that listener calls [`CancelToken::cancel`]. napi's
+//! own `AbortSignal` support is not used because it sets `signal.onabort`, so a signal shared
+//! by several calls would only cancel the last one.
+
+#![deny(missing_docs)]
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+mod emulator;
+mod logging;
+
+pub use emulator::{NativeEmulator, start_emulator};
+pub use logging::set_logger;
+
+/// The class of the envelope a cancelled call rejects with; the facade turns it into its
+/// `AbortError` (it is none of the core's classes).
+const ABORTED_CLASS: &str = "AbortError";
+
+/// A rejection carrying the JSON of a core error.
+fn core_error(err: &nairi::Error) -> Error {
+    let payload = serde_json::to_string(&err.to_payload()).unwrap_or_else(|e| {
+        // Cannot happen (the payload is plain data), but never lose the error.
+        envelope("NairiError", &format!("{err} (and its payload: {e})"))
+    });
+    Error::new(Status::GenericFailure, payload)
+}
+
+/// The JSON of an error the core did not produce (a cancellation, a panic).
+fn envelope(class: &str, message: &str) -> String {
+    serde_json::json!({ "class": class, "message": message }).to_string()
+}
+
+fn aborted() -> Error {
+    Error::new(
+        Status::Cancelled,
+        envelope(ABORTED_CLASS, "the operation was aborted"),
+    )
+}
+
+/// Turns a panic payload into a rejection, so a Rust panic never crashes the process.
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    Error::new(
+        Status::GenericFailure,
+        envelope(
+            nairi::ROOT_CLASS_NAME,
+            &format!("internal error in the native addon (a bug, please report it): {what}"),
+        ),
+    )
+}
+
+/// Runs `work` on the addon's tokio runtime as a promise: cancelled by `token`, with panics
+/// turned into rejections.
+fn guarded<T, F>(env: &Env, token: Option<CancellationToken>, work: F) -> Result<PromiseRaw<'_, T>>
+where
+    T: 'static + Send + ToNapiValue,
+    F: 'static + Send + Future<Output = Result<T>>,
+{
+    env.spawn_future(async move {
+        let work = AssertUnwindSafe(work).catch_unwind();
+        let outcome = match token {
+            // Dropping `work` stops the Rust side: its HTTP request or its wait loop.
+            Some(token) => tokio::select! {
+                biased;
+                () = token.cancelled() => return Err(aborted()),
+                outcome = work => outcome,
+            },
+            None => work.await,
+        };
+        outcome.unwrap_or_else(|payload| Err(panicked(payload)))
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T> {
+    serde_json::from_str(json)
+        .map_err(|e| core_error(&nairi::Error::validation(what, e.to_string())))
+}
+
+fn to_json(value: &Value) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::from_reason(e.to_string()))
+}
+
+/// Cancels the calls it is passed to; the facade cancels it from an `AbortSignal` listener.
+#[napi]
+pub struct CancelToken {
+    inner: CancellationToken,
+}
+
+#[napi]
+impl CancelToken {
+    /// A token not cancelled yet.
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        CancelToken {
+            inner: CancellationToken::new(),
+        }
+    }
+
+    /// Cancels every call holding this token: each rejects with an `AbortError` envelope
+    /// and its Rust work (request, wait loop, stream) is dropped.
+    #[napi]
+    pub fn cancel(&self) {
+        self.inner.cancel();
+    }
+
+    /// Whether [`CancelToken::cancel`] was called.
+    #[napi(getter)]
+    pub fn cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+}
+
+/// The bytes of an upload, for the multipart operations (`attachments.upload`,
+/// `skills.create`, `skills.replace`): in memory, or a path read by the addon.
+#[napi(object)]
+pub struct NativeFile {
+    /// The bytes (a Buffer or Uint8Array); absent when `path` is given.
+    pub data: Option<Uint8Array>,
+    /// A file to read; its last component is the default file name.
+    pub path: Option<String>,
+    /// The file name sent in the part (default: the path's last component, else `upload.bin`).
+    pub filename: Option<String>,
+    /// The MIME type (default: guessed from the file name by the core).
+    pub content_type: Option<String>,
+}
+
+/// The file resolved, read from disk when a path was given.
+enum FileSource {
+    Memory(Vec<u8>),
+    Path(std::path::PathBuf),
+}
+
+struct PendingFile {
+    source: FileSource,
+    filename: Option<String>,
+    content_type: Option<String>,
+}
+
+impl PendingFile {
+    fn from_native(file: NativeFile) -> Result<Self> {
+        let source = match (file.data, file.path) {
+            (Some(data), None) => FileSource::Memory(data.to_vec()),
+            (None, Some(path)) => FileSource::Path(path.into()),
+            _ => {
+                return Err(core_error(&nairi::Error::validation(
+                    "file",
+                    "give either the bytes (data) or a path, not both or neither",
+                )));
+            }
+        };
+        Ok(PendingFile {
+            source,
+            filename: file.filename,
+            content_type: file.content_type,
+        })
+    }
+
+    async fn load(self) -> nairi::Result<nairi::types::FileUpload> {
+        let (data, default_name) = match self.source {
+            FileSource::Memory(data) => (data, "upload.bin".to_owned()),
+            FileSource::Path(path) => {
+                let data = tokio::task::spawn_blocking({
+                    let path = path.clone();
+                    move || std::fs::read(path)
+                })
+                .await
+                .map_err(|e| nairi::Error::validation("file", e.to_string()))?
+                .map_err(|source| nairi::Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("upload.bin")
+                    .to_owned();
+                (data, name)
+            }
+        };
+        let filename = self.filename.unwrap_or(default_name);
+        let content_type = self
+            .content_type
+            .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
+        Ok(nairi::types::FileUpload::new(filename, content_type, data))
+    }
+}
+
+/// A client of the Nairi API: the core's `Client`, built once from options.
+#[napi]
+pub struct NativeClient {
+    inner: nairi::Client,
+}
+
+#[napi]
+impl NativeClient {
+    /// Builds a client from the JSON of `ClientOptions` (seconds; unknown keys refused):
+    /// argument, then `NAIRI_API_KEY` / `NAIRI_BASE_URL`, then the defaults. Throws the
+    /// envelope of a `ConfigurationError` or `ValidationError`.
+    #[napi(constructor)]
+    pub fn new(options_json: String) -> Result<Self> {
+        let options: nairi::ClientOptions = parse("options", &options_json)?;
+        if let Some(key) = &options.api_key {
+            logging::remember_secret(key);
+        }
+        if options.use_env.unwrap_or(true)
+            && let Ok(key) = std::env::var("NAIRI_API_KEY")
+        {
+            logging::remember_secret(&key);
+        }
+        let inner = options.build().map_err(|e| core_error(&e))?;
+        Ok(NativeClient { inner })
+    }
+
+    /// Runs an operation (or `conversations.wait`/`run`/`run_follow_up`) by id with the JSON
+    /// of its `CallArgs`; resolves to the JSON of the result. `file` is the upload of a
+    /// multipart operation. With `on_event`, `run` and `run_follow_up` pass every turn event
+    /// (its JSON) to it as it happens.
+    #[napi(
+        ts_return_type = "Promise<string>",
+        ts_args_type = "id: string, argsJson: string, file?: NativeFile | undefined | null, token?: CancelToken | undefined | null, onEvent?: ((eventJson: string) => void) | undefined | null"
+    )]
+    pub fn call<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+        args_json: String,
+        file: Option<NativeFile>,
+        token: Option<&CancelToken>,
+        on_event: Option<Function<String, ()>>,
+    ) -> Result<PromiseRaw<'env, String>> {
+        let mut args: nairi::operations::CallArgs = parse("args", &args_json)?;
+        let file = file.map(PendingFile::from_native).transpose()?;
+        let events = match on_event {
+            Some(f) => Some(Arc::new(
+                f.build_threadsafe_function::<String>()
+                    .callee_handled::<false>()
+                    .weak::<true>()
+                    .build()?,
+            )),
+            None => None,
+        };
+        let client = self.inner.clone();
+        guarded(env, token.map(|t| t.inner.clone()), async move {
+            if let Some(file) = file {
+                args.file = Some(file.load().await.map_err(|e| core_error(&e))?);
+            }
+            let result = match events {
+                Some(tsfn) => run_with_events(&client, &id, args, tsfn).await,
+                None => client.call_operation(&id, args).await,
+            };
+            to_json(&result.map_err(|e| core_error(&e))?)
+        })
+    }
+
+    /// Starts a streaming call (`conversations.watch`, `agents.conversations.list_all`) with
+    /// the JSON of its `CallArgs`. Invalid arguments throw at once, before anything is sent.
+    #[napi]
+    pub fn stream(&self, id: String, args_json: String) -> Result<NativeStream> {
+        let args: nairi::operations::CallArgs = parse("args", &args_json)?;
+        let stream = self
+            .inner
+            .stream_operation(&id, args)
+            .map_err(|e| core_error(&e))?;
+        Ok(NativeStream {
+            inner: Arc::new(tokio::sync::Mutex::new(Some(stream))),
+            closed: CancellationToken::new(),
+        })
+    }
+
+    /// Downloads an attachment and writes it into `dir` under its sanitised file name (the
+    /// core's `Attachment::save_to_dir`); resolves to the JSON `{"path": ..}` of the file.
+    #[napi(
+        ts_return_type = "Promise<string>",
+        ts_args_type = "attachmentId: string, dir: string, token?: CancelToken | undefined | null"
+    )]
+    pub fn save_attachment<'env>(
+        &self,
+        env: &'env Env,
+        attachment_id: String,
+        dir: String,
+        token: Option<&CancelToken>,
+    ) -> Result<PromiseRaw<'env, String>> {
+        let client = self.inner.clone();
+        guarded(env, token.map(|t| t.inner.clone()), async move {
+            let attachment = client
+                .attachments()
+                .get(&attachment_id)
+                .await
+                .map_err(|e| core_error(&e))?;
+            let path = attachment
+                .save_to_dir(&dir)
+                .await
+                .map_err(|e| core_error(&e))?;
+            to_json(&serde_json::json!({ "path": path.to_string_lossy() }))
+        })
+    }
+}
+
+/// `run` / `run_follow_up` with an event callback: the core's `RunOptions::on_event`.
+/// Arguments that do not decode go to the core's generic call, which names what is wrong.
+async fn run_with_events(
+    client: &nairi::Client,
+    id: &str,
+    args: nairi::operations::CallArgs,
+    tsfn: Arc<
+        napi::threadsafe_function::ThreadsafeFunction<String, (), String, Status, false, true>,
+    >,
+) -> nairi::Result<Value> {
+    use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+    let on_event = move |event: &nairi::TurnEvent| {
+        if let Ok(json) = serde_json::to_string(event) {
+            tsfn.call(json, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    };
+    let plain = args.query.is_empty() && args.file.is_none();
+    let body = args.body.clone().unwrap_or(Value::Null);
+    let conversations = client.conversations();
+    let turn = match id {
+        "conversations.run" if plain && args.path.is_empty() => {
+            match serde_json::from_value::<nairi::operations::RunArgs>(body) {
+                Ok(a) => {
+                    conversations
+                        .run(a.request, &a.options.on_event(on_event))
+                        .await?
+                }
+                Err(_) => return client.call_operation(id, args).await,
+            }
+        }
+        "conversations.run_follow_up" if plain && args.path.len() == 1 => {
+            let job_id = args.path.get("job_id").and_then(Value::as_str);
+            match (
+                job_id,
+                serde_json::from_value::<nairi::operations::RunFollowUpArgs>(body),
+            ) {
+                (Some(job_id), Ok(a)) => {
+                    conversations
+                        .run_follow_up(job_id, &a.prompt, &a.options.on_event(on_event))
+                        .await?
+                }
+                _ => return client.call_operation(id, args).await,
+            }
+        }
+        // Anything else is the plain call, which refuses what it does not know.
+        _ => return client.call_operation(id, args).await,
+    };
+    serde_json::to_value(&turn).map_err(|e| nairi::Error::validation("result", e.to_string()))
+}
+
+/// The items of a streaming call, read one at a time.
+#[napi]
+pub struct NativeStream {
+    inner: Arc<tokio::sync::Mutex<Option<BoxStream<'static, nairi::Result<Value>>>>>,
+    closed: CancellationToken,
+}
+
+#[napi]
+impl NativeStream {
+    /// The next item's JSON, or `null` at the end. An error item rejects and ends the stream;
+    /// cancelling `token` (or [`NativeStream::close`]) drops the stream and its Rust work.
+    #[napi(
+        ts_return_type = "Promise<string | null>",
+        ts_args_type = "token?: CancelToken | undefined | null"
+    )]
+    pub fn next<'env>(
+        &self,
+        env: &'env Env,
+        token: Option<&CancelToken>,
+    ) -> Result<PromiseRaw<'env, Option<String>>> {
+        let inner = self.inner.clone();
+        let closed = self.closed.clone();
+        let token = token.map(|t| t.inner.clone());
+        guarded(env, None, async move {
+            let mut slot = inner.lock().await;
+            let Some(stream) = slot.as_mut() else {
+                return Ok(None);
+            };
+            let cancelled = async {
+                match &token {
+                    Some(t) => t.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let item = tokio::select! {
+                biased;
+                () = closed.cancelled() => None,
+                () = cancelled => {
+                    *slot = None;
+                    return Err(aborted());
+                }
+                item = stream.next() => Some(item),
+            };
+            match item {
+                None | Some(None) => {
+                    *slot = None;
+                    Ok(None)
+                }
+                Some(Some(Ok(v))) => Ok(Some(to_json(&v)?)),
+                Some(Some(Err(e))) => {
+                    *slot = None;
+                    Err(core_error(&e))
+                }
+            }
+        })
+    }
+
+    /// Ends the stream: a pending `next` resolves to `null` and the Rust work is dropped.
+    #[napi]
+    pub fn close(&self) {
+        self.closed.cancel();
+        if let Ok(mut slot) = self.inner.try_lock() {
+            *slot = None;
+        }
+    }
+}
+
+/// Panics inside the addon, as a bug would: for the test that a panic becomes a rejected
+/// promise (through the same guard as every call) and the process goes on.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn panic_for_test(env: &Env, message: String) -> Result<PromiseRaw<'_, String>> {
+    guarded(env, None, async move {
+        if !message.is_empty() {
+            panic!("{message}");
+        }
+        Ok(message)
+    })
+}
+
+/// The core's version (`nairi` crate), for the user agent and diagnostics.
+#[napi]
+pub fn core_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

@@ -1,0 +1,74 @@
+// The client: options resolved by the core, the generated namespaces, the generic call.
+import { inspect } from 'node:util';
+
+import * as native from '../native.js';
+import { Namespaces, type OperationId, type StreamId } from './generated/client';
+import type { ClientOptions } from './generated/types';
+import { configureFromEnv } from './logging';
+import { type CallArguments, type FileInput, type RunRequestOptions, type RequestOptions, Transport, toSdkError } from './transport';
+
+// NAIRI_LOG applies from the moment the package loads, whichever entry point loads it.
+configureFromEnv();
+
+/** This package's version, sent in the user agent (`nairi-node/x.y`). */
+export const VERSION: string = '0.1.0';
+
+/**
+ * A client of the Nairi API.
+ *
+ * Options are the core's `ClientOptions` (snake_case, durations in seconds), each resolved
+ * once in the core: the argument, then `NAIRI_API_KEY` / `NAIRI_BASE_URL` (unless
+ * `use_env: false`), then the default. Unusable settings throw a `ConfigurationError`; an
+ * unknown option a `ValidationError`. The key is kept in the addon only: it is never a
+ * property of this object and never appears in `util.inspect`, errors or logs.
+ *
+ * ```ts
+ * const client = new Nairi();               // NAIRI_API_KEY, NAIRI_BASE_URL
+ * const agent = await client.agents.create({ name: 'Support bot' });
+ * const turn = await client.conversations.run({ agent_id: agent.agent_id, prompt: 'Hi' });
+ * ```
+ */
+export class Nairi extends Namespaces {
+  readonly #transport: Transport;
+
+  constructor(options: ClientOptions = {}) {
+    const suffix = options.user_agent_suffix
+      ? `nairi-node/${VERSION} ${options.user_agent_suffix}`
+      : `nairi-node/${VERSION}`;
+    let client: native.NativeClient;
+    try {
+      client = new native.NativeClient(JSON.stringify({ ...options, user_agent_suffix: suffix }));
+    } catch (err) {
+      throw toSdkError(err);
+    }
+    const transport = new Transport(client);
+    super(transport);
+    this.#transport = transport;
+  }
+
+  /**
+   * Runs any operation by its id (`agents.env_vars.update`, `conversations.run`) with the
+   * core's `CallArgs` (`path`, `query`, `body`), as every typed method does.
+   */
+  callOperation<R = unknown>(
+    id: OperationId | (string & {}),
+    args: CallArguments = {},
+    options?: RunRequestOptions & { file?: FileInput },
+  ): Promise<R> {
+    return this.#transport.call<R>(id, args, options, options?.file);
+  }
+
+  /** Iterates a streaming call by id (`conversations.watch`, `agents.conversations.list_all`). */
+  streamOperation<R = unknown>(
+    id: StreamId | (string & {}),
+    args: CallArguments = {},
+    options?: RequestOptions,
+  ): AsyncIterableIterator<R> {
+    return this.#transport.stream<R>(id, args, options);
+  }
+
+  /** Shown by `util.inspect` and `console.log`: never the key. */
+  [inspect.custom](): string {
+    return 'Nairi {}';
+  }
+}

@@ -1,0 +1,216 @@
+// The hand-written adapter between the generated facade and the addon: JSON in and out,
+// AbortSignal wiring, async iterators, files and errors. No behaviour lives here: validation,
+// retries, status checks and parsing are the core's.
+import * as native from '../native.js';
+import { ERROR_CLASSES, NairiError } from './generated/errors';
+import type { ErrorPayload, FileUpload, TurnEvent } from './generated/types';
+
+/** Options every call takes. */
+export interface RequestOptions {
+  /**
+   * Aborts the call: it rejects with an {@link AbortError} and the Rust work stops (the HTTP
+   * request, the wait loop, the stream). An already-aborted signal rejects at once.
+   */
+  signal?: AbortSignal | undefined;
+}
+
+/** The options of `run` and `runFollowUp` besides the core's `RunOptions`. */
+export interface RunRequestOptions extends RequestOptions {
+  /** Receives every event `watch` would yield (status changes, progress, messages, the end). */
+  onEvent?: ((event: TurnEvent) => void) | undefined;
+}
+
+/**
+ * A file to upload: a path (read by the addon), the bytes, or either with an explicit name and
+ * MIME type (`content_type`, guessed from the name by the core when absent).
+ */
+export type FileInput =
+  | string
+  | Uint8Array
+  | { data: Uint8Array; filename?: string; content_type?: string }
+  | { path: string; filename?: string; content_type?: string };
+
+/** The arguments of the generic call (the core's `CallArgs`, without the file). */
+export interface CallArguments {
+  /** Path parameters by name. */
+  path?: { readonly [name: string]: string };
+  /** The query model. */
+  query?: object;
+  /** The JSON body. */
+  body?: unknown;
+  /** The upload of a multipart operation in its serde form (`data` in standard base64). */
+  file?: FileUpload;
+}
+
+/**
+ * The rejection of an aborted call, like Node's own `AbortError` (`name` and `code`), with the
+ * signal's reason as `cause`. Not a `NairiError`: the SDK did not fail, the caller stopped it.
+ */
+export class AbortError extends Error {
+  /** `'ABORT_ERR'`, as Node's own abort errors have. */
+  readonly code = 'ABORT_ERR';
+
+  /** An abort error whose cause is the signal's reason. */
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+const ENVELOPE = '{"class":';
+
+function abortError(signal: AbortSignal | undefined): AbortError {
+  return new AbortError('The operation was aborted', { cause: signal?.reason });
+}
+
+/** The addon's rejection rebuilt as the SDK's error class (or passed through untouched). */
+export function toSdkError(err: unknown, signal?: AbortSignal): unknown {
+  const message = err instanceof Error ? err.message : undefined;
+  if (message === undefined || !message.startsWith(ENVELOPE)) return err;
+  let payload: ErrorPayload;
+  try {
+    payload = JSON.parse(message) as ErrorPayload;
+  } catch {
+    return err;
+  }
+  if (payload.class === 'AbortError') return abortError(signal);
+  const Class = ERROR_CLASSES[payload.class] ?? NairiError;
+  return new Class(payload.message, payload);
+}
+
+// One abort listener per signal, however many calls share it, removed when the last call
+// settles: a thousand calls on one signal add one listener, not a thousand.
+interface SignalEntry {
+  tokens: Set<native.CancelToken>;
+  listener: () => void;
+}
+const signals = new WeakMap<AbortSignal, SignalEntry>();
+
+function attach(signal: AbortSignal): native.CancelToken {
+  const token = new native.CancelToken();
+  let entry = signals.get(signal);
+  if (!entry) {
+    const tokens = new Set<native.CancelToken>();
+    const listener = (): void => {
+      for (const t of tokens) t.cancel();
+    };
+    entry = { tokens, listener };
+    signals.set(signal, entry);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  entry.tokens.add(token);
+  return token;
+}
+
+function detach(signal: AbortSignal, token: native.CancelToken): void {
+  const entry = signals.get(signal);
+  if (!entry) return;
+  entry.tokens.delete(token);
+  if (entry.tokens.size === 0) {
+    signal.removeEventListener('abort', entry.listener);
+    signals.delete(signal);
+  }
+}
+
+function nativeFile(file: FileInput): native.NativeFile {
+  if (typeof file === 'string') return { path: file };
+  if (file instanceof Uint8Array) return { data: file };
+  const out: native.NativeFile = 'path' in file ? { path: file.path } : { data: file.data };
+  if (file.filename !== undefined) out.filename = file.filename;
+  if (file.content_type !== undefined) out.contentType = file.content_type;
+  return out;
+}
+
+/** @internal The one road from the facade to the addon. */
+export class Transport {
+  readonly #native: native.NativeClient;
+
+  constructor(client: native.NativeClient) {
+    this.#native = client;
+  }
+
+  /** Runs `id` with `args` through the core's generic call; resolves to the parsed result. */
+  async call<R>(
+    id: string,
+    args: CallArguments,
+    options?: RunRequestOptions,
+    file?: FileInput,
+  ): Promise<R> {
+    const signal = options?.signal;
+    if (signal?.aborted) throw abortError(signal);
+    const onEvent = options?.onEvent;
+    const events = onEvent ? (json: string): void => onEvent(JSON.parse(json) as TurnEvent) : undefined;
+    const token = signal ? attach(signal) : undefined;
+    try {
+      const json = await this.#native.call(
+        id,
+        JSON.stringify(args),
+        file === undefined ? undefined : nativeFile(file),
+        token,
+        events,
+      );
+      return JSON.parse(json) as R;
+    } catch (err) {
+      throw toSdkError(err, signal);
+    } finally {
+      if (signal && token) detach(signal, token);
+    }
+  }
+
+  /** Iterates a streaming call; breaking out, returning or aborting drops the Rust stream. */
+  stream<R>(id: string, args: CallArguments, options?: RequestOptions): AsyncIterableIterator<R> {
+    const client = this.#native;
+    const signal = options?.signal;
+    async function* items(): AsyncGenerator<R, void, undefined> {
+      if (signal?.aborted) throw abortError(signal);
+      let stream: native.NativeStream;
+      try {
+        stream = client.stream(id, JSON.stringify(args));
+      } catch (err) {
+        throw toSdkError(err, signal);
+      }
+      const token = signal ? attach(signal) : undefined;
+      try {
+        for (;;) {
+          let json: string | null;
+          try {
+            json = await stream.next(token);
+          } catch (err) {
+            throw toSdkError(err, signal);
+          }
+          if (json === null) return;
+          yield JSON.parse(json) as R;
+        }
+      } finally {
+        stream.close();
+        if (signal && token) detach(signal, token);
+      }
+    }
+    return items();
+  }
+
+  /** `attachments.get`, its base64 `data` decoded into a Buffer. */
+  async download(attachmentId: string, options?: RequestOptions): Promise<Buffer> {
+    const attachment = await this.call<{ data: string }>(
+      'attachments.get',
+      { path: { attachment_id: attachmentId } },
+      options,
+    );
+    return Buffer.from(attachment.data, 'base64');
+  }
+
+  /** The core's `save_to_dir`: the sanitised file name inside `dir`; resolves to the path. */
+  async saveToDir(attachmentId: string, dir: string, options?: RequestOptions): Promise<string> {
+    const signal = options?.signal;
+    if (signal?.aborted) throw abortError(signal);
+    const token = signal ? attach(signal) : undefined;
+    try {
+      const json = await this.#native.saveAttachment(attachmentId, dir, token);
+      return (JSON.parse(json) as { path: string }).path;
+    } catch (err) {
+      throw toSdkError(err, signal);
+    } finally {
+      if (signal && token) detach(signal, token);
+    }
+  }
+}

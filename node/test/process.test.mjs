@@ -1,0 +1,51 @@
+// Whole-process behaviour, in child processes: exiting by itself, NAIRI_LOG.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+// A hang guard, not a timing assertion: a process kept alive by a handle would never end.
+const HANG_GUARD_MS = 60_000;
+
+function run(name, env = {}) {
+  const out = spawnSync(process.execPath, [fixture(name)], {
+    env: { ...process.env, NAIRI_LOG: '', ...env },
+    encoding: 'utf8',
+    timeout: HANG_GUARD_MS,
+  });
+  assert.equal(out.signal, null, `killed (still running after ${HANG_GUARD_MS} ms): ${out.stderr}`);
+  assert.equal(out.status, 0, out.stderr);
+  return out;
+}
+
+test('the process exits by itself once the client is no longer used', () => {
+  const out = run('exits.mjs');
+  assert.match(out.stdout, /^done exit/m);
+});
+
+test('NAIRI_LOG=debug sends the core events to the console, the key redacted', () => {
+  const out = run('logs.mjs', { NAIRI_LOG: 'debug' });
+  const { key } = JSON.parse(out.stdout.trim().split('\n').at(-1));
+  assert.match(out.stderr, /nairi DEBUG nairi::transport: response .*status=200/);
+  assert.match(out.stderr, /status=404/);
+  assert.match(out.stderr, /authorization=\[redacted\]/);
+  assert.ok(!out.stderr.includes(key), out.stderr);
+});
+
+test('NAIRI_LOG=warn leaves out the debug events; unset, nothing is logged', () => {
+  assert.doesNotMatch(run('logs.mjs', { NAIRI_LOG: 'warn' }).stderr, /DEBUG/);
+  assert.equal(run('logs.mjs').stderr, '');
+});
+
+test('a Rust panic is a rejected promise (the core\'s root class), and the process goes on', () => {
+  const out = run('panics.mjs', { RUST_BACKTRACE: '0' });
+  const [first, second, empty, after] = JSON.parse(out.stdout.trim().split('\n').at(-1));
+  for (const [payload, what] of [[first, 'boom'], [second, 'boom again']]) {
+    assert.equal(payload.class, 'NairiError');
+    assert.match(payload.message, new RegExp(`internal error in the native addon .*: ${what}$`));
+  }
+  assert.equal(empty, '');
+  assert.equal(after, true);
+  assert.match(out.stderr, /panicked at [\s\S]*boom/);
+});

@@ -1,0 +1,10 @@
+// The ESM face has the same names and types as the CommonJS one.
+import { Nairi, NotFoundError, type Agent } from '../../dist/index.mjs';
+import { startEmulator } from '../../dist/testing.mjs';
+
+const client: Nairi = new Nairi({ api_key: 'nr_x', use_env: false });
+const agent: Promise<Agent> = client.agents.get('x');
+const isNotFound = (e: unknown): boolean => e instanceof NotFoundError;
+void agent;
+void isNotFound;
+void startEmulator;
