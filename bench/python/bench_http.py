@@ -147,9 +147,58 @@ async def async_main(agent_id: str) -> None:
                 flush=True,
             )
     print()
+    await breakdown(sdk, aio_get, agent_id)
     await hx.aclose()
     await aio.close()
     await sdk.close()
+
+
+async def breakdown(sdk: nairi.AsyncClient, aio_get, agent_id: str) -> None:
+    """Where the SDK's time goes on the GET at 10 in flight: the native call alone (JSON bytes
+    out, no model), the whole SDK call, and the Python-side encode + decode in a tight loop."""
+    from nairi import models
+    from nairi._base import _encoder
+    from nairi._model import decode
+
+    native = sdk._t.native  # noqa: SLF001 (a measurement of the layers)
+    args = {"path": {"agent_id": agent_id}}
+
+    async def native_get() -> None:
+        await native.call("agents.get", _encoder.encode(args))
+
+    async def sdk_get() -> None:
+        await sdk.agents.get(agent_id)
+
+    impl = {"nairi": sdk_get, "native only": native_get, "aiohttp": aio_get}
+    n = {k: sized((await async_round(fn, 100, 10))[0], 10) for k, fn in impl.items()}
+    thr: dict[str, list[float]] = {k: [] for k in impl}
+    cpu: dict[str, list[float]] = {k: [] for k in impl}
+    order = list(impl)
+    for i in range(ROUNDS):
+        for k in order[i % 3 :] + order[: i % 3]:
+            t, c = await async_round(impl[k], n[k], 10)
+            thr[k].append(t)
+            cpu[k].append(c)
+    raw = await native.call("agents.get", _encoder.encode(args))
+    loops = 20000
+    t0 = time.perf_counter()
+    for _ in range(loops):
+        _encoder.encode(args)
+        decode(raw, models.Agent)
+    py_us = (time.perf_counter() - t0) * 1e6 / loops
+    print("#### Where the async GET's time goes (10 in flight)\n")
+    print(
+        "`native only` awaits the native module's generic call and keeps its JSON bytes (no "
+        "model); `nairi` is the whole `client.agents.get`. The last line times the Python-side "
+        f"work of one call (msgspec encode of the arguments + decode of {len(raw)} bytes into "
+        "the `Agent` model) in a tight loop.\n"
+    )
+    print("| client | calls/s | CPU µs/call | spread |")
+    print("|---|---|---|---|")
+    for k in impl:
+        print(f"| {k} | {median(thr[k]):.0f} | {median(cpu[k]):.0f} | {spread(thr[k]):.0f}% |")
+    print(f"| Python encode + decode alone | | {py_us:.1f} | |")
+    print()
 
 
 # ---- sync ----------------------------------------------------------------------------------
