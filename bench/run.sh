@@ -81,6 +81,7 @@ result=bench/results/latest.md
   echo "- every figure below comes from this run; ratios compare clients within it (the machine is shared: absolute times are not comparable between runs)"
   echo
   target/release/nairi-bench "$base" "$key" "${quick[@]}"
+  target/release/nairi-poll "$base" "$key" "${quick[@]}"
   $venv/bin/python bench/python/bench_http.py "$base" "$key" "${quick[@]}"
   $venv/bin/python bench/python/bench_startup.py "$base" "$key" "${quick[@]}"
   (cd bench/node && node bench.mjs "$base" "$key" "${quick[@]}")
