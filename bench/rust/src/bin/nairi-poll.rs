@@ -1,0 +1,324 @@
+//! Polling efficiency (issue 11, item 4): the Rust SDK's `wait` with its default options
+//! against the only public client's fixed 2-second poll of the message plus the whole thread,
+//! started at a random phase, on turns scripted to take T seconds.
+//!
+//! `nairi-poll BASE_URL API_KEY [--quick]` prints a markdown section on stdout.
+//!
+//! Per turn: requests = the emulator's request log entries naming the turn's job or message
+//! (the `start` is sent by another client and not counted); bytes = every byte the emulator
+//! sent to the polling client (headers included), counted by a TCP relay in this process that
+//! only that client uses; lag = when the client returned minus the user message's
+//! `updated_at` (when the emulator marked it completed; one clock, this machine's).
+//! All turns run at once, each on its own agent and its own relay.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+use nairi::WaitOptions;
+use nairi::types::{StartConversation, TurnHandle};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A relay 127.0.0.1:any -> `upstream`, counting the bytes sent back to the client.
+async fn relay(upstream: String) -> (String, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the relay");
+    let addr = listener.local_addr().expect("relay address");
+    let down = Arc::new(AtomicU64::new(0));
+    let counter = down.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let (upstream, counter) = (upstream.clone(), counter.clone());
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let up = tokio::io::copy(&mut cr, &mut sw);
+                // Counted chunk by chunk: keep-alive connections stay open after the turn.
+                let back = async {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        match sr.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                counter.fetch_add(n as u64, Ordering::Relaxed);
+                                if cw.write_all(&buf[..n]).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                };
+                let _ = tokio::join!(up, back);
+            });
+        }
+    });
+    (format!("http://{addr}"), down)
+}
+
+struct Outcome {
+    requests: usize,
+    bytes: u64,
+    lag: f64,
+}
+
+fn random_phase() -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64 ^ (d.as_secs() * 2_654_435_761))
+        .unwrap_or(0);
+    Duration::from_millis(nanos % 2000)
+}
+
+struct Env {
+    base: String,
+    key: String,
+    http: reqwest::Client,
+}
+
+impl Env {
+    fn api(&self, path: &str) -> String {
+        format!("{}/api/public/v1{path}", self.base)
+    }
+
+    async fn post(&self, url: String, body: Value) -> Value {
+        self.http
+            .post(url)
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("a control or start request")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    /// A deployed agent with one scripted turn of `t` seconds, and that turn started.
+    async fn turn(&self, t: u64) -> TurnHandle {
+        let agent = self
+            .post(
+                format!("{}/_emulator/agents", self.base),
+                json!({ "name": "poll", "deployed": true }),
+            )
+            .await;
+        let id = agent["id"].as_str().expect("agent id").to_string();
+        self.post(
+            format!("{}/_emulator/agents/{id}/script", self.base),
+            json!({ "turns": [{ "delay_ms": t * 1000 }] }),
+        )
+        .await;
+        let start = StartConversation::new(id, "poll");
+        let handle = self
+            .post(
+                self.api("/conversations/start"),
+                serde_json::to_value(&start).unwrap(),
+            )
+            .await;
+        serde_json::from_value(handle).expect("a turn handle")
+    }
+
+    async fn completed_at(&self, message_id: &str) -> DateTime<Utc> {
+        let m: Value = self
+            .http
+            .get(self.api(&format!("/messages/{message_id}")))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("GET message")
+            .json()
+            .await
+            .expect("JSON");
+        m["updated_at"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("updated_at")
+    }
+}
+
+/// One turn waited with the SDK's defaults.
+async fn sdk_turn(env: Arc<Env>, upstream: String, t: u64) -> (TurnHandle, u64, DateTime<Utc>) {
+    let (url, down) = relay(upstream).await;
+    let sdk = nairi::Client::builder()
+        .api_key(&env.key)
+        .base_url(&url)
+        .build()
+        .expect("SDK client");
+    let handle = env.turn(t).await;
+    sdk.conversations()
+        .wait(&handle, &WaitOptions::default())
+        .await
+        .expect("the turn completes");
+    let done = Utc::now();
+    (handle, down.load(Ordering::Relaxed), done)
+}
+
+/// One turn waited by a fixed 2-second poll of the message plus the whole thread.
+async fn fixed_turn(env: Arc<Env>, upstream: String, t: u64) -> (TurnHandle, u64, DateTime<Utc>) {
+    let (url, down) = relay(upstream).await;
+    let http = reqwest::Client::new();
+    let handle = env.turn(t).await;
+    let get = |path: String| {
+        let req = http
+            .get(format!("{url}/api/public/v1{path}"))
+            .bearer_auth(&env.key);
+        async move {
+            req.send()
+                .await
+                .expect("poll")
+                .json::<Value>()
+                .await
+                .expect("JSON")
+        }
+    };
+    tokio::time::sleep(random_phase()).await;
+    loop {
+        let m = get(format!("/messages/{}", handle.message_id)).await;
+        get(format!("/conversations/{}/messages", handle.job_id)).await;
+        if matches!(m["status"].as_str(), Some("completed" | "error" | "failed")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let done = Utc::now();
+    (handle, down.load(Ordering::Relaxed), done)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(base), Some(key)) = (args.get(1), args.get(2)) else {
+        eprintln!("usage: nairi-poll BASE_URL API_KEY [--quick]");
+        std::process::exit(2);
+    };
+    let quick = args.iter().any(|a| a == "--quick");
+    let (periods, repeats): (&[u64], usize) = if quick {
+        (&[1, 5], 3)
+    } else {
+        (&[1, 5, 20, 60], 5)
+    };
+    let base = base.trim_end_matches('/').to_string();
+    let upstream = base.trim_start_matches("http://").to_string();
+    let env = Arc::new(Env {
+        base: base.clone(),
+        key: key.clone(),
+        http: reqwest::Client::new(),
+    });
+    let mut tasks = Vec::new();
+    for &t in periods {
+        for _ in 0..repeats {
+            tasks.push((
+                t,
+                "sdk",
+                tokio::spawn(sdk_turn(env.clone(), upstream.clone(), t)),
+            ));
+            tasks.push((
+                t,
+                "fixed",
+                tokio::spawn(fixed_turn(env.clone(), upstream.clone(), t)),
+            ));
+        }
+    }
+    let mut done = Vec::new();
+    for (t, who, task) in tasks {
+        done.push((t, who, task.await.expect("a turn task panicked")));
+    }
+    let log: Value = env
+        .http
+        .get(format!("{base}/_emulator/requests"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("the request log")
+        .json()
+        .await
+        .expect("JSON");
+    let paths: Vec<&str> = log["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    let mut rows: Vec<(u64, &str, Outcome)> = Vec::new();
+    for (t, who, (handle, bytes, returned)) in done {
+        let requests = paths
+            .iter()
+            .filter(|p| p.contains(&handle.job_id) || p.contains(&handle.message_id))
+            .count();
+        let completed = env.completed_at(&handle.message_id).await;
+        let lag = (returned - completed).num_milliseconds() as f64 / 1000.0;
+        rows.push((
+            t,
+            who,
+            Outcome {
+                requests,
+                bytes,
+                lag,
+            },
+        ));
+    }
+    println!(
+        "### Polling efficiency (Rust `wait`, default options, against a fixed 2-second poll)\n"
+    );
+    println!(
+        "{repeats} turns per period and client, all at once, each on its own agent (turns \
+         scripted with `delay_ms` = T on the emulator's fast timings). Requests = the emulator's \
+         log entries naming the turn (the `start` not counted); bytes = bytes the emulator sent \
+         to the polling client, headers included, counted by a relay; lag = the client's return \
+         minus the user message's `updated_at`. The 2-second poll reads the message and the \
+         whole thread each tick, from a random phase. Means over the turns. Targets (issue 11): \
+         T = 1 s: mean lag < 0.7 s and ≤ 8 requests; T ≥ 5 s: no more requests and no more mean \
+         lag than the 2-second poll, and from 20 s on at most half its bytes.\n"
+    );
+    println!(
+        "| T | SDK requests | 2 s poll requests | SDK bytes | 2 s poll bytes | SDK mean lag s \
+         | 2 s poll mean lag s | target |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for &t in periods {
+        let pick = |who: &str, f: &dyn Fn(&Outcome) -> f64| {
+            let v: Vec<f64> = rows
+                .iter()
+                .filter(|(tt, w, _)| *tt == t && *w == who)
+                .map(|(_, _, o)| f(o))
+                .collect();
+            mean(&v)
+        };
+        let req = |o: &Outcome| o.requests as f64;
+        let bytes = |o: &Outcome| o.bytes as f64;
+        let lag = |o: &Outcome| o.lag;
+        let (sr, fr) = (pick("sdk", &req), pick("fixed", &req));
+        let (sb, fb) = (pick("sdk", &bytes), pick("fixed", &bytes));
+        let (sl, fl) = (pick("sdk", &lag), pick("fixed", &lag));
+        let verdict = if t == 1 {
+            let ok = sl < 0.7 && sr <= 8.0;
+            format!(
+                "lag < 0.7 s, ≤ 8 requests: **{}**",
+                if ok { "met" } else { "missed" }
+            )
+        } else {
+            let mut ok = sr <= fr && sl <= fl;
+            let mut what = "requests and lag ≤ the 2 s poll".to_string();
+            if t >= 20 {
+                ok &= sb <= fb / 2.0;
+                what.push_str(", bytes ≤ half");
+            }
+            format!("{what}: **{}**", if ok { "met" } else { "missed" })
+        };
+        println!(
+            "| {t} s | {sr:.1} | {fr:.1} | {sb:.0} | {fb:.0} | {sl:.2} | {fl:.2} | {verdict} |"
+        );
+    }
+    println!();
+}
