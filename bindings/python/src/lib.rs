@@ -223,7 +223,7 @@ fn into_pybytes(data: Vec<u8>) -> Py<PyBytes> {
 // ---------------------------------------------------------------------------------------------
 // The client.
 
-/// The file of an upload: bytes in memory or a path read here.
+/// The file of an upload: bytes in memory or a path the core reads.
 enum FileArg {
     Bytes {
         filename: String,
@@ -248,30 +248,14 @@ async fn read_file(file: FileArg) -> nairi::Result<nairi::types::FileUpload> {
                 .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
             Ok(nairi::types::FileUpload::new(filename, content_type, data))
         }
+        // The core reads it: name, MIME type and the size limit checked before reading.
         FileArg::Path {
             path,
             filename,
             content_type,
-        } => {
-            let shown = path.display().to_string();
-            let filename = match filename {
-                Some(name) => name,
-                None => path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .filter(|n| !n.is_empty())
-                    .ok_or_else(|| {
-                        nairi::Error::validation("path", format!("{shown} does not name a file"))
-                    })?
-                    .to_owned(),
-            };
-            let data = tokio::fs::read(&path).await.map_err(|e| {
-                nairi::Error::validation("path", format!("cannot read {shown}: {e}"))
-            })?;
-            let content_type = content_type
-                .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
-            Ok(nairi::types::FileUpload::new(filename, content_type, data))
-        }
+        } => Ok(nairi::types::FileUpload::from_path(&path)
+            .await?
+            .renamed(filename, content_type)),
     }
 }
 

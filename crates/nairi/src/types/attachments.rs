@@ -267,6 +267,29 @@ impl FileUpload {
         }
     }
 
+    /// A file read from disk for any upload: the name is the path's last component and the
+    /// MIME type is guessed from its extension. A file larger than the largest upload the API
+    /// takes ([`MAX_ATTACHMENT_BYTES`]) is refused before it is read; each operation then checks
+    /// its own limit. The bindings' uploads from a path come through here.
+    pub async fn from_path(path: impl AsRef<Path>) -> crate::Result<Self> {
+        Self::read(path.as_ref(), MAX_ATTACHMENT_BYTES).await
+    }
+
+    /// The same upload under another file name or MIME type, when given (an unset MIME type
+    /// with a new name is guessed from that name).
+    pub fn renamed(mut self, filename: Option<String>, content_type: Option<String>) -> Self {
+        if let Some(name) = filename {
+            if content_type.is_none() {
+                self.content_type = guess_content_type(&name).to_owned();
+            }
+            self.filename = name;
+        }
+        if let Some(ct) = content_type {
+            self.content_type = ct;
+        }
+        self
+    }
+
     /// Reads a file with tokio; the name is the path's last component and the MIME type is
     /// guessed from its extension. Files larger than `max_bytes` are refused before reading.
     pub(crate) async fn read(path: &Path, max_bytes: u64) -> crate::Result<Self> {
@@ -447,6 +470,30 @@ mod base64_bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn from_path_reads_names_guesses_and_can_be_renamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, b"hello").unwrap();
+        let f = FileUpload::from_path(&path).await.unwrap();
+        assert_eq!(
+            (f.filename.as_str(), f.content_type.as_str()),
+            ("notes.txt", "text/plain")
+        );
+        assert_eq!(f.data.as_ref(), b"hello");
+        let r = f.clone().renamed(Some("photo.png".into()), None);
+        assert_eq!(
+            (r.filename.as_str(), r.content_type.as_str()),
+            ("photo.png", "image/png")
+        );
+        let r = f.renamed(None, Some("application/octet-stream".into()));
+        assert_eq!(r.content_type, "application/octet-stream");
+        let err = FileUpload::from_path(dir.path().join("missing"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, crate::Error::Validation { ref field, .. } if field == "path"));
+    }
 
     #[test]
     fn filenames_are_sanitised() {
