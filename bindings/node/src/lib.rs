@@ -323,8 +323,8 @@ impl NativeClient {
     }
 }
 
-/// `run` / `run_follow_up` with an event callback: the core's `RunOptions::on_event`.
-/// Arguments that do not decode go to the core's generic call, which names what is wrong.
+/// `run` / `run_follow_up` with an event callback: the core's
+/// `call_operation_with_events`, each event handed to JS as its JSON.
 async fn run_with_events(
     client: &nairi::Client,
     id: &str,
@@ -339,38 +339,9 @@ async fn run_with_events(
             tsfn.call(json, ThreadsafeFunctionCallMode::NonBlocking);
         }
     };
-    let plain = args.query.is_empty() && args.file.is_none();
-    let body = args.body.clone().unwrap_or(Value::Null);
-    let conversations = client.conversations();
-    let turn = match id {
-        "conversations.run" if plain && args.path.is_empty() => {
-            match serde_json::from_value::<nairi::operations::RunArgs>(body) {
-                Ok(a) => {
-                    conversations
-                        .run(a.request, &a.options.on_event(on_event))
-                        .await?
-                }
-                Err(_) => return client.call_operation(id, args).await,
-            }
-        }
-        "conversations.run_follow_up" if plain && args.path.len() == 1 => {
-            let job_id = args.path.get("job_id").and_then(Value::as_str);
-            match (
-                job_id,
-                serde_json::from_value::<nairi::operations::RunFollowUpArgs>(body),
-            ) {
-                (Some(job_id), Ok(a)) => {
-                    conversations
-                        .run_follow_up(job_id, &a.prompt, &a.options.on_event(on_event))
-                        .await?
-                }
-                _ => return client.call_operation(id, args).await,
-            }
-        }
-        // Anything else is the plain call, which refuses what it does not know.
-        _ => return client.call_operation(id, args).await,
-    };
-    serde_json::to_value(&turn).map_err(|e| nairi::Error::validation("result", e.to_string()))
+    client
+        .call_operation_with_events(id, args, Some(Arc::new(on_event)))
+        .await
 }
 
 /// The items of a streaming call, read one at a time.

@@ -726,3 +726,53 @@ async fn a_successful_call_exposes_its_status_and_request_id() {
     assert!(out.is_err());
     assert_eq!(meta, None);
 }
+
+#[tokio::test]
+async fn run_by_id_hands_every_event_to_the_callback() {
+    use std::sync::{Arc, Mutex};
+    let emu = nairi_emulator::Emulator::builder()
+        .timings(nairi_emulator::Timings::fast())
+        .start()
+        .await
+        .unwrap();
+    let key = emu.api_key().to_owned();
+    emu.create_agent(
+        &key,
+        nairi_emulator::AgentSeed {
+            name: "Billing".into(),
+            slug: Some("billing".into()),
+            deployed: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let client = nairi::ClientBuilder::without_env()
+        .api_key(&key)
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let on_event = move |e: &nairi::TurnEvent| {
+        let v = serde_json::to_value(e).unwrap();
+        sink.lock()
+            .unwrap()
+            .push(v["type"].as_str().unwrap().to_owned());
+    };
+    let args = CallArgs::new().body(json!({
+        "request": {"agent_id": "billing", "prompt": "hi"},
+        "options": {"wait": {"initial_interval": 0.01, "max_interval": 0.05, "settle": 0}}
+    }));
+    let turn = client
+        .call_operation_with_events("conversations.run", args, Some(Arc::new(on_event)))
+        .await
+        .unwrap();
+    assert_eq!(turn["status"], "completed");
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("completed"),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|t| t == "status_changed"), "{seen:?}");
+}

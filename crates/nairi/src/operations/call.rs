@@ -202,8 +202,21 @@ impl Client {
     /// # let _ = agent; Ok(()) }
     /// ```
     pub async fn call_operation(&self, id: &str, args: CallArgs) -> Result<Value> {
+        self.call_operation_with_events(id, args, None).await
+    }
+
+    /// [`Client::call_operation`] whose `conversations.run` or `conversations.run_follow_up`
+    /// hands every event of the turn to `on_event` as it happens (the core's
+    /// [`crate::RunOptions::on_event`], which a JSON body cannot carry); for every other id
+    /// the callback is never called.
+    pub async fn call_operation_with_events(
+        &self,
+        id: &str,
+        args: CallArgs,
+        on_event: Option<std::sync::Arc<crate::conversation::EventCallback>>,
+    ) -> Result<Value> {
         let Some(op) = find(id) else {
-            return super::turns::dispatch(self, id, args)
+            return super::turns::dispatch(self, id, args, on_event)
                 .await
                 .unwrap_or_else(|| Err(unknown_operation(id)));
         };

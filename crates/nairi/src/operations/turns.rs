@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::call::{CallArgs, decode_arg};
 use crate::client::Client;
-use crate::conversation::{RunOptions, WaitOptions};
+use std::sync::Arc;
+
+use crate::conversation::{EventCallback, RunOptions, WaitOptions};
 use crate::error::{Error, Result};
 use crate::types::{StartConversation, TurnHandle};
 
@@ -164,12 +166,22 @@ fn body<T: serde::de::DeserializeOwned>(args: &CallArgs) -> Result<T> {
 }
 
 /// Runs `wait`, `run` or `run_follow_up`; `None` when `id` is none of them.
-pub(crate) async fn dispatch(client: &Client, id: &str, args: CallArgs) -> Option<Result<Value>> {
+pub(crate) async fn dispatch(
+    client: &Client,
+    id: &str,
+    args: CallArgs,
+    on_event: Option<Arc<EventCallback>>,
+) -> Option<Result<Value>> {
     let call = find_turn_call(id).filter(|c| !c.is_stream())?;
-    Some(run_call(client, call, args).await)
+    Some(run_call(client, call, args, on_event).await)
 }
 
-async fn run_call(client: &Client, call: &TurnCall, args: CallArgs) -> Result<Value> {
+async fn run_call(
+    client: &Client,
+    call: &TurnCall,
+    args: CallArgs,
+    on_event: Option<Arc<EventCallback>>,
+) -> Result<Value> {
     check(call, &args)?;
     let conversations = client.conversations();
     let turn = match call.name {
@@ -178,12 +190,14 @@ async fn run_call(client: &Client, call: &TurnCall, args: CallArgs) -> Result<Va
             conversations.wait(&a.handle, &a.options).await?
         }
         "run" => {
-            let a: RunArgs = body(&args)?;
+            let mut a: RunArgs = body(&args)?;
+            a.options.on_event = on_event;
             conversations.run(a.request, &a.options).await?
         }
         _ => {
             let job_id = args.arg("job_id")?;
-            let a: RunFollowUpArgs = body(&args)?;
+            let mut a: RunFollowUpArgs = body(&args)?;
+            a.options.on_event = on_event;
             conversations
                 .run_follow_up(&job_id, &a.prompt, &a.options)
                 .await?
