@@ -175,6 +175,8 @@ def _user_agent(suffix: str | None) -> str:
 
 class _ClientBase:
     _t: Any
+    _transport: type[_Transport]
+    """How this client runs its calls: awaiting them, or blocking."""
 
     def _init_native(self, options: dict[str, Any], user_agent_suffix: str | None) -> None:
         given = {k: v for k, v in options.items() if v is not None}
@@ -183,7 +185,7 @@ class _ClientBase:
         self._set_native(native)
 
     def _set_native(self, native: _native.NativeClient) -> None:
-        raise NotImplementedError
+        self._t = self._transport(native)
 
     @property
     def base_url(self) -> str:
@@ -203,8 +205,7 @@ class _ClientBase:
 class BaseAsyncClient(_ClientBase):
     """The asyncio client's plumbing."""
 
-    def _set_native(self, native: _native.NativeClient) -> None:
-        self._t = _AsyncTransport(native)
+    _transport = _AsyncTransport
 
     async def __aenter__(self) -> Self:
         return self
@@ -221,8 +222,7 @@ class BaseAsyncClient(_ClientBase):
 class BaseClient(_ClientBase):
     """The blocking client's plumbing."""
 
-    def _set_native(self, native: _native.NativeClient) -> None:
-        self._t = _SyncTransport(native)
+    _transport = _SyncTransport
 
     def __enter__(self) -> Self:
         return self
