@@ -4,6 +4,17 @@
 //! medians, the spread of the rounds and the ratios; never one absolute time.
 //!
 //! `nairi-bench BASE_URL API_KEY [--quick]` prints a markdown section on stdout.
+//!
+//! `nairi-bench BASE_URL API_KEY --calls N --only sdk|raw [--post]` makes 10 warm-up calls,
+//! then N sequential calls of one client (the GET, or with `--post` the POST) and prints
+//! nothing: a fixed workload for counting instructions, which timings on a shared machine
+//! cannot give. The count per call is the difference of two runs divided by the difference
+//! of their N, which cancels start-up and warm-up:
+//!
+//! ```text
+//! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p target/release/nairi-bench \
+//!     "$BASE" "$KEY" --calls 200 --only sdk          # and again with --calls 1200
+//! ```
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -70,11 +81,53 @@ struct Samples {
     cpu: Vec<f64>,
 }
 
+/// One SDK call of the benchmark: `GET /agents/{id}`, or with `post` a rule created.
+async fn sdk_call(c: &nairi::Client, agent_id: &str, post: bool) {
+    if post {
+        let rule = RuleInput::new("bench", "a rule", "Be brief.");
+        c.rules().create(&rule).await.expect("SDK POST");
+    } else {
+        c.agents().get(agent_id).await.expect("SDK GET");
+    }
+}
+
+/// The same call as a careful user writes it with reqwest: the same header, JSON decoded
+/// into a `serde_json::Value`.
+async fn raw_call(c: &reqwest::Client, bearer: &str, agent_url: &str, rules_url: &str, post: bool) {
+    let req = if post {
+        c.post(rules_url).json(&serde_json::json!({
+            "title": "bench", "description": "a rule",
+            "content": "Be brief."
+        }))
+    } else {
+        c.get(agent_url)
+    };
+    let resp = req
+        .header("authorization", bearer)
+        .send()
+        .await
+        .expect("raw request");
+    let _: serde_json::Value = resp
+        .error_for_status()
+        .expect("2xx")
+        .json()
+        .await
+        .expect("JSON");
+}
+
+/// The value following `flag` on the command line.
+fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    let at = args.iter().position(|a| a == flag)?;
+    args.get(at + 1).map(String::as_str)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(base), Some(key)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: nairi-bench BASE_URL API_KEY [--quick]");
+        eprintln!(
+            "usage: nairi-bench BASE_URL API_KEY [--quick | --calls N --only sdk|raw [--post]]"
+        );
         std::process::exit(2);
     };
     let quick = args.iter().any(|a| a == "--quick");
@@ -94,6 +147,23 @@ async fn main() {
         .expect("an agent to read");
     let agent_url = format!("{api}/agents/{}", agent.id);
     let rules_url = format!("{api}/artifacts/rules");
+
+    if let Some(calls) = flag_value(&args, "--calls") {
+        let calls: usize = calls.parse().expect("--calls takes a number");
+        let post = args.iter().any(|a| a == "--post");
+        let only = flag_value(&args, "--only");
+        for _ in 0..10 + calls {
+            match only {
+                Some("sdk") => sdk_call(&sdk, &agent.id, post).await,
+                Some("raw") => raw_call(&raw, &bearer, &agent_url, &rules_url, post).await,
+                _ => {
+                    eprintln!("--calls needs --only sdk or --only raw");
+                    std::process::exit(2);
+                }
+            }
+        }
+        return;
+    }
 
     println!("### Rust: the SDK against raw reqwest\n");
     println!(
@@ -117,14 +187,7 @@ async fn main() {
                     async move {
                         round(total, in_flight, move || {
                             let (c, id) = (c.clone(), id.clone());
-                            async move {
-                                if post {
-                                    let rule = RuleInput::new("bench", "a rule", "Be brief.");
-                                    c.rules().create(&rule).await.expect("SDK POST");
-                                } else {
-                                    c.agents().get(&id).await.expect("SDK GET");
-                                }
-                            }
+                            async move { sdk_call(&c, &id, post).await }
                         })
                         .await
                     }
@@ -138,25 +201,7 @@ async fn main() {
                             let (c, bearer) = (c.clone(), bearer.clone());
                             let (agent_url, rules_url) = (agent_url.clone(), rules_url.clone());
                             async move {
-                                let req = if post {
-                                    c.post(&rules_url).json(&serde_json::json!({
-                                        "title": "bench", "description": "a rule",
-                                        "content": "Be brief."
-                                    }))
-                                } else {
-                                    c.get(&agent_url)
-                                };
-                                let resp = req
-                                    .header("authorization", &bearer)
-                                    .send()
-                                    .await
-                                    .expect("raw request");
-                                let _: serde_json::Value = resp
-                                    .error_for_status()
-                                    .expect("2xx")
-                                    .json()
-                                    .await
-                                    .expect("JSON");
+                                raw_call(&c, &bearer, &agent_url, &rules_url, post).await
                             }
                         })
                         .await

@@ -29,6 +29,25 @@ pub const MAX_URL_BYTES: usize = 8000;
 /// `%2E`), which would change the route. A value longer than [`MAX_PATH_SEGMENT_BYTES`]
 /// once encoded is refused too.
 pub fn segment(value: &str, field: &str) -> Result<String> {
+    let mut out = String::with_capacity(value.len());
+    push_segment(&mut out, value, field)?;
+    Ok(out)
+}
+
+/// [`segment`], appended to `out` (the path being built) instead of returned; on error `out`
+/// is left as it was.
+pub(crate) fn push_segment(out: &mut String, value: &str, field: &str) -> Result<()> {
+    // Ids and slugs are almost always plain unreserved ASCII, which encodes to itself: one
+    // pass over the bytes decides it, and the value is copied as is. Anything else takes the
+    // general path below, which gives the same answer for these values.
+    if !value.is_empty()
+        && value.len() <= MAX_PATH_SEGMENT_BYTES
+        && value.bytes().all(is_unreserved)
+        && !value.bytes().all(|b| b == b'.')
+    {
+        out.push_str(value);
+        return Ok(());
+    }
     if value.is_empty() {
         return Err(Error::validation(field, "must not be empty"));
     }
@@ -48,11 +67,19 @@ pub fn segment(value: &str, field: &str) -> Result<String> {
             "must not contain control characters",
         ));
     }
-    let encoded = utf8_percent_encode(value, SEGMENT).to_string();
-    if encoded.len() > MAX_PATH_SEGMENT_BYTES {
-        return Err(too_long(field, encoded.len()));
+    let start = out.len();
+    out.extend(utf8_percent_encode(value, SEGMENT));
+    let encoded = out.len() - start;
+    if encoded > MAX_PATH_SEGMENT_BYTES {
+        out.truncate(start);
+        return Err(too_long(field, encoded));
     }
-    Ok(encoded)
+    Ok(())
+}
+
+/// An RFC 3986 unreserved character: what [`SEGMENT`] leaves as it is.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
 fn too_long(field: &str, len: usize) -> Error {
@@ -75,6 +102,35 @@ mod tests {
             segment("cci_01KEQ6963XS96YDP3NF9NKB7QJ", "id").unwrap(),
             "cci_01KEQ6963XS96YDP3NF9NKB7QJ"
         );
+    }
+
+    #[test]
+    fn the_plain_fast_path_agrees_with_the_encoder() {
+        // Every ASCII character alone and inside an id: the fast path (unreserved only) and
+        // the general path must give the encoder's answer, and append to what is there.
+        for b in 0u8..128 {
+            let c = char::from(b);
+            for value in [c.to_string(), format!("cci_{c}01K"), format!("{c}{c}")] {
+                let mut out = String::from("/agents/");
+                match push_segment(&mut out, &value, "id") {
+                    Ok(()) => {
+                        let want = utf8_percent_encode(&value, SEGMENT).to_string();
+                        assert_eq!(out, format!("/agents/{want}"), "{value:?}");
+                        assert_eq!(segment(&value, "id").unwrap(), want);
+                    }
+                    Err(_) => {
+                        assert_eq!(out, "/agents/", "{value:?}: nothing appended on error");
+                        assert!(
+                            c.is_control() || value.chars().all(|c| c == '.'),
+                            "{value:?} refused"
+                        );
+                    }
+                }
+            }
+        }
+        let mut out = String::from("/a/");
+        assert!(push_segment(&mut out, &"/".repeat(MAX_PATH_SEGMENT_BYTES), "id").is_err());
+        assert_eq!(out, "/a/", "an over-long encoding is not left behind");
     }
 
     #[test]

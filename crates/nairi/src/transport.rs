@@ -10,6 +10,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
+use url::Url;
 
 use crate::client::Client;
 use crate::config::{MAX_ERROR_BODY_BYTES, RetryPolicy};
@@ -118,6 +119,7 @@ impl ApiRequest {
         self
     }
 
+    /// `METHOD path`, as errors name the request; built only when one is.
     fn endpoint(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
@@ -127,10 +129,36 @@ impl ApiRequest {
     }
 }
 
+/// The URL of `path` (encoded, starting with `/`) under the API root `base`: what
+/// `Url::parse` of the two joined gives, for a fraction of its work, as the root's scheme, host
+/// and port are parsed once (by the client) and only the path is parsed here. The root has no
+/// query or fragment ([`crate::config::normalise_base_url`]).
+pub(crate) fn api_url(base: &Url, path: &str) -> Url {
+    let mut joined = String::with_capacity(base.path().len() + path.len());
+    joined.push_str(base.path());
+    joined.push_str(path);
+    let mut url = base.clone();
+    url.set_path(&joined);
+    url
+}
+
+/// `METHOD path` of a request that was answered, kept in parts: the text is only built when
+/// something shows it (a decode error, [`crate::with_response_meta`]).
+pub(crate) struct Endpoint {
+    method: Method,
+    path: String,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
 /// A 2xx response.
 pub(crate) struct ApiResponse {
     pub(crate) body: Bytes,
-    pub(crate) endpoint: String,
+    pub(crate) endpoint: Endpoint,
     pub(crate) status: u16,
     pub(crate) request_id: Option<String>,
     /// The key and the secrets the request sent.
@@ -180,7 +208,7 @@ impl ApiResponse {
         decoded.map_err(|e| {
             let head = &self.body[..self.body.len().min(SNIPPET_SOURCE_BYTES)];
             Error::Decode {
-                endpoint: self.endpoint.clone(),
+                endpoint: self.endpoint.to_string(),
                 message: self.secrets.redact(&e.to_string()),
                 snippet: truncate(&self.secrets.redact(&String::from_utf8_lossy(head)), 200),
             }
@@ -190,8 +218,17 @@ impl ApiResponse {
 
 /// What one attempt produced.
 enum Attempt {
-    Done(ApiResponse),
+    Done(Reply),
     Failed { error: Error, retryable: bool },
+}
+
+/// What a 2xx answer carried that [`ApiResponse`] keeps; the request's parts are added by
+/// [`Client::send`], which owns it.
+struct Reply {
+    body: Bytes,
+    status: u16,
+    request_id: Option<String>,
+    date: Option<HeaderValue>,
 }
 
 impl Client {
@@ -240,11 +277,23 @@ impl Client {
             );
             let outcome = self.attempt(&req, timeout, &secrets).instrument(span).await;
             match outcome {
-                Attempt::Done(resp) => {
+                Attempt::Done(reply) => {
+                    let resp = ApiResponse {
+                        body: reply.body,
+                        status: reply.status,
+                        request_id: reply.request_id,
+                        sent_secrets: !req.secrets.is_empty(),
+                        secrets,
+                        date: reply.date,
+                        endpoint: Endpoint {
+                            method: req.method,
+                            path: req.path,
+                        },
+                    };
                     crate::response_meta::record(|| crate::ResponseMeta {
                         status: resp.status,
                         request_id: resp.request_id.as_deref().map(|id| resp.secrets.redact(id)),
-                        endpoint: resp.endpoint.clone(),
+                        endpoint: resp.endpoint.to_string(),
                     });
                     return Ok(resp);
                 }
@@ -279,11 +328,11 @@ impl Client {
         secrets: &Arc<Redactor>,
     ) -> Attempt {
         let config = &self.inner.config;
-        let url = format!("{}{}", config.base_url.as_str(), req.path);
+        let url = api_url(&config.base_url, &req.path);
         let mut builder = self
             .inner
             .http
-            .request(req.method.clone(), &url)
+            .request(req.method.clone(), url)
             .header(AUTHORIZATION, self.inner.authorization.clone())
             .timeout(timeout);
         if !req.query.is_empty() {
@@ -315,7 +364,6 @@ impl Client {
                 builder.multipart(reqwest::multipart::Form::new().part(part.field, file))
             }
         };
-        let endpoint = req.endpoint();
         let request = match builder.build() {
             Ok(r) => r,
             Err(e) => return transport_failure(e, req, timeout),
@@ -326,8 +374,9 @@ impl Client {
                 error: Error::validation(
                     "url",
                     format!(
-                        "{endpoint}: the URL would be {url_len} bytes long; the limit is \
-                         {MAX_URL_BYTES} bytes"
+                        "{}: the URL would be {url_len} bytes long; the limit is \
+                         {MAX_URL_BYTES} bytes",
+                        req.endpoint()
                     ),
                 ),
                 retryable: false,
@@ -366,7 +415,7 @@ impl Client {
             Ok(ReadBody::Cut(_)) => {
                 return Attempt::Failed {
                     error: Error::Decode {
-                        endpoint,
+                        endpoint: req.endpoint(),
                         message: format!(
                             "the response body is larger than the limit of {limit} bytes \
                              (ClientBuilder::max_response_bytes)"
@@ -381,13 +430,10 @@ impl Client {
         };
         tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
         if status.is_success() {
-            return Attempt::Done(ApiResponse {
+            return Attempt::Done(Reply {
                 body,
-                endpoint,
                 status: status.as_u16(),
                 request_id,
-                secrets: Arc::clone(secrets),
-                sent_secrets: !req.secrets.is_empty(),
                 date,
             });
         }
@@ -396,7 +442,7 @@ impl Client {
             &body,
             request_id.map(|id| truncate(&id, 256)),
             retry_after_value,
-            endpoint,
+            req.endpoint(),
             secrets,
         );
         let code = status.as_u16();
@@ -638,6 +684,42 @@ mod tests {
             .json(&crate::types::CreateVault::new("v"))
             .unwrap();
         assert!(again.secrets.is_empty());
+    }
+
+    #[test]
+    fn api_urls_are_what_parsing_the_joined_text_gives() {
+        let roots = [
+            "https://api.nairi.ai/api/public/v1",
+            "http://127.0.0.1:8080/api/public/v1",
+            "http://[::1]:9/api/public/v1",
+            "https://gw.example.com/nairi/api/public/v1",
+            "https://xn--bcher-kva.example/api/public/v1",
+        ];
+        let paths = [
+            "/agents",
+            "/agents/cci_01KEQ6963XS96YDP3NF9NKB7QJ",
+            "/agents/acme%2Fweb/env-vars/env_1",
+            "/agents/a%3Fb%23c%25d%20e/conversations",
+            "/agents/%C3%A9t%C3%A9/deploy",
+            "/agents/a.b~c_d-e",
+        ];
+        for root in roots {
+            let base = crate::config::normalise_base_url(root, true).unwrap();
+            for path in paths {
+                let joined = Url::parse(&format!("{}{path}", base.as_str())).unwrap();
+                let built = api_url(&base, path);
+                assert_eq!(built, joined, "{root} {path}");
+                assert_eq!(built.as_str(), joined.as_str());
+            }
+        }
+        let real_ops = crate::operations::AGENTS_ENV_VARS_UPDATE
+            .request(&["acme/web?x#y", "env 1"])
+            .unwrap();
+        let base = crate::config::normalise_base_url("https://api.nairi.ai", false).unwrap();
+        assert_eq!(
+            api_url(&base, &real_ops.path).as_str(),
+            "https://api.nairi.ai/api/public/v1/agents/acme%2Fweb%3Fx%23y/env-vars/env%201"
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub use table::*;
 pub use turns::{RunArgs, RunFollowUpArgs, TURN_CALLS, TurnCall, WaitArgs, find_turn_call};
 
 use crate::error::{Error, Result};
-use crate::path::segment;
+use crate::path::push_segment;
 use crate::transport::ApiRequest;
 
 /// What an operation sends as its body.
@@ -112,7 +112,7 @@ impl Operation {
             match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
                 Some(name) => {
                     let value = values.next().ok_or_else(|| missing(self, name))?;
-                    path.push_str(&segment(value, name)?);
+                    push_segment(&mut path, value, name)?;
                 }
                 None => path.push_str(part),
             }

@@ -27,9 +27,81 @@ pub(crate) fn lenient_timestamp<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Timestamp>, D::Error> {
     d.deserialize_any(Lenient(|v| match v {
-        Scalar::Str(s) => s.trim().parse::<Timestamp>().ok(),
+        Scalar::Str(s) => parse_lenient_timestamp(s.trim()),
         _ => None,
     }))
+}
+
+/// What `s.parse::<Timestamp>().ok()` gives (chrono's relaxed RFC 3339: `t` or a space for
+/// `T`, offsets without a colon, leap seconds...), with the form servers send
+/// (`2026-04-12T18:45:12.123Z`, `+02:00`) decoded by [`strict_rfc3339`] first: chrono's general
+/// parser costs about ten times as much, and every answer carries two or more timestamps.
+fn parse_lenient_timestamp(s: &str) -> Option<Timestamp> {
+    strict_rfc3339(s).or_else(|| s.parse::<Timestamp>().ok())
+}
+
+/// Exactly `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)` with a valid date and time, as
+/// chrono reads it; `None` for anything else (including values chrono may still accept: a
+/// leap second, ten or more fraction digits, another separator), which the caller hands to
+/// chrono.
+fn strict_rfc3339(s: &str) -> Option<Timestamp> {
+    use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let digit = |i: usize| -> Option<u32> {
+        let d = b.get(i)?.wrapping_sub(b'0');
+        (d < 10).then_some(u32::from(d))
+    };
+    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    let year = two(0)? * 100 + two(2)?;
+    let (month, day) = (two(5)?, two(8)?);
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    let mut i = 19;
+    let mut nanos = 0;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while let Some(d) = digit(i) {
+            if i - start == 9 {
+                return None;
+            }
+            nanos = nanos * 10 + d;
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 {
+            return None;
+        }
+        nanos *= 10u32.pow(9 - digits as u32);
+    }
+    let offset = match *b.get(i)? {
+        b'Z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let (h, m) = (two(i + 1)?, two(i + 4)?);
+            if h >= 24 || m >= 60 {
+                return None;
+            }
+            let secs = i64::from(h * 3600 + m * 60);
+            if sign == b'-' { -secs } else { secs }
+        }
+        _ => return None,
+    };
+    if second >= 60 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    let utc = NaiveDateTime::new(date, time).checked_sub_signed(TimeDelta::seconds(offset))?;
+    Some(Utc.from_utc_datetime(&utc))
 }
 
 /// Decodes an optional integer leniently: integers, integral floats (`12.0`) and integral
@@ -487,6 +559,88 @@ mod tests {
             let l = lax(odd);
             assert_eq!((l.at, l.n, l.x), (None, None, None), "{odd}");
         }
+    }
+
+    #[test]
+    fn timestamps_decode_as_chrono_parses_them() {
+        // The strict fast path and chrono's relaxed parser must agree on every input: forms
+        // servers send, forms only chrono accepts, and invalid dates, times and offsets.
+        let mut inputs: Vec<String> = ["2026-13-01", "2026-00-10", "2026-04-31", "2026-4-12"]
+            .iter()
+            .map(|bad_date| format!("{bad_date}T10:00:00Z"))
+            .collect();
+        for date in [
+            "2026-04-12",
+            "0000-01-01",
+            "9999-12-31",
+            "2024-02-29",
+            "2026-02-29",
+        ] {
+            for time in [
+                "18:45:12", "00:00:00", "23:59:59", "23:59:60", "24:00:00", "12:60:00",
+            ] {
+                for frac in [
+                    "",
+                    ".",
+                    ".1",
+                    ".123",
+                    ".000001",
+                    ".123456789",
+                    ".1234567891",
+                    ".x",
+                ] {
+                    for off in [
+                        "Z",
+                        "z",
+                        "+00:00",
+                        "-00:00",
+                        "+02:00",
+                        "-05:30",
+                        "+23:59",
+                        "-23:59",
+                        "+24:00",
+                        "+05:60",
+                        "+0530",
+                        "+05",
+                        "",
+                        "Z ",
+                        "ZZ",
+                        "+05:30:00",
+                    ] {
+                        for sep in ['T', 't', ' ', '_'] {
+                            inputs.push(format!("{date}{sep}{time}{frac}{off}"));
+                        }
+                    }
+                }
+            }
+        }
+        inputs.extend(
+            [
+                "",
+                "garbage",
+                "2026-04-12",
+                "2026-04-12T18:45:12",
+                "٢٠٢٦-04-12T1",
+            ]
+            .map(String::from),
+        );
+        inputs.push("2026-04-12T18:45:12.é".into());
+        let mut fast = 0;
+        for input in &inputs {
+            let want = input.parse::<Timestamp>().ok();
+            assert_eq!(parse_lenient_timestamp(input), want, "{input:?}");
+            if let Some(t) = strict_rfc3339(input) {
+                assert_eq!(Some(t), want, "{input:?}");
+                fast += 1;
+            }
+        }
+        // 4 valid dates x 3 times without a leap second x 5 fractions of 0 to 9 digits x 7
+        // offsets (`Z` or `±HH:MM` in range), all with `T`.
+        assert_eq!(
+            fast,
+            4 * 3 * 5 * 7,
+            "the fast path decodes the strict forms"
+        );
     }
 
     #[derive(Debug, Deserialize)]
