@@ -200,9 +200,7 @@ async fn main() {
                         round(total, in_flight, move || {
                             let (c, bearer) = (c.clone(), bearer.clone());
                             let (agent_url, rules_url) = (agent_url.clone(), rules_url.clone());
-                            async move {
-                                raw_call(&c, &bearer, &agent_url, &rules_url, post).await
-                            }
+                            async move { raw_call(&c, &bearer, &agent_url, &rules_url, post).await }
                         })
                         .await
                     }
