@@ -5,11 +5,12 @@
 //!
 //! `nairi-bench BASE_URL API_KEY [--quick]` prints a markdown section on stdout.
 //!
-//! `nairi-bench BASE_URL API_KEY --calls N --only sdk|raw [--post]` makes 10 warm-up calls,
-//! then N sequential calls of one client (the GET, or with `--post` the POST) and prints
-//! nothing: a fixed workload for counting instructions, which timings on a shared machine
-//! cannot give. The count per call is the difference of two runs divided by the difference
-//! of their N, which cancels start-up and warm-up:
+//! `nairi-bench BASE_URL API_KEY --calls N --only sdk|raw [--post] [--in-flight K]` runs a
+//! warm-up round, then one round of N calls of one client (the GET, or with `--post` the
+//! POST), K at a time (default 1), in tasks as the table's rounds do, and prints nothing: a
+//! fixed workload for counting instructions, which timings on a shared machine cannot give.
+//! The count per call is the difference of two runs divided by the difference of their N,
+//! which cancels start-up and warm-up:
 //!
 //! ```text
 //! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p target/release/nairi-bench \
@@ -91,19 +92,53 @@ async fn sdk_call(c: &nairi::Client, agent_id: &str, post: bool) {
     }
 }
 
+/// A task's calls of [`sdk_call`], for [`round`].
+fn sdk_calls(
+    c: &nairi::Client,
+    agent_id: &str,
+    post: bool,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Clone + Send + 'static {
+    let (c, id) = (c.clone(), agent_id.to_owned());
+    move || {
+        let (c, id) = (c.clone(), id.clone());
+        Box::pin(async move { sdk_call(&c, &id, post).await })
+    }
+}
+
+/// What raw reqwest calls: one reused client, the SDK's `Authorization` value, the two URLs.
+#[derive(Clone)]
+struct RawTarget {
+    client: reqwest::Client,
+    bearer: String,
+    agent_url: String,
+    rules_url: String,
+}
+
+/// A task's calls of [`raw_call`], for [`round`].
+fn raw_calls(
+    target: &RawTarget,
+    post: bool,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Clone + Send + 'static {
+    let target = target.clone();
+    move || {
+        let target = target.clone();
+        Box::pin(async move { raw_call(&target, post).await })
+    }
+}
+
 /// The same call as a careful user writes it with reqwest: the same header, JSON decoded
 /// into a `serde_json::Value`.
-async fn raw_call(c: &reqwest::Client, bearer: &str, agent_url: &str, rules_url: &str, post: bool) {
+async fn raw_call(t: &RawTarget, post: bool) {
     let req = if post {
-        c.post(rules_url).json(&serde_json::json!({
+        t.client.post(&t.rules_url).json(&serde_json::json!({
             "title": "bench", "description": "a rule",
             "content": "Be brief."
         }))
     } else {
-        c.get(agent_url)
+        t.client.get(&t.agent_url)
     };
     let resp = req
-        .header("authorization", bearer)
+        .header("authorization", &t.bearer)
         .send()
         .await
         .expect("raw request");
@@ -126,7 +161,8 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(base), Some(key)) = (args.get(1), args.get(2)) else {
         eprintln!(
-            "usage: nairi-bench BASE_URL API_KEY [--quick | --calls N --only sdk|raw [--post]]"
+            "usage: nairi-bench BASE_URL API_KEY [--quick | --calls N --only sdk|raw [--post] \
+             [--in-flight K]]"
         );
         std::process::exit(2);
     };
@@ -139,27 +175,36 @@ async fn main() {
         .expect("the SDK client builds");
     let raw = reqwest::Client::builder().build().expect("reqwest builds");
     let api = format!("{}/api/public/v1", base.trim_end_matches('/'));
-    let bearer = format!("Bearer {key}");
     let agent = sdk
         .agents()
         .create(&CreateAgent::new("bench"))
         .await
         .expect("an agent to read");
-    let agent_url = format!("{api}/agents/{}", agent.id);
-    let rules_url = format!("{api}/artifacts/rules");
+    let urls = RawTarget {
+        client: raw,
+        bearer: format!("Bearer {key}"),
+        agent_url: format!("{api}/agents/{}", agent.id),
+        rules_url: format!("{api}/artifacts/rules"),
+    };
 
     if let Some(calls) = flag_value(&args, "--calls") {
         let calls: usize = calls.parse().expect("--calls takes a number");
+        let in_flight: usize = flag_value(&args, "--in-flight")
+            .map_or(1, |n| n.parse().expect("--in-flight takes a number"));
         let post = args.iter().any(|a| a == "--post");
-        let only = flag_value(&args, "--only");
-        for _ in 0..10 + calls {
-            match only {
-                Some("sdk") => sdk_call(&sdk, &agent.id, post).await,
-                Some("raw") => raw_call(&raw, &bearer, &agent_url, &rules_url, post).await,
-                _ => {
-                    eprintln!("--calls needs --only sdk or --only raw");
-                    std::process::exit(2);
-                }
+        // As in the rounds below: a warm-up opens the connections, then the counted calls.
+        match flag_value(&args, "--only") {
+            Some("sdk") => {
+                round(10 * in_flight, in_flight, sdk_calls(&sdk, &agent.id, post)).await;
+                round(calls, in_flight, sdk_calls(&sdk, &agent.id, post)).await;
+            }
+            Some("raw") => {
+                round(10 * in_flight, in_flight, raw_calls(&urls, post)).await;
+                round(calls, in_flight, raw_calls(&urls, post)).await;
+            }
+            _ => {
+                eprintln!("--calls needs --only sdk or --only raw");
+                std::process::exit(2);
             }
         }
         return;
@@ -180,31 +225,9 @@ async fn main() {
         for in_flight in [1usize, 10, 64] {
             let (mut s, mut r) = (Samples::default(), Samples::default());
             for i in 0..rounds {
-                let run_sdk = || {
-                    let c = sdk.clone();
-                    let id = agent.id.clone();
-                    let post = call.starts_with("POST");
-                    async move {
-                        round(total, in_flight, move || {
-                            let (c, id) = (c.clone(), id.clone());
-                            async move { sdk_call(&c, &id, post).await }
-                        })
-                        .await
-                    }
-                };
-                let run_raw = || {
-                    let (c, bearer) = (raw.clone(), bearer.clone());
-                    let (agent_url, rules_url) = (agent_url.clone(), rules_url.clone());
-                    let post = call.starts_with("POST");
-                    async move {
-                        round(total, in_flight, move || {
-                            let (c, bearer) = (c.clone(), bearer.clone());
-                            let (agent_url, rules_url) = (agent_url.clone(), rules_url.clone());
-                            async move { raw_call(&c, &bearer, &agent_url, &rules_url, post).await }
-                        })
-                        .await
-                    }
-                };
+                let post = call.starts_with("POST");
+                let run_sdk = || round(total, in_flight, sdk_calls(&sdk, &agent.id, post));
+                let run_raw = || round(total, in_flight, raw_calls(&urls, post));
                 let (a, b) = if i % 2 == 0 {
                     let a = run_sdk().await;
                     (a, run_raw().await)
