@@ -7,8 +7,9 @@
 //!
 //! `nairi-bench BASE_URL API_KEY --calls N --only sdk|raw [--post] [--in-flight K]` runs a
 //! warm-up round, then one round of N calls of one client (the GET, or with `--post` the
-//! POST), K at a time (default 1), in tasks as the table's rounds do, and prints nothing: a
-//! fixed workload for counting instructions, which timings on a shared machine cannot give.
+//! POST), K at a time (default 1), in tasks as the table's rounds do, and prints that round's
+//! wall and CPU µs per call on stderr: a fixed workload for counting instructions, which
+//! timings on a shared machine cannot give.
 //! The count per call is the difference of two runs divided by the difference of their N,
 //! which cancels start-up and warm-up:
 //!
@@ -193,20 +194,21 @@ async fn main() {
             .map_or(1, |n| n.parse().expect("--in-flight takes a number"));
         let post = args.iter().any(|a| a == "--post");
         // As in the rounds below: a warm-up opens the connections, then the counted calls.
-        match flag_value(&args, "--only") {
+        let (wall, cpu) = match flag_value(&args, "--only") {
             Some("sdk") => {
                 round(10 * in_flight, in_flight, sdk_calls(&sdk, &agent.id, post)).await;
-                round(calls, in_flight, sdk_calls(&sdk, &agent.id, post)).await;
+                round(calls, in_flight, sdk_calls(&sdk, &agent.id, post)).await
             }
             Some("raw") => {
                 round(10 * in_flight, in_flight, raw_calls(&urls, post)).await;
-                round(calls, in_flight, raw_calls(&urls, post)).await;
+                round(calls, in_flight, raw_calls(&urls, post)).await
             }
             _ => {
                 eprintln!("--calls needs --only sdk or --only raw");
                 std::process::exit(2);
             }
-        }
+        };
+        eprintln!("{wall:.2} {cpu:.2}");
         return;
     }
 
