@@ -877,7 +877,8 @@ async fn lagging_turn() -> MockServer {
 #[tokio::test]
 async fn duration_max_in_any_option_never_panics() {
     let max = Duration::MAX;
-    let short = Some(Duration::from_millis(300));
+    // Long enough for the few polls of the turn on a loaded machine (300 ms was not).
+    let short = Some(Duration::from_secs(3));
     let cases = [
         ("timeout", opts().timeout(Some(max))),
         ("reply_grace", opts().reply_grace(max)),
