@@ -1,19 +1,25 @@
 # Stubs of the native module (bindings/python), checked against the built module by
 # `python -m mypy.stubtest nairi._native` in `make test-python`.
 from os import PathLike
-from typing import final
+from typing import Any, final
 
 
-__all__ = ["__version__", "NativeClient", "NativeStream", "NativeEmulator", "operation_ids", "_panic_async", "_panic_blocking", "set_log_level"]
+__all__ = ["__version__", "NativeClient", "NativeStream", "CompletionQueue", "NativeCall", "NativeEmulator", "operation_ids", "_panic_async", "_panic_blocking", "set_log_level"]
 
 __version__: str
 
 @final
 class NativeClient:
-    def __new__(cls, options: str) -> NativeClient: ...
+    def __new__(cls, options: str, blocking: bool = False) -> NativeClient: ...
     def with_options(self, max_retries: int | None = None, timeout: float | None = None) -> NativeClient: ...
     @property
     def base_url(self) -> str: ...
+    @property
+    def blocking(self) -> bool: ...
+    def submit(
+        self, queue: CompletionQueue, call_id: int, id: str, args: bytes, file_data: bytes | None = None,
+        file_path: str | PathLike[str] | None = None, filename: str | None = None, content_type: str | None = None,
+    ) -> NativeCall: ...
     async def call(
         self, id: str, args: bytes, file_data: bytes | None = None, file_path: str | PathLike[str] | None = None,
         filename: str | None = None, content_type: str | None = None,
@@ -39,6 +45,17 @@ class NativeStream:
     async def next(self) -> bytes | None: ...
     def next_blocking(self) -> bytes | None: ...
     def close(self) -> None: ...
+
+@final
+class CompletionQueue:
+    def __new__(cls) -> CompletionQueue: ...
+    @property
+    def fd(self) -> int: ...
+    def drain(self) -> list[tuple[int, Any, bool]]: ...
+
+@final
+class NativeCall:
+    def abort(self) -> None: ...
 
 @final
 class NativeEmulator:
