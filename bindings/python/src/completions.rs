@@ -87,6 +87,11 @@ impl CompletionQueue {
             .collect()
     }
 
+    /// How many finished calls wait to be drained.
+    fn __len__(&self) -> usize {
+        lock(&self.queue.finished).len()
+    }
+
     fn __repr__(&self) -> String {
         format!("CompletionQueue(fd={})", self.fd())
     }
@@ -195,7 +200,10 @@ mod signal {
     impl Signal {
         pub(crate) fn new() -> io::Result<Self> {
             // asyncio's Windows loop has no `add_reader`: the package uses the coroutine path.
-            Err(io::Error::new(io::ErrorKind::Unsupported, "no completion fd on this system"))
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "no completion fd on this system",
+            ))
         }
         pub(crate) fn fd(&self) -> i32 {
             -1

@@ -18,7 +18,10 @@ use crate::lock;
 static SHARED: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
 static CALLING_THREAD: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
 
-fn keyed(slot: &Mutex<Option<(u32, &'static Runtime)>>, build: fn() -> Runtime) -> &'static Runtime {
+fn keyed(
+    slot: &Mutex<Option<(u32, &'static Runtime)>>,
+    build: fn() -> Runtime,
+) -> &'static Runtime {
     let pid = std::process::id();
     let mut slot = lock(slot);
     if let Some((owner, rt)) = *slot

@@ -93,15 +93,15 @@ class _AsyncTransport(_Transport):
     def __init__(self, native: _native.NativeClient) -> None:
         super().__init__(native)
         # asyncio is loaded with the first asyncio client, not by `import nairi`.
-        from ._completions import call
+        from ._completions import Runner
 
-        self.run = call
-        """Runs a native call `(native, op, args bytes, file kwargs)` from the running loop and
-        returns its JSON bytes (through the loop's completion queue)."""
+        self.run = Runner(native)
+        """Runs a native call `(op, args bytes, file kwargs)` from the running loop and returns
+        its JSON bytes (through the loop's completion queue)."""
 
     async def call(self, op: str, args: dict[str, Any], rtype: Any, **file: Any) -> Any:
         extra = _file_kwargs(file["file"], file.get("filename"), file.get("content_type")) if file else {}
-        raw = await self.run(self.native, op, _encoder.encode(args), extra)
+        raw = await self.run(op, _encoder.encode(args), extra)
         return decode(raw, rtype)
 
     def stream(self, op: str, args: dict[str, Any], rtype: Any) -> AsyncStream[Any]:
@@ -258,7 +258,7 @@ class _AsyncAttachments:
     async def download(self, attachment_id: str, dir: str | os.PathLike[str] | None = None) -> bytes | Path:
         """The attachment's bytes, or, with `dir`, the path it was saved to (under its sanitised
         name; a file of that name is replaced)."""
-        raw = await self._t.run(self._t.native, "attachments.get", _encoder.encode({"path": {"attachment_id": attachment_id}}), {})
+        raw = await self._t.run("attachments.get", _encoder.encode({"path": {"attachment_id": attachment_id}}), {})
         if dir is None:
             att: models.Attachment = decode(raw, _models().Attachment)
             return att.data

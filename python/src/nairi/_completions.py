@@ -44,31 +44,19 @@ class _LoopQueue:
             else:
                 fut.set_result(value)
 
-    async def call(self, loop: asyncio.AbstractEventLoop, native: _native.NativeClient, op: str,
-                   args: bytes, extra: dict[str, Any]) -> bytes:
-        call_id = next(self.ids)
-        fut: asyncio.Future[bytes] = loop.create_future()
-        self.pending[call_id] = fut
-        try:
-            handle = native.submit(self.native, call_id, op, args, **extra)
-        except BaseException:
-            del self.pending[call_id]
-            raise
-        try:
-            return await fut
-        except BaseException:
-            # Cancelled (or closed): stop the Rust task now; the handle's traceback may keep
-            # it alive for a while.
-            handle.abort()
-            self.pending.pop(call_id, None)
-            raise
-
 
 # None: the loop has no `add_reader`.
+_forks = 0
+"""How many times this process is a forked child: the parent's queues are inert here."""
 _queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopQueue | None] = weakref.WeakKeyDictionary()
 
 
-def _queue_for(loop: asyncio.AbstractEventLoop) -> _LoopQueue | None:
+def _dead() -> None:
+    return None
+
+
+def queue_for(loop: asyncio.AbstractEventLoop) -> _LoopQueue | None:
+    """The loop's queue, made on first use (None if the loop cannot watch an fd)."""
     try:
         return _queues[loop]
     except KeyError:
@@ -81,17 +69,50 @@ def _queue_for(loop: asyncio.AbstractEventLoop) -> _LoopQueue | None:
     return queue
 
 
-async def call(native: _native.NativeClient, op: str, args: bytes, extra: dict[str, Any]) -> bytes:
-    """Runs a native call from the running loop and returns its JSON bytes."""
-    loop = asyncio.get_running_loop()
-    queue = _queue_for(loop)
-    if queue is None:
-        return await native.call(op, args, **extra)
-    return await queue.call(loop, native, op, args, extra)
+class Runner:
+    """Runs one client's native calls from whichever loop is running, remembering the last
+    loop's queue (a weak reference: a finished `asyncio.run` leaves nothing behind)."""
+
+    __slots__ = ("native", "_last")
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self.native = native
+        self._last: tuple[Any, _LoopQueue | None, int] = (_dead, None, _forks)
+
+    async def __call__(self, op: str, args: bytes, extra: dict[str, Any]) -> bytes:
+        """Runs a native call and returns its JSON bytes."""
+        loop = asyncio.get_running_loop()
+        ref, queue, forks = self._last
+        if ref() is not loop or forks != _forks:
+            queue = queue_for(loop)
+            self._last = (weakref.ref(loop), queue, _forks)
+        if queue is None:
+            return await self.native.call(op, args, **extra)
+        call_id = next(queue.ids)
+        fut: asyncio.Future[bytes] = loop.create_future()
+        pending = queue.pending
+        pending[call_id] = fut
+        try:
+            handle = self.native.submit(queue.native, call_id, op, args, **extra)
+        except BaseException:
+            del pending[call_id]
+            raise
+        try:
+            return await fut
+        except BaseException:
+            # Cancelled (or closed): stop the Rust task now (the handle would also abort it
+            # when dropped, but a traceback may keep this frame alive for a while).
+            handle.abort()
+            pending.pop(call_id, None)
+            raise
 
 
 def _forget_queues() -> None:
-    # A forked child's copies of the queues belong to the parent's loops and runtime.
+    # A forked child's copies of the queues belong to the parent's runtime: a loop made before
+    # the fork gets a new queue in the child. (The parent's fd stays registered with such a
+    # loop: removing it would remove it from the epoll set the parent shares.)
+    global _forks
+    _forks += 1
     _queues.clear()
 
 
