@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -215,3 +216,44 @@ def test_threads_block_on_the_calling_thread_runtime_at_once(emu) -> None:  # ty
     assert t.is_alive(), "the slow call ended before the others ran"
     t.join()
     assert len(slow) == 1 and isinstance(slow[0], nairi.APITimeoutError), slow
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused(emu) -> None:  # type: ignore[no-untyped-def]
+    """Between two blocking calls nothing drives the calling-thread runtime: the client must
+    still notice that the server closed the kept-alive connection (no retries allowed here)."""
+    import http.server
+
+    agent = emu.client().agents.get("billing").to_dict()
+    body = json.dumps(agent).encode()
+    closed = threading.Semaphore(0)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+        timeout = 0.1  # then the server closes the idle connection
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        def shutdown_request(self, request: Any) -> None:
+            super().shutdown_request(request)  # the FIN is sent
+            closed.release()
+
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        c = nairi.Client(api_key=emu.api_key, base_url=f"http://127.0.0.1:{server.server_address[1]}",
+                         use_env=False, max_retries=0)
+        for _ in range(3):
+            assert c.agents.get("billing").agent_id == "billing"
+            assert closed.acquire(timeout=30), "the server did not close the connection"
+    finally:
+        server.shutdown()
+        server.server_close()

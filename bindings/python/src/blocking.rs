@@ -51,6 +51,7 @@ pub(crate) fn here<T: Send>(
     // Entered for the whole call so that the future is also dropped inside the runtime's
     // context when a signal interrupts it (declared first, so dropped last).
     let _context = rt.enter();
+    py.detach(|| rt.block_on(catch_up()));
     let mut fut = std::pin::pin!(caught(fut));
     loop {
         let step = py.detach(|| {
@@ -61,4 +62,16 @@ pub(crate) fn here<T: Send>(
             Err(_elapsed) => py.check_signals()?,
         }
     }
+}
+
+/// Lets the runtime see what happened while no thread drove it, before a call takes a pooled
+/// connection: nothing polls its I/O between calls, so a connection the server closed while
+/// idle still looks open, and a request written to it fails ("connection closed before message
+/// completed") where the shared runtime would have dropped it from the pool. The first yield
+/// turns the I/O driver (a zero-timeout poll: the closed sockets become readable and wake their
+/// connection tasks), the second lets those tasks run, see the end of their stream and leave
+/// the pool.
+async fn catch_up() {
+    tokio::task::yield_now().await;
+    tokio::task::yield_now().await;
 }
