@@ -45,9 +45,10 @@ class _LoopQueue:
                 fut.set_result(value)
 
 
-# None: the loop has no `add_reader`.
 _forks = 0
 """How many times this process is a forked child: the parent's queues are inert here."""
+
+# None: the loop has no `add_reader`.
 _queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopQueue | None] = weakref.WeakKeyDictionary()
 
 
