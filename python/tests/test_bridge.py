@@ -78,8 +78,12 @@ async def test_errors_and_panics_through_the_queue(emu) -> None:  # type: ignore
         assert v.value.field
         with pytest.raises(nairi.NairiError):
             await c._t.run("no.such.operation", b"{}", {})
-        with pytest.raises(nairi.ValidationError):
-            await c._t.run("agents.get", b"[not json", {})
+        with pytest.raises(nairi.ValidationError) as bad:
+            await c._t.run("agents.get", b"not json", {})
+        assert bad.value.field == "args"
+        with pytest.raises(nairi.ValidationError) as bad:
+            await c._t.run("agents.get", b'{"path": 5}', {})
+        assert bad.value.field == "path"
         queue = queue_for(asyncio.get_running_loop())
         assert queue is not None
         fut = asyncio.get_running_loop().create_future()

@@ -242,6 +242,11 @@ fn file_arg(
 }
 
 fn call_args(args: &[u8]) -> Outcome<nairi::operations::CallArgs> {
+    // Valid arguments are parsed without tracking the path (serde_path_to_error was 1.5% of a
+    // worker's profile); only a failure is parsed again, for the field its error names.
+    if let Ok(call) = serde_json::from_slice(args) {
+        return Ok(call);
+    }
     let mut de = serde_json::Deserializer::from_slice(args);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = match e.path().to_string().as_str() {
