@@ -155,27 +155,33 @@ async def async_main(agent_id: str) -> None:
 
 async def breakdown(sdk: nairi.AsyncClient, aio_get, agent_id: str) -> None:
     """Where the SDK's time goes on the GET at 10 in flight: the native call alone (JSON bytes
-    out, no model), the whole SDK call, and the Python-side encode + decode in a tight loop."""
+    out, no model) through the loop's completion queue (what the SDK uses) and as the native
+    coroutine (the fallback for loops without `add_reader`), the whole SDK call, and the
+    Python-side encode + decode in a tight loop."""
     from nairi import models
     from nairi._base import _encoder
     from nairi._model import decode
 
     native = sdk._t.native  # noqa: SLF001 (a measurement of the layers)
+    run = sdk._t.run  # noqa: SLF001
     args = {"path": {"agent_id": agent_id}}
 
     async def native_get() -> None:
+        await run("agents.get", _encoder.encode(args), {})
+
+    async def coroutine_get() -> None:
         await native.call("agents.get", _encoder.encode(args))
 
     async def sdk_get() -> None:
         await sdk.agents.get(agent_id)
 
-    impl = {"nairi": sdk_get, "native only": native_get, "aiohttp": aio_get}
+    impl = {"nairi": sdk_get, "native only": native_get, "native coroutine": coroutine_get, "aiohttp": aio_get}
     n = {k: sized((await async_round(fn, 100, 10))[0], 10) for k, fn in impl.items()}
     thr: dict[str, list[float]] = {k: [] for k in impl}
     cpu: dict[str, list[float]] = {k: [] for k in impl}
     order = list(impl)
     for i in range(ROUNDS):
-        for k in order[i % 3 :] + order[: i % 3]:
+        for k in order[i % len(order) :] + order[: i % len(order)]:
             t, c = await async_round(impl[k], n[k], 10)
             thr[k].append(t)
             cpu[k].append(c)
@@ -188,8 +194,11 @@ async def breakdown(sdk: nairi.AsyncClient, aio_get, agent_id: str) -> None:
     py_us = (time.perf_counter() - t0) * 1e6 / loops
     print("#### Where the async GET's time goes (10 in flight)\n")
     print(
-        "`native only` awaits the native module's generic call and keeps its JSON bytes (no "
-        "model); `nairi` is the whole `client.agents.get`. The last line times the Python-side "
+        "`native only` awaits the native module's generic call through the event loop's "
+        "completion queue (as the SDK does) and keeps its JSON bytes (no model); `native "
+        "coroutine` is the same call as a pyo3 coroutine (`NativeClient.call`, the path before "
+        "the completion queue and the fallback for loops without `add_reader`); `nairi` is the "
+        "whole `client.agents.get`. The last line times the Python-side "
         f"work of one call (msgspec encode of the arguments + decode of {len(raw)} bytes into "
         "the `Agent` model) in a tight loop.\n"
     )

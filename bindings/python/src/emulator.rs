@@ -1,5 +1,5 @@
-//! The emulator, in-process, for `nairi.testing`: started on this module's runtime, bound to
-//! 127.0.0.1 on an ephemeral port. Every argument and result is JSON (the emulator's serde
+//! The emulator, in-process, for `nairi.testing`: started on this module's shared runtime
+//! (its workers serve it while Python runs), bound to 127.0.0.1 on an ephemeral port. Every argument and result is JSON (the emulator's serde
 //! types: `AgentSeed`, `ScriptedTurn`, `Fault`, `LoggedRequest`).
 
 use std::sync::Mutex;
@@ -9,7 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use serde::de::DeserializeOwned;
 
-use crate::{Failure, Outcome, block_on, guard, lock};
+use crate::blocking::on_shared as block_on;
+use crate::{Failure, Outcome, guard, lock};
 
 fn decode<T: DeserializeOwned>(what: &str, json: &str) -> Outcome<T> {
     serde_json::from_str(json).map_err(|e| Failure::Emulator(format!("invalid {what}: {e}")))

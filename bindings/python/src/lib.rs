@@ -6,11 +6,17 @@
 //! Values cross as JSON bytes (the typed facade decodes them with msgspec); errors cross as the
 //! core's `ErrorPayload`, from which `nairi._errors` builds the Python exception.
 //!
-//! Runtime: one multi-thread tokio runtime owned by this module and keyed by the process id,
-//! so a child after `fork()` gets a fresh runtime and fresh HTTP clients (the parent's are
-//! leaked in the child, never dropped). Async calls are pyo3 coroutines awaiting a task
-//! spawned on that runtime; a cancelled coroutine aborts the task. Blocking calls release
-//! the GIL and wake every 100 ms to let Ctrl+C through.
+//! Runtimes (`runtime`): a shared multi-thread one for the asyncio client and a current-thread
+//! one that the blocking client's calls run on from the calling thread, both keyed by the
+//! process id, so a child after `fork()` gets fresh runtimes and fresh HTTP clients (the
+//! parent's are leaked in the child, never dropped). A client's connections belong to one of
+//! them (`Home`), chosen when it is built.
+//!
+//! Async calls: `submit` spawns the call on the shared runtime and its outcome comes back
+//! through the event loop's `CompletionQueue` (`completions`), without the GIL; `call` is the
+//! same call as a pyo3 coroutine (for loops without `add_reader`). Dropping or aborting the
+//! submitted call, or cancelling the coroutine, aborts the task. Blocking calls release the GIL
+//! and wake every 100 ms to let Ctrl+C through (`blocking`).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -28,37 +34,14 @@ use serde_json::Value;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
+mod blocking;
+mod completions;
 mod emulator;
 mod logging;
+mod runtime;
 
-// ---------------------------------------------------------------------------------------------
-// The runtime, keyed by process id.
-
-static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// This process's runtime: a new one after a fork (the parent's threads do not exist here).
-pub(crate) fn runtime() -> &'static Runtime {
-    let pid = std::process::id();
-    let mut slot = lock(&RUNTIME);
-    if let Some((owner, rt)) = *slot
-        && owner == pid
-    {
-        return rt;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        // Two workers: a pyo3 waker takes the GIL on a worker, which must not stall the reactor.
-        .worker_threads(2)
-        .thread_name("nairi-runtime")
-        .enable_all()
-        .build()
-        .expect("the nairi tokio runtime could not be started");
-    let rt: &'static Runtime = Box::leak(Box::new(rt));
-    *slot = Some((pid, rt));
-    rt
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,7 +122,8 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
 // ---------------------------------------------------------------------------------------------
 // Tasks: spawned on the runtime, awaited by a coroutine or by a blocking wait.
 
-struct AbortOnDrop(tokio::task::AbortHandle);
+/// Aborts a task when dropped (dropping a `JoinHandle` only detaches it).
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::AbortHandle);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -147,7 +131,8 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn caught<T>(fut: impl Future<Output = Outcome<T>>) -> Outcome<T> {
+/// A future whose panic becomes a `Failure::Panic`.
+pub(crate) async fn caught<T>(fut: impl Future<Output = Outcome<T>>) -> Outcome<T> {
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(r) => r,
         Err(p) => Err(Failure::Panic(panic_message(p))),
@@ -157,7 +142,7 @@ async fn caught<T>(fut: impl Future<Output = Outcome<T>>) -> Outcome<T> {
 fn spawn<T: Send + 'static>(
     fut: impl Future<Output = Outcome<T>> + Send + 'static,
 ) -> JoinHandle<Outcome<T>> {
-    runtime().spawn(caught(fut))
+    runtime::shared().spawn(caught(fut))
 }
 
 fn joined<T>(r: Result<Outcome<T>, tokio::task::JoinError>) -> Outcome<T> {
@@ -181,34 +166,6 @@ pub(crate) async fn await_task<T: Send + 'static>(
             Err(Python::attach(|py| PyErr::from_value(exc.into_bound(py))))
         }
         r = handle => joined(r).map_err(to_pyerr),
-    }
-}
-
-/// Runs a future on the runtime and blocks for its outcome with the GIL released, checking
-/// for signals (Ctrl+C) every 100 ms; a raised signal aborts the task.
-pub(crate) fn block_on<T: Send + 'static>(
-    py: Python<'_>,
-    fut: impl Future<Output = Outcome<T>> + Send + 'static,
-) -> PyResult<T> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let handle = runtime().spawn(async move {
-        let _ = tx.send(caught(fut).await);
-    });
-    let _abort = AbortOnDrop(handle.abort_handle());
-    let mut rx = rx;
-    loop {
-        let (back, got) = py.detach(move || {
-            let got = rx.recv_timeout(Duration::from_millis(100));
-            (rx, got)
-        });
-        rx = back;
-        match got {
-            Ok(out) => return out.map_err(|f| f.into_py(py)),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Failure::Panic("the task ended without an answer".into()).into_py(py));
-            }
-        }
     }
 }
 
@@ -285,6 +242,11 @@ fn file_arg(
 }
 
 fn call_args(args: &[u8]) -> Outcome<nairi::operations::CallArgs> {
+    // Valid arguments are parsed without tracking the path (serde_path_to_error was 1.5% of a
+    // worker's profile); only a failure is parsed again, for the field its error names.
+    if let Ok(call) = serde_json::from_slice(args) {
+        return Ok(call);
+    }
     let mut de = serde_json::Deserializer::from_slice(args);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = match e.path().to_string().as_str() {
@@ -295,11 +257,54 @@ fn call_args(args: &[u8]) -> Outcome<nairi::operations::CallArgs> {
     })
 }
 
+/// Where a client's connections live, and so which runtime runs its calls (a connection only
+/// makes progress on the runtime that opened it).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Home {
+    /// The shared multi-thread runtime: the asyncio client.
+    Shared,
+    /// The calling-thread runtime: the blocking client, whose calls run on the caller's thread.
+    CallingThread,
+}
+
+impl Home {
+    fn runtime(self) -> &'static Runtime {
+        match self {
+            Home::Shared => runtime::shared(),
+            Home::CallingThread => runtime::calling_thread(),
+        }
+    }
+
+    /// Blocks for a future of a client of this home, with the GIL released.
+    fn block<T: Send + 'static>(
+        self,
+        py: Python<'_>,
+        fut: impl Future<Output = Outcome<T>> + Send + 'static,
+    ) -> PyResult<T> {
+        match self {
+            Home::Shared => blocking::on_shared(py, fut),
+            Home::CallingThread => blocking::here(py, fut),
+        }
+    }
+
+    /// Async calls need the shared runtime's workers: nothing drives a blocking client's
+    /// connections while Python awaits.
+    fn require_shared(self) -> PyResult<()> {
+        match self {
+            Home::Shared => Ok(()),
+            Home::CallingThread => Err(pyo3::exceptions::PyTypeError::new_err(
+                "this is a blocking client (NativeClient(..., blocking=True)): use the *_blocking methods",
+            )),
+        }
+    }
+}
+
 /// A Nairi client: the core's `Client`, rebuilt in a child process after `fork()`.
 #[pyclass(frozen, module = "nairi._native")]
 pub struct NativeClient {
     config: nairi::ClientConfig,
     options: nairi::RequestOptions,
+    home: Home,
     cached: Mutex<(u32, nairi::Client)>,
 }
 
@@ -309,7 +314,7 @@ impl NativeClient {
         let mut cached = lock(&self.cached);
         if cached.0 != pid {
             // The parent's connection pool belongs to a runtime that does not exist here.
-            let _enter = runtime().enter();
+            let _enter = self.home.runtime().enter();
             let client =
                 nairi::Client::from_config(self.config.clone())?.with_options(self.options.clone());
             *cached = (pid, client);
@@ -317,6 +322,8 @@ impl NativeClient {
         Ok(cached.1.clone())
     }
 
+    /// The call as a future; the arguments are parsed inside it, off the GIL and off the
+    /// event loop's thread.
     fn prepare(
         &self,
         id: String,
@@ -324,12 +331,14 @@ impl NativeClient {
         file: Option<FileArg>,
     ) -> Outcome<impl Future<Output = Outcome<Vec<u8>>> + Send + 'static> {
         let client = self.client()?;
-        let mut call = call_args(&args)?;
         Ok(async move {
+            let mut call = call_args(&args)?;
             if let Some(file) = file {
                 call.file = Some(read_file(file).await?);
             }
-            let out = client.call_operation(&id, call).await?;
+            // Boxed: the core's dispatch future is about 10 kB, and this outer future is moved
+            // several times on its way into the task (measured: memmove was 7% of a worker).
+            let out = Box::pin(client.call_operation(&id, call)).await?;
             bytes_out(&out)
         })
     }
@@ -357,17 +366,25 @@ impl NativeClient {
 #[pymethods]
 impl NativeClient {
     /// Builds a client from the JSON form of the core's `ClientOptions` (every key optional;
-    /// the environment and defaults fill the rest, exactly as in Rust).
+    /// the environment and defaults fill the rest, exactly as in Rust). A `blocking` client's
+    /// calls run on the calling thread (`*_blocking` methods only); the others' on the shared
+    /// runtime (async methods, and the `*_blocking` ones through a hand-off).
     #[new]
-    fn new(options: &str) -> PyResult<Self> {
+    #[pyo3(signature = (options, blocking=false))]
+    fn new(options: &str, blocking: bool) -> PyResult<Self> {
         guard(|| {
+            let home = if blocking {
+                Home::CallingThread
+            } else {
+                Home::Shared
+            };
             let built = (|| -> Outcome<nairi::Client> {
                 let mut de = serde_json::Deserializer::from_str(options);
                 let options: nairi::ClientOptions = serde_path_to_error::deserialize(&mut de)
                     .map_err(|e| {
                         nairi::Error::Config(format!("client option {}: {}", e.path(), e.inner()))
                     })?;
-                let _enter = runtime().enter();
+                let _enter = home.runtime().enter();
                 Ok(options.build()?)
             })();
             let client = built.map_err(to_pyerr)?;
@@ -375,12 +392,13 @@ impl NativeClient {
             Ok(NativeClient {
                 config: client.config().clone(),
                 options: nairi::RequestOptions::default(),
+                home,
                 cached: Mutex::new((std::process::id(), client)),
             })
         })
     }
 
-    /// A copy whose calls use these overrides (seconds for `timeout`).
+    /// A copy whose calls use these overrides (seconds for `timeout`); same pool, same home.
     #[pyo3(signature = (max_retries=None, timeout=None))]
     fn with_options(&self, max_retries: Option<u32>, timeout: Option<f64>) -> PyResult<Self> {
         guard(|| {
@@ -413,6 +431,7 @@ impl NativeClient {
             Ok(NativeClient {
                 config: self.config.clone(),
                 options: merged,
+                home: self.home,
                 cached: Mutex::new((std::process::id(), client)),
             })
         })
@@ -424,8 +443,43 @@ impl NativeClient {
         self.config.base_url.to_string()
     }
 
+    /// Whether this client's calls run on the calling thread (`blocking=True`).
+    #[getter]
+    fn blocking(&self) -> bool {
+        self.home == Home::CallingThread
+    }
+
+    /// Starts an operation or turn call by id (`args` is the JSON form of `CallArgs`) on the
+    /// shared runtime; its outcome arrives in `queue` under `call_id` (see
+    /// `CompletionQueue.drain`). The returned handle aborts the call when aborted or dropped.
+    #[pyo3(signature = (queue, call_id, id, args, file_data=None, file_path=None, filename=None, content_type=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit(
+        &self,
+        queue: &completions::CompletionQueue,
+        call_id: u64,
+        id: String,
+        args: Vec<u8>,
+        file_data: Option<Vec<u8>>,
+        file_path: Option<PathBuf>,
+        filename: Option<String>,
+        content_type: Option<String>,
+    ) -> PyResult<completions::NativeCall> {
+        guard(|| {
+            self.home.require_shared()?;
+            let fut = file_arg(file_data, file_path, filename, content_type)
+                .and_then(|file| self.prepare(id, args, file))
+                .map_err(to_pyerr)?;
+            let queue = Arc::clone(&queue.queue);
+            let task = runtime::shared().spawn(async move {
+                queue.push(call_id, caught(fut).await);
+            });
+            Ok(completions::NativeCall::new(task.abort_handle()))
+        })
+    }
+
     /// Runs an operation or turn call by id; `args` is the JSON form of `CallArgs`. Returns the
-    /// result as JSON bytes.
+    /// result as JSON bytes. (`submit` is the same call without a coroutine.)
     #[pyo3(signature = (id, args, file_data=None, file_path=None, filename=None, content_type=None))]
     #[allow(clippy::too_many_arguments)]
     async fn call(
@@ -438,6 +492,7 @@ impl NativeClient {
         content_type: Option<String>,
         #[pyo3(cancel_handle)] cancel: CancelHandle,
     ) -> PyResult<Py<PyBytes>> {
+        self.home.require_shared()?;
         let fut = file_arg(file_data, file_path, filename, content_type)
             .and_then(|file| self.prepare(id, args, file))
             .map_err(to_pyerr)?;
@@ -457,6 +512,7 @@ impl NativeClient {
         content_type: Option<String>,
         #[pyo3(cancel_handle)] cancel: CancelHandle,
     ) -> PyResult<(Py<PyBytes>, Option<Py<PyBytes>>)> {
+        self.home.require_shared()?;
         let fut = file_arg(file_data, file_path, filename, content_type)
             .and_then(|file| self.prepare_meta(id, args, file))
             .map_err(to_pyerr)?;
@@ -481,7 +537,9 @@ impl NativeClient {
             let fut = file_arg(file_data, file_path, filename, content_type)
                 .and_then(|file| self.prepare(id, args, file))
                 .map_err(|f| f.into_py(py))?;
-            block_on(py, fut).map(|b| PyBytes::new(py, &b).unbind())
+            self.home
+                .block(py, fut)
+                .map(|b| PyBytes::new(py, &b).unbind())
         })
     }
 
@@ -502,7 +560,7 @@ impl NativeClient {
             let fut = file_arg(file_data, file_path, filename, content_type)
                 .and_then(|file| self.prepare_meta(id, args, file))
                 .map_err(|f| f.into_py(py))?;
-            let (out, meta) = block_on(py, fut)?;
+            let (out, meta) = self.home.block(py, fut)?;
             Ok((
                 PyBytes::new(py, &out).unbind(),
                 meta.map(|m| PyBytes::new(py, &m).unbind()),
@@ -510,18 +568,20 @@ impl NativeClient {
         })
     }
 
-    /// A streaming call (`conversations.watch`, `agents.conversations.list_all`).
+    /// A streaming call (`conversations.watch`, `agents.conversations.list_all`), read with
+    /// `next` (a client of the shared runtime) or `next_blocking`.
     fn stream(&self, id: &str, args: Vec<u8>) -> PyResult<NativeStream> {
         guard(|| {
             let opened = (|| -> Outcome<_> {
                 let client = self.client()?;
                 let call = call_args(&args)?;
-                let _enter = runtime().enter();
+                let _enter = self.home.runtime().enter();
                 Ok(client.stream_operation(id, call)?)
             })();
             let stream = opened.map_err(to_pyerr)?;
             Ok(NativeStream {
                 inner: Arc::new(tokio::sync::Mutex::new(Some(stream))),
+                home: self.home,
             })
         })
     }
@@ -537,14 +597,15 @@ impl NativeClient {
         await_task(spawn(save(attachment, dir)), cancel).await
     }
 
-    /// `save_attachment`, blocking with the GIL released.
+    /// `save_attachment`, blocking with the GIL released (on the calling thread: it uses no
+    /// connection).
     fn save_attachment_blocking(
         &self,
         py: Python<'_>,
         attachment: Vec<u8>,
         dir: PathBuf,
     ) -> PyResult<PathBuf> {
-        guard(|| block_on(py, save(attachment, dir)))
+        guard(|| blocking::here(py, save(attachment, dir)))
     }
 
     fn __repr__(&self) -> String {
@@ -567,6 +628,8 @@ type ItemStream = BoxStream<'static, nairi::Result<Value>>;
 #[pyclass(frozen, module = "nairi._native")]
 pub struct NativeStream {
     inner: Arc<tokio::sync::Mutex<Option<ItemStream>>>,
+    /// The home of the client that opened it: its requests use that client's connections.
+    home: Home,
 }
 
 async fn next_item(inner: Arc<tokio::sync::Mutex<Option<ItemStream>>>) -> Outcome<Option<Vec<u8>>> {
@@ -594,6 +657,7 @@ impl NativeStream {
         &self,
         #[pyo3(cancel_handle)] cancel: CancelHandle,
     ) -> PyResult<Option<Py<PyBytes>>> {
+        self.home.require_shared()?;
         let inner = Arc::clone(&self.inner);
         let item = await_task(spawn(next_item(inner)), cancel).await?;
         Ok(item.map(into_pybytes))
@@ -603,7 +667,7 @@ impl NativeStream {
     fn next_blocking(&self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
         guard(|| {
             let inner = Arc::clone(&self.inner);
-            let item = block_on(py, next_item(inner))?;
+            let item = self.home.block(py, next_item(inner))?;
             Ok(item.map(|b| PyBytes::new(py, &b).unbind()))
         })
     }
@@ -629,12 +693,28 @@ async fn _panic_async(#[pyo3(cancel_handle)] cancel: CancelHandle) -> PyResult<(
     .await
 }
 
+/// Panics inside a task whose outcome goes to a completion queue — for the package's own tests.
+#[pyfunction]
+fn _panic_queued(queue: &completions::CompletionQueue, call_id: u64) -> completions::NativeCall {
+    let queue = Arc::clone(&queue.queue);
+    let task = runtime::shared().spawn(async move {
+        let outcome: Outcome<Vec<u8>> =
+            caught(async { panic!("deliberate test panic (queued)") }).await;
+        queue.push(call_id, outcome);
+    });
+    completions::NativeCall::new(task.abort_handle())
+}
+
 /// Panics inside a blocking call and inside a synchronous entry point — for the package's
-/// own tests; `where` is `"task"` or `"sync"`.
+/// own tests; `where` is `"task"` (a task of the shared runtime), `"here"` (a future run on
+/// the calling thread) or `"sync"`.
 #[pyfunction]
 fn _panic_blocking(py: Python<'_>, r#where: &str) -> PyResult<()> {
     guard(|| match r#where {
-        "task" => block_on(py, async { panic!("deliberate test panic (blocking)") }),
+        "task" => blocking::on_shared(py, async { panic!("deliberate test panic (blocking)") }),
+        "here" => blocking::here(py, async {
+            panic!("deliberate test panic (calling thread)")
+        }),
         _ => panic!("deliberate test panic (sync)"),
     })
 }
@@ -655,9 +735,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<NativeClient>()?;
     m.add_class::<NativeStream>()?;
+    m.add_class::<completions::CompletionQueue>()?;
+    m.add_class::<completions::NativeCall>()?;
     m.add_class::<emulator::NativeEmulator>()?;
     m.add_function(wrap_pyfunction!(operation_ids, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_async, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_queued, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_blocking, m)?)?;
     m.add_function(wrap_pyfunction!(logging::set_log_level, m)?)?;
     logging::install();

@@ -80,14 +80,28 @@ def _file_kwargs(file: FileInput, filename: str | None, content_type: str | None
 class _Transport:
     """Encodes the arguments of a call, runs it natively, decodes its result."""
 
+    blocking: bool
+    """Whether the native client runs its calls on the calling thread (the blocking client)."""
+
     def __init__(self, native: _native.NativeClient) -> None:
         self.native = native
 
 
 class _AsyncTransport(_Transport):
+    blocking = False
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        super().__init__(native)
+        # asyncio is loaded with the first asyncio client, not by `import nairi`.
+        from ._completions import Runner
+
+        self.run = Runner(native)
+        """Runs a native call `(op, args bytes, file kwargs)` from the running loop and returns
+        its JSON bytes (through the loop's completion queue)."""
+
     async def call(self, op: str, args: dict[str, Any], rtype: Any, **file: Any) -> Any:
         extra = _file_kwargs(file["file"], file.get("filename"), file.get("content_type")) if file else {}
-        raw = await self.native.call(op, _encoder.encode(args), **extra)
+        raw = await self.run(op, _encoder.encode(args), extra)
         return decode(raw, rtype)
 
     def stream(self, op: str, args: dict[str, Any], rtype: Any) -> AsyncStream[Any]:
@@ -95,6 +109,8 @@ class _AsyncTransport(_Transport):
 
 
 class _SyncTransport(_Transport):
+    blocking = True
+
     def call(self, op: str, args: dict[str, Any], rtype: Any, **file: Any) -> Any:
         extra = _file_kwargs(file["file"], file.get("filename"), file.get("content_type")) if file else {}
         raw = self.native.call_blocking(op, _encoder.encode(args), **extra)
@@ -181,7 +197,7 @@ class _ClientBase:
     def _init_native(self, options: dict[str, Any], user_agent_suffix: str | None) -> None:
         given = {k: v for k, v in options.items() if v is not None}
         given["user_agent_suffix"] = _user_agent(user_agent_suffix)
-        native = _native.NativeClient(_encoder.encode(given).decode())
+        native = _native.NativeClient(_encoder.encode(given).decode(), blocking=self._transport.blocking)
         self._set_native(native)
 
     def _set_native(self, native: _native.NativeClient) -> None:
@@ -242,7 +258,7 @@ class _AsyncAttachments:
     async def download(self, attachment_id: str, dir: str | os.PathLike[str] | None = None) -> bytes | Path:
         """The attachment's bytes, or, with `dir`, the path it was saved to (under its sanitised
         name; a file of that name is replaced)."""
-        raw = await self._t.native.call("attachments.get", _encoder.encode({"path": {"attachment_id": attachment_id}}))
+        raw = await self._t.run("attachments.get", _encoder.encode({"path": {"attachment_id": attachment_id}}), {})
         if dir is None:
             att: models.Attachment = decode(raw, _models().Attachment)
             return att.data

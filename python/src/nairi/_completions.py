@@ -1,0 +1,121 @@
+"""The asyncio side of the native completion queue.
+
+Each event loop gets one `_native.CompletionQueue` whose fd is watched with `loop.add_reader`.
+A call creates an asyncio future, submits the native call with an integer id and awaits the
+future; the native task finishes without the GIL and signals the fd only for the first of a
+batch of completions, and the reader callback (`_LoopQueue.drain`) sets every finished call's
+future in one go. Loops without `add_reader` (asyncio's Windows proactor loop) use the native
+coroutine `NativeClient.call` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import weakref
+from typing import Any
+
+from . import _native
+
+
+class _LoopQueue:
+    """One event loop's completion queue and the futures of its calls in flight."""
+
+    __slots__ = ("__weakref__", "native", "pending", "ids")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.native = _native.CompletionQueue()
+        self.pending: dict[int, asyncio.Future[bytes]] = {}
+        self.ids = itertools.count()
+        # The callback holds this queue, not the loop: the loop's entry in `_queues` goes
+        # when the loop is garbage-collected.
+        loop.add_reader(self.native.fd, self.drain)
+
+    def drain(self) -> None:
+        """Sets the future of every finished call (a cancelled call's outcome is dropped)."""
+        pending = self.pending
+        for call_id, value, failed in self.native.drain():
+            fut = pending.pop(call_id, None)
+            if fut is None or fut.done():
+                continue
+            if failed:
+                fut.set_exception(value)
+            else:
+                fut.set_result(value)
+
+
+_forks = 0
+"""How many times this process is a forked child: the parent's queues are inert here."""
+
+# None: the loop has no `add_reader`.
+_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopQueue | None] = weakref.WeakKeyDictionary()
+
+
+def _dead() -> None:
+    return None
+
+
+def queue_for(loop: asyncio.AbstractEventLoop) -> _LoopQueue | None:
+    """The loop's queue, made on first use (None if the loop cannot watch an fd)."""
+    try:
+        return _queues[loop]
+    except KeyError:
+        pass
+    try:
+        queue: _LoopQueue | None = _LoopQueue(loop)
+    except (NotImplementedError, OSError):
+        queue = None
+    _queues[loop] = queue
+    return queue
+
+
+class Runner:
+    """Runs one client's native calls from whichever loop is running, remembering the last
+    loop's queue (a weak reference: a finished `asyncio.run` leaves nothing behind)."""
+
+    __slots__ = ("native", "_last")
+
+    def __init__(self, native: _native.NativeClient) -> None:
+        self.native = native
+        self._last: tuple[Any, _LoopQueue | None, int] = (_dead, None, _forks)
+
+    async def __call__(self, op: str, args: bytes, extra: dict[str, Any]) -> bytes:
+        """Runs a native call and returns its JSON bytes."""
+        loop = asyncio.get_running_loop()
+        ref, queue, forks = self._last
+        if ref() is not loop or forks != _forks:
+            queue = queue_for(loop)
+            self._last = (weakref.ref(loop), queue, _forks)
+        if queue is None:
+            return await self.native.call(op, args, **extra)
+        call_id = next(queue.ids)
+        fut: asyncio.Future[bytes] = loop.create_future()
+        pending = queue.pending
+        pending[call_id] = fut
+        try:
+            handle = self.native.submit(queue.native, call_id, op, args, **extra)
+        except BaseException:
+            del pending[call_id]
+            raise
+        try:
+            return await fut
+        except BaseException:
+            # Cancelled (or closed): stop the Rust task now (the handle would also abort it
+            # when dropped, but a traceback may keep this frame alive for a while).
+            handle.abort()
+            pending.pop(call_id, None)
+            raise
+
+
+def _forget_queues() -> None:
+    # A forked child's copies of the queues belong to the parent's runtime: a loop made before
+    # the fork gets a new queue in the child. (The parent's fd stays registered with such a
+    # loop: removing it would remove it from the epoll set the parent shares.)
+    global _forks
+    _forks += 1
+    _queues.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_queues)
