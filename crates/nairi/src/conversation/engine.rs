@@ -18,7 +18,14 @@
 //! default, never on every tick). Either is confirmed by a listing: a reply that is there
 //! still completes the turn.
 //!
-//! The scheduling arithmetic lives in `schedule`, the status bookkeeping in `status`.
+//! The settle window before the last listing counts from when the turn's newest message was
+//! written, on the server's clock (`clock`): a turn noticed well after its end is returned from
+//! the listing that found it, and when the terminal status is polled soon after the end, the
+//! listing that fetches the reply is put off until the settle is over, so that one listing
+//! does for both.
+//!
+//! The scheduling arithmetic lives in `schedule`, the status bookkeeping in `status`, the
+//! server-clock bounds in `clock`.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -27,6 +34,7 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::time::Instant;
 
+use super::clock::ServerClock;
 use super::errors::{ConversationEnded, TurnFailed, WaitTimeout};
 use super::events::{EventCallback, TurnEvent};
 use super::failure::job_end_notice;
@@ -41,6 +49,10 @@ use crate::types::{
     ConversationSort, JobStatus, ListConversations, MAX_PAGE_LIMIT, Message, MessageRole,
     MessageStatus, Timestamp, TurnHandle,
 };
+
+/// Delay between two listings while the status is terminal but the reply (or the error notice)
+/// is not listed yet (at most `initial_interval`): a lagging list catches up within moments.
+pub(crate) const GRACE_RELIST_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Undecodable answers in a row from one endpoint after which the wait gives up with the
 /// decode error: a garbled body now and then is transient, one that never decodes is not.
@@ -108,6 +120,10 @@ pub(crate) struct Engine {
     /// The job's status when that check found it ended, until a listing confirms it.
     ended_status: Option<JobStatus>,
     thread: Option<Vec<Message>>,
+    /// When the kept listing was requested and when it arrived.
+    listed_at: Option<(Instant, Instant)>,
+    /// Bounds of the server's clock, from the timestamps of the answers.
+    clock: ServerClock,
     delivered: HashSet<String>,
     queue: VecDeque<TurnEvent>,
     /// The change to a terminal status, emitted after the messages listed on the way to the
@@ -154,6 +170,8 @@ impl Engine {
             user_created_at: None,
             ended_status: None,
             thread: None,
+            listed_at: None,
+            clock: ServerClock::new(started, chrono::Utc::now()),
             delivered: HashSet::new(),
             queue: VecDeque::new(),
             held_status: None,
@@ -267,6 +285,10 @@ impl Engine {
             Ok(m) => {
                 self.poll_decode_failures = 0;
                 self.check_polled(&m)?;
+                let received = Instant::now();
+                for stamp in [m.created_at, m.updated_at].into_iter().flatten() {
+                    self.clock.observe(received, stamp);
+                }
                 m
             }
             Err(e) => {
@@ -280,6 +302,7 @@ impl Engine {
         }
         let mut changed = self.observe(&message.status, false);
         if self.finish_if_terminal() {
+            self.next_sleep = self.settle_before_listing(message.updated_at);
             return Ok(());
         }
         if changed && self.emit && !listing_failed {
@@ -540,7 +563,76 @@ impl Engine {
             outcome,
             grace: Grace::Until(Instant::now().checked_add(self.opts.reply_grace)),
         };
-        self.next_sleep = Some(self.opts.initial_interval);
+        self.next_sleep = Some(self.grace_relist());
+    }
+
+    /// The delay between two listings of the reply grace window.
+    fn grace_relist(&self) -> Duration {
+        self.opts.initial_interval.min(GRACE_RELIST_INTERVAL)
+    }
+
+    /// How long to put off the listing that fetches the reply after the status poll found the
+    /// turn terminal, its `updated_at` being `status_at`: until the settle window is over, so
+    /// that this listing is also the last one (the reply is written before the status, so it is
+    /// at least as old). `None` (list at once, then settle as needed) without a bound of the
+    /// server's clock that can tell the status's age, or without a settle window.
+    fn settle_before_listing(&self, status_at: Option<Timestamp>) -> Option<Duration> {
+        if self.opts.settle.is_zero() {
+            return None;
+        }
+        let now = Instant::now();
+        // Only when the bound already shows the status as written by now: a loose bound (a
+        // wait begun long after its turn started) would only add the window to the lag.
+        if self.clock.age_at_least(status_at?, now).is_zero() {
+            return None;
+        }
+        let wake = self
+            .clock
+            .instant_when_aged(status_at?, self.opts.settle, now)?;
+        Some(wake.saturating_duration_since(now))
+    }
+
+    /// When the last listing is due so that it comes the settle window after the turn's newest
+    /// message was written; `None` when the kept listing was already requested that late. When
+    /// the messages' age cannot be told, the window counts from when the kept listing arrived.
+    fn settle_wake(&self) -> Option<Instant> {
+        let Some((sent, received)) = self.listed_at else {
+            return Instant::now().checked_add(self.opts.settle);
+        };
+        let counted_from_listing = received.checked_add(self.opts.settle);
+        let aged = self
+            .newest_turn_stamp()
+            .and_then(|w| self.clock.instant_when_aged(w, self.opts.settle, sent));
+        match aged {
+            Some(at) if at <= sent => None,
+            Some(at) => earliest(Some(at), counted_from_listing),
+            None => counted_from_listing,
+        }
+    }
+
+    /// When the messages that trailing notices follow were written, from the kept listing:
+    /// the latest reply of the turn, else (a failed turn, a reply never listed) the latest of
+    /// the turn's messages after the user message. `None` when there is none or one of them
+    /// has no timestamp (its age is unknown).
+    fn newest_turn_stamp(&self) -> Option<Timestamp> {
+        let thread = self.thread.as_deref()?;
+        let turn = turn_indices(thread, &self.message_id)?;
+        let after_prompt = || {
+            turn.iter()
+                .map(|&i| &thread[i])
+                .filter(|m| m.id != self.message_id)
+        };
+        let replies = || after_prompt().filter(|m| m.role == MessageRole::Assistant);
+        let anchors: Vec<&Message> = if replies().next().is_some() {
+            replies().collect()
+        } else {
+            after_prompt().collect()
+        };
+        let mut newest = None;
+        for m in anchors {
+            newest = newest.max(Some(m.created_at?));
+        }
+        newest
     }
 
     async fn finish_step(&mut self, outcome: Outcome, grace: Grace) -> Result<()> {
@@ -580,7 +672,7 @@ impl Engine {
                     self.phase = Phase::Settling { outcome };
                 } else {
                     let ra = retry_after.map(|ra| self.backoff.cap_retry_after(ra));
-                    self.next_sleep = Some(self.opts.initial_interval.max(ra.unwrap_or_default()));
+                    self.next_sleep = Some(self.grace_relist().max(ra.unwrap_or_default()));
                 }
             }
             Grace::NotListed => self.schedule(false, retry_after),
@@ -593,9 +685,14 @@ impl Engine {
     async fn settle(&mut self, outcome: Outcome) {
         let deadline_passed = self.deadline.is_some_and(|d| Instant::now() >= d);
         if !self.opts.settle.is_zero() && !deadline_passed {
-            self.sleep_before(self.opts.settle, self.deadline).await;
-            if let Ok(Some(thread)) = self.fetch_thread(self.deadline, true).await {
-                self.adopt(thread);
+            if let Some(wake) = self.settle_wake() {
+                let wake = earliest(Some(wake), self.deadline);
+                if let Some(wake) = wake {
+                    tokio::time::sleep_until(wake).await;
+                }
+                if let Ok(Some(thread)) = self.fetch_thread(self.deadline, true).await {
+                    self.adopt(thread);
+                }
             }
         }
         // A reply taken early (the status still lagging) does not make the turn a success when
@@ -643,6 +740,7 @@ impl Engine {
         soft: bool,
     ) -> Result<Option<Vec<Message>>> {
         let client = self.client.clone();
+        let sent = Instant::now();
         let listed = match self
             .bounded(limit, client.messages().list(&self.job_id))
             .await
@@ -651,10 +749,21 @@ impl Engine {
             Err(_) if soft => return Ok(None),
             Err(e) => return Err(e),
         };
-        self.last_list = Instant::now();
+        let received = Instant::now();
+        self.last_list = received;
         match listed {
             Ok(thread) => {
                 self.list_decode_failures = 0;
+                // The freshest timestamp is the one that bounds the clock offset best.
+                let freshest = thread
+                    .iter()
+                    .flat_map(|m| [m.created_at, m.updated_at])
+                    .flatten()
+                    .max();
+                if let Some(stamp) = freshest {
+                    self.clock.observe(received, stamp);
+                }
+                self.listed_at = Some((sent, received));
                 Ok(Some(thread))
             }
             Err(e) => {
@@ -738,7 +847,11 @@ impl Engine {
 
     /// Sets the next delay (see [`Backoff::next`]).
     fn schedule(&mut self, changed: bool, retry_after: Option<Duration>) {
-        self.next_sleep = Some(self.backoff.next(changed, retry_after, fastrand::f64()));
+        let waited = self.started.elapsed();
+        self.next_sleep = Some(
+            self.backoff
+                .next(changed, retry_after, fastrand::f64(), waited),
+        );
     }
 
     /// Sleeps `d`, or until `limit` if earlier; a `d` too long to represent without a limit
