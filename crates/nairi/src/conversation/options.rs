@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::events::{EventCallback, TurnEvent};
+use super::schedule::Backoff;
 use crate::error::{Error, Result};
 
 /// Default overall timeout: longer than the daemon's default 1 h turn cap (BEHAVIOUR 4.11), so
@@ -205,6 +206,34 @@ impl WaitOptions {
     pub fn job_status_interval(mut self, d: Duration) -> Self {
         self.job_status_interval = d;
         self
+    }
+
+    /// When `wait` polls the status of a turn that stays the same, from the start of the wait
+    /// until `until` (the first poll is at zero), without the jitter (which spreads each delay
+    /// by up to ±`jitter`) and without a server's `Retry-After`: for working out the requests
+    /// a turn of a given length costs. A tick that lists the thread instead (every
+    /// `early_reply_interval`) takes the place of a poll, so the count of requests is the same;
+    /// the end of the turn adds its listing. `watch` caps every delay at `progress_interval`.
+    ///
+    /// ```
+    /// let times = nairi::WaitOptions::default().poll_times(std::time::Duration::from_secs(60));
+    /// assert_eq!(times.len(), 47);
+    /// ```
+    pub fn poll_times(&self, until: Duration) -> Vec<Duration> {
+        let mut backoff = Backoff::new(self, None, Duration::ZERO);
+        let mut times = Vec::new();
+        let mut at = Duration::ZERO;
+        while at < until {
+            times.push(at);
+            let first = times.len() == 1;
+            // The first poll's status is news (nothing was known); later ones are not.
+            let delay = backoff.next(first, None, 0.5, at);
+            if delay.is_zero() {
+                break;
+            }
+            at = at.saturating_add(delay);
+        }
+        times
     }
 
     /// Rejects settings that would spin, never poll or never wait; `wait`, `watch` and `run`
