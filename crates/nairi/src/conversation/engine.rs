@@ -119,7 +119,14 @@ pub(crate) struct Engine {
     user_created_at: Option<Timestamp>,
     /// The job's status when that check found it ended, until a listing confirms it.
     ended_status: Option<JobStatus>,
+    /// What is kept of the last listing: the thread from the user message on (`None` before
+    /// the first listing; empty when the user message was not listed). The earlier turns of a
+    /// long conversation are dropped as soon as a listing has been read, so that a wait holds
+    /// one listing at most while the next one is decoded.
     thread: Option<Vec<Message>>,
+    /// Where this turn's messages are in `thread`, found on the whole listing (the turns still
+    /// queued before this one decide which replies are whose).
+    turn: Vec<usize>,
     /// When the kept listing was requested and when it arrived.
     listed_at: Option<(Instant, Instant)>,
     /// Bounds of the server's clock, from the timestamps of the answers.
@@ -170,6 +177,7 @@ impl Engine {
             user_created_at: None,
             ended_status: None,
             thread: None,
+            turn: Vec::new(),
             listed_at: None,
             clock: ServerClock::new(started, chrono::Utc::now()),
             delivered: HashSet::new(),
@@ -454,8 +462,7 @@ impl Engine {
                 .flatten()
                 .map(|s| (i, s))
         })?;
-        let turn = turn_indices(thread, &self.message_id).unwrap_or_default();
-        let worked_after = turn.iter().any(|&i| {
+        let worked_after = self.turn.iter().any(|&i| {
             i > user + 1 + at
                 && matches!(
                     thread[i].role,
@@ -616,10 +623,10 @@ impl Engine {
     /// has no timestamp (its age is unknown).
     fn newest_turn_stamp(&self) -> Option<Timestamp> {
         let thread = self.thread.as_deref()?;
-        let turn = turn_indices(thread, &self.message_id)?;
         let after_prompt = || {
-            turn.iter()
-                .map(|&i| &thread[i])
+            self.turn
+                .iter()
+                .filter_map(|&i| thread.get(i))
                 .filter(|m| m.id != self.message_id)
         };
         let replies = || after_prompt().filter(|m| m.role == MessageRole::Assistant);
@@ -703,14 +710,14 @@ impl Engine {
         } else {
             outcome
         };
-        let messages: Vec<Message> = match self.thread.as_deref() {
-            Some(thread) => turn_indices(thread, &self.message_id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|i| thread[i].clone())
-                .collect(),
-            None => Vec::new(),
-        };
+        // The turn is over: its messages move out of the kept listing instead of being copied.
+        let kept = self.thread.take().unwrap_or_default();
+        let mut wanted = self.turn.iter().copied().peekable();
+        let messages: Vec<Message> = kept
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, m)| (wanted.next_if_eq(&i).is_some()).then_some(m))
+            .collect();
         let event = match outcome {
             Outcome::Completed => TurnEvent::Completed(Turn::from_turn_messages(
                 &self.job_id,
@@ -773,12 +780,13 @@ impl Engine {
         }
     }
 
-    /// Keeps the listing and emits the messages of this turn not delivered before (only those
-    /// are read further: progress JSON is parsed once per message, not once per listing). The
-    /// listing is newer than the last poll, so the user message's status in it counts as seen,
-    /// if it moves forward. Returns whether that changed the status, and where this turn's
-    /// messages are in the listing (`None` when the user message is not listed).
-    fn adopt(&mut self, thread: Vec<Message>) -> (bool, Option<Vec<usize>>) {
+    /// Keeps the listing from the user message on and emits the messages of this turn not
+    /// delivered before (only those are read further: progress JSON is parsed once per
+    /// message, not once per listing). The listing is newer than the last poll, so the user
+    /// message's status in it counts as seen, if it moves forward. Returns whether that
+    /// changed the status, and where this turn's messages are in the kept part (`None` when the
+    /// user message is not listed).
+    fn adopt(&mut self, mut thread: Vec<Message>) -> (bool, Option<Vec<usize>>) {
         let changed = match thread.iter().find(|m| m.id == self.message_id) {
             Some(user) => {
                 let status = user.status.clone();
@@ -806,7 +814,19 @@ impl Engine {
                 self.queue.push_back(event);
             }
         }
-        self.thread = Some(thread);
+        // Everything before the user message belongs to earlier turns: dropped now, not held
+        // while the next listing is decoded.
+        let (kept, turn) = match thread.iter().position(|m| m.id == self.message_id) {
+            Some(user) => {
+                let tail = thread.split_off(user);
+                let turn = turn.map(|ix| ix.into_iter().map(|i| i - user).collect::<Vec<_>>());
+                (tail, turn)
+            }
+            None => (Vec::new(), turn),
+        };
+        drop(thread);
+        self.thread = Some(kept);
+        self.turn = turn.clone().unwrap_or_default();
         (changed, turn)
     }
 
