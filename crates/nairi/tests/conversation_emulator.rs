@@ -240,7 +240,11 @@ async fn a_turn_noticed_after_the_settle_window_is_listed_once() {
         .settle(ms(300));
     let turn = conv.wait(&handle, &opts).await.unwrap();
     assert_eq!(turn.text, "long done");
-    assert_eq!(ticks(&env, &handle), "PPL", "poll, poll (completed), one listing");
+    assert_eq!(
+        ticks(&env, &handle),
+        "PPL",
+        "poll, poll (completed), one listing"
+    );
 }
 
 // Case 2: a reply noticed at once, its git notice 150 ms later. The settle window (300 ms

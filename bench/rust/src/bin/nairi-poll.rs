@@ -365,9 +365,16 @@ fn computed(t: f64) -> (f64, f64, f64, f64) {
     let (mut sr, mut fr, mut sl, mut fl) = (0.0, 0.0, 0.0, 0.0);
     for i in 0..steps {
         let end = t * (0.9 + 0.2 * (i as f64 + 0.5) / steps as f64);
-        let k = times.iter().position(|&p| p >= end).expect("a poll after the end");
+        let k = times
+            .iter()
+            .position(|&p| p >= end)
+            .expect("a poll after the end");
         let r = times[k] - end;
-        let listings = if r * 1000.0 < SETTLE_GUARD_MS as f64 { 2.0 } else { 1.0 };
+        let listings = if r * 1000.0 < SETTLE_GUARD_MS as f64 {
+            2.0
+        } else {
+            1.0
+        };
         sr += (k + 1) as f64 + listings;
         sl += r.max(settle);
         // The 2-second poll from phase p: ticks p, p + 2, ...; the first at or after the end.

@@ -972,6 +972,46 @@ mod tests {
         assert_eq!(progress, ["p1", "p2", "p3"]);
     }
 
+    // A long thread: only the part from the user message on is kept, and the turn's messages
+    // are still found on the whole listing (the earlier prompt still waiting for its reply
+    // takes the first reply after ours).
+    #[test]
+    fn only_the_thread_from_the_user_message_on_is_kept() {
+        let mut e = engine(WaitOptions::default(), false);
+        let mut thread: Vec<Message> = (0..50)
+            .flat_map(|i| {
+                [
+                    message(&format!("u{i}"), "user", "completed", "earlier"),
+                    message(&format!("a{i}"), "assistant", "completed", "done"),
+                ]
+            })
+            .collect();
+        thread.push(message(
+            "u_waiting",
+            "user",
+            "pending",
+            "queued before ours",
+        ));
+        thread.push(message("cmsg_1", "user", "pending", "hi"));
+        thread.push(message(
+            "a_first",
+            "assistant",
+            "completed",
+            "for u_waiting",
+        ));
+        thread.push(message("a_ours", "assistant", "completed", "for cmsg_1"));
+        let (_, turn) = e.adopt(thread);
+        let kept = e.thread.as_deref().unwrap();
+        let ids: Vec<&str> = kept.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["cmsg_1", "a_first", "a_ours"]);
+        assert_eq!(turn.as_deref(), Some(&[2][..]));
+        let listed: Vec<&str> = e.listed(&e.turn).map(|m| m.id.as_str()).collect();
+        assert_eq!(listed, ["a_ours"]);
+        e.adopt(vec![message("other", "user", "pending", "not ours")]);
+        assert_eq!(e.thread.as_deref().map(<[Message]>::len), Some(0));
+        assert!(e.turn.is_empty());
+    }
+
     #[test]
     fn a_job_end_notice_after_the_prompt_ends_the_wait_unless_the_turn_works_on() {
         let mut e = engine(WaitOptions::default(), false);
