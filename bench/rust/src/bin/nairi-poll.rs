@@ -73,12 +73,15 @@ struct Outcome {
     lag: f64,
 }
 
-fn random_phase() -> Duration {
+/// A random phase in the `slot`th of `slots` equal parts of the 2-second period (stratified:
+/// the same expectation as a phase drawn anywhere, with less spread over a few turns).
+fn random_phase(slot: usize, slots: usize) -> Duration {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos() as u64 ^ (d.as_secs() * 2_654_435_761))
         .unwrap_or(0);
-    Duration::from_millis(nanos % 2000)
+    let width = 2000 / slots.max(1) as u64;
+    Duration::from_millis(slot as u64 * width + nanos % width.max(1))
 }
 
 struct Env {
@@ -166,7 +169,12 @@ async fn sdk_turn(env: Arc<Env>, upstream: String, t: u64) -> (TurnHandle, u64, 
 }
 
 /// One turn waited by a fixed 2-second poll of the message plus the whole thread.
-async fn fixed_turn(env: Arc<Env>, upstream: String, t: u64) -> (TurnHandle, u64, DateTime<Utc>) {
+async fn fixed_turn(
+    env: Arc<Env>,
+    upstream: String,
+    t: u64,
+    phase: Duration,
+) -> (TurnHandle, u64, DateTime<Utc>) {
     let (url, down) = relay(upstream).await;
     let http = reqwest::Client::new();
     let handle = env.turn(t).await;
@@ -183,7 +191,7 @@ async fn fixed_turn(env: Arc<Env>, upstream: String, t: u64) -> (TurnHandle, u64
                 .expect("JSON")
         }
     };
-    tokio::time::sleep(random_phase()).await;
+    tokio::time::sleep(phase).await;
     loop {
         let m = get(format!("/messages/{}", handle.message_id)).await;
         get(format!("/conversations/{}/messages", handle.job_id)).await;
@@ -222,7 +230,7 @@ async fn main() {
     });
     let mut tasks = Vec::new();
     for &t in periods {
-        for _ in 0..repeats {
+        for slot in 0..repeats {
             tasks.push((
                 t,
                 "sdk",
@@ -231,7 +239,12 @@ async fn main() {
             tasks.push((
                 t,
                 "fixed",
-                tokio::spawn(fixed_turn(env.clone(), upstream.clone(), t)),
+                tokio::spawn(fixed_turn(
+                    env.clone(),
+                    upstream.clone(),
+                    t,
+                    random_phase(slot, repeats),
+                )),
             ));
         }
     }
@@ -282,7 +295,8 @@ async fn main() {
          log entries naming the turn (the `start` not counted); bytes = bytes the emulator sent \
          to the polling client, headers included, counted by a relay; lag = the client's return \
          minus the user message's `updated_at`. The 2-second poll reads the message and the \
-         whole thread each tick, from a random phase. Means over the turns. Targets (issue 11): \
+         whole thread each tick, from a random phase (stratified: one turn in each equal part \
+         of the 2 s period). Means over the turns. Targets (issue 11): \
          T = 1 s: mean lag < 0.7 s and ≤ 8 requests; T = 5, 20, 60 s: no more requests and no \
          more mean lag than the 2-second poll, and from 20 s on at most half its bytes; \
          T = 600 s: at most half its requests and a mean lag under 3 s. The 600 s row is \
