@@ -133,9 +133,9 @@ pub(crate) fn precision(t: DateTime<Utc>) -> Duration {
     let nanos = t.timestamp_subsec_nanos();
     if nanos == 0 {
         Duration::from_secs(1)
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         Duration::from_millis(1)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         Duration::from_micros(1)
     } else {
         Duration::from_nanos(1)

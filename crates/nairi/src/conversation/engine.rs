@@ -691,15 +691,16 @@ impl Engine {
     /// emits the outcome.
     async fn settle(&mut self, outcome: Outcome) {
         let deadline_passed = self.deadline.is_some_and(|d| Instant::now() >= d);
-        if !self.opts.settle.is_zero() && !deadline_passed {
-            if let Some(wake) = self.settle_wake() {
-                let wake = earliest(Some(wake), self.deadline);
-                if let Some(wake) = wake {
-                    tokio::time::sleep_until(wake).await;
-                }
-                if let Ok(Some(thread)) = self.fetch_thread(self.deadline, true).await {
-                    self.adopt(thread);
-                }
+        // No wake: the listing that showed the turn was already made late enough.
+        let wake = (!self.opts.settle.is_zero() && !deadline_passed)
+            .then(|| self.settle_wake())
+            .flatten();
+        if let Some(wake) = wake {
+            if let Some(wake) = earliest(Some(wake), self.deadline) {
+                tokio::time::sleep_until(wake).await;
+            }
+            if let Ok(Some(thread)) = self.fetch_thread(self.deadline, true).await {
+                self.adopt(thread);
             }
         }
         // A reply taken early (the status still lagging) does not make the turn a success when
