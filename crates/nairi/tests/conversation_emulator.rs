@@ -204,7 +204,11 @@ async fn wait_lists_the_thread_only_at_the_end() {
         .start(&StartConversation::new(SLUG, "take your time"))
         .await
         .unwrap();
+    // Polls far enough apart that the end is known to be past when the status is polled.
     let opts = fast_wait()
+        .initial_interval(ms(500))
+        .max_interval(ms(500))
+        .jitter(0.0)
         .early_reply_interval(Duration::from_secs(60))
         .settle(Duration::ZERO);
     let turn = conv.wait(&handle, &opts).await.unwrap();
@@ -292,6 +296,29 @@ async fn a_notice_150_ms_after_a_reply_noticed_at_once_is_part_of_the_turn() {
         ["https://github.com/acme/web/pull/7"],
         "the settle window caught the notice"
     );
+}
+
+// A settle window longer than what is left of the timeout: the listing that fetches the reply
+// is not put off past the deadline, so the finished turn is returned, not a timeout.
+#[tokio::test]
+async fn a_settle_window_past_the_deadline_still_returns_the_turn() {
+    let env = Env::start().await;
+    env.script(vec![reply("in time")]);
+    // Polls far enough apart that the end is known to be past when the status is polled.
+    let opts = fast_wait()
+        .initial_interval(ms(500))
+        .max_interval(ms(500))
+        .jitter(0.0)
+        .early_reply_interval(Duration::from_secs(60))
+        .settle(Duration::from_secs(30))
+        .timeout(Some(Duration::from_secs(2)));
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "quick"), &RunOptions::default().wait(opts))
+        .await
+        .expect("the turn, not a timeout");
+    assert_eq!(turn.text, "in time");
 }
 
 /// The status polls (`P`) and listings (`L`) of one turn, in the order they arrived.

@@ -596,6 +596,11 @@ impl Engine {
         let wake = self
             .clock
             .instant_when_aged(status_at?, self.opts.settle, now)?;
+        // Not past the overall deadline: a finished turn is returned, not timed out, even when
+        // the timeout falls inside the window (the settle is cut short then, as always).
+        if self.deadline.is_some_and(|d| wake >= d) {
+            return None;
+        }
         Some(wake.saturating_duration_since(now))
     }
 
