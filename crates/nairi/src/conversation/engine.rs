@@ -18,8 +18,8 @@
 //! default, never on every tick). Either is confirmed by a listing: a reply that is there
 //! still completes the turn.
 //!
-//! The settle window before the last listing counts from when the turn's newest message was
-//! written, on the server's clock (`clock`): a turn noticed well after its end is returned from
+//! The settle window before the last listing counts from when the turn's reply (without one,
+//! its newest message) was written, on the server's clock (`clock`): a turn noticed well after its end is returned from
 //! the listing that found it, and when the terminal status is polled soon after the end, the
 //! listing that fetches the reply is put off until the settle is over, so that one listing
 //! does for both.
@@ -604,8 +604,8 @@ impl Engine {
         Some(wake.saturating_duration_since(now))
     }
 
-    /// When the last listing is due so that it comes the settle window after the turn's newest
-    /// message was written; `None` when the kept listing was already requested that late. When
+    /// When the last listing is due so that it comes the settle window after the turn's reply
+    /// (see [`Engine::newest_turn_stamp`]) was written; `None` when the kept listing was already requested that late. When
     /// the messages' age cannot be told, the window counts from when the kept listing arrived.
     fn settle_wake(&self) -> Option<Instant> {
         let Some((sent, received)) = self.listed_at else {

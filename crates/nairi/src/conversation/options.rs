@@ -76,9 +76,8 @@ pub struct WaitOptions {
     pub reply_grace: Duration,
     /// After the reply, how long to wait before the last listing so that trailing system
     /// messages (pull-request and commit notices, ~200 ms later) are part of the turn; 0 = none.
-    /// Counted from when the turn's newest message was written (its `created_at`, put on this
-    /// machine's clock by the timestamps of the answers, without trusting the two clocks to
-    /// agree), so a turn noticed that long after its end is returned at once from the listing
+    /// Counted from when the reply was written (its `created_at`, put on this machine's clock
+    /// by the timestamps of the answers, without trusting the two clocks to agree), so a turn noticed that long after its end is returned at once from the listing
     /// that found it; when that cannot be told, from when the reply was first listed. Cut
     /// short by the overall timeout. Default 300 ms, just over that ~200 ms.
     #[serde(with = "crate::serde_secs")]
