@@ -82,6 +82,7 @@ result=bench/results/latest.md
   echo
   target/release/nairi-bench "$base" "$key" "${quick[@]}"
   target/release/nairi-poll "$base" "$key" "${quick[@]}"
+  target/release/nairi-memory "$base" "$key" "${quick[@]}"
   # The usual file limit: 10,000 turns must share the client's bounded connections.
   (ulimit -n 1024 && target/release/nairi-scale "$base" "$key" "${quick[@]}")
   $venv/bin/python bench/python/bench_http.py "$base" "$key" "${quick[@]}"

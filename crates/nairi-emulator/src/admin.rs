@@ -49,7 +49,19 @@ pub struct JobSeed {
     pub prompt: Option<String>,
     /// An assistant reply to add after the prompt.
     pub reply: Option<String>,
+    /// Earlier turns to fill the thread with, before the prompt: each a completed user
+    /// message, `progress_per_turn` progress messages and an assistant reply (a long
+    /// conversation, e.g. to measure what a client keeps of it). At most
+    /// [`MAX_SEEDED_MESSAGES`] messages in all.
+    pub earlier_turns: u32,
+    /// Progress messages in each of the `earlier_turns`, cycling through the agent's default
+    /// progress events (text, tool use running and completed, step).
+    pub progress_per_turn: u32,
 }
+
+/// The most messages one seeded conversation may hold (`earlier_turns` × (2 +
+/// `progress_per_turn`)): a long thread, but no way to exhaust the emulator's memory.
+pub const MAX_SEEDED_MESSAGES: u64 = 200_000;
 
 /// IDs of a job and its user message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +128,12 @@ pub(crate) fn seed_job(app: &Shared, key: &str, seed: JobSeed) -> ApiResult<Turn
             "status must be active, completed, error or abandoned",
         ));
     }
+    let per_turn = 2 + u64::from(seed.progress_per_turn);
+    if u64::from(seed.earlier_turns).saturating_mul(per_turn) > MAX_SEEDED_MESSAGES {
+        return Err(EmulatorError::bad_request(format!(
+            "earlier_turns × (2 + progress_per_turn) must be at most {MAX_SEEDED_MESSAGES} messages"
+        )));
+    }
     let mut w = app.lock();
     let seq = w.next_seq();
     let org = w.org(key)?;
@@ -124,6 +142,12 @@ pub(crate) fn seed_job(app: &Shared, key: &str, seed: JobSeed) -> ApiResult<Turn
     job.status = status;
     let job_id = job.id.clone();
     org.jobs.insert(job_id.clone(), job);
+    for turn in 0..seed.earlier_turns {
+        let prompt = format!("Earlier prompt {turn}");
+        for m in agent_sim::filler_turn(&job_id, &prompt, seed.progress_per_turn) {
+            org.push_message(&job_id, m);
+        }
+    }
     let prompt = seed.prompt.unwrap_or_else(|| "Seeded conversation".into());
     let msg = Message::new(&job_id, "user", "completed", prompt);
     let message_id = msg.id.clone();

@@ -161,6 +161,24 @@ fn default_progress(prompt: &str) -> Vec<ProgressEvent> {
     ]
 }
 
+/// One finished turn of a seeded long conversation: the user message, `progress` progress
+/// messages (cycling through the default events for `prompt`) and the reply, all `completed`.
+pub(crate) fn filler_turn(job_id: &str, prompt: &str, progress: u32) -> Vec<Message> {
+    let events = default_progress(prompt);
+    let mut out = Vec::with_capacity(progress as usize + 2);
+    out.push(Message::new(job_id, "user", "completed", prompt.to_owned()));
+    for i in 0..progress as usize {
+        out.push(progress_message(job_id, &events[i % events.len()]));
+    }
+    out.push(Message::new(
+        job_id,
+        "assistant",
+        "completed",
+        default_reply(prompt),
+    ));
+    out
+}
+
 fn progress_message(job_id: &str, ev: &ProgressEvent) -> Message {
     let ptype = ev.progress_type.clone().unwrap_or_else(|| "text".into());
     let content = match &ev.raw_content {

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use admin::{AgentSeed, CONTROL_BODY_LIMIT, JobSeed, TurnIds};
+pub use admin::{AgentSeed, CONTROL_BODY_LIMIT, JobSeed, MAX_SEEDED_MESSAGES, TurnIds};
 pub use agent_sim::default_reply;
 pub use auth::CONTROL_TOKEN_HEADER;
 pub use error::EmulatorError;

@@ -204,7 +204,11 @@ async fn wait_lists_the_thread_only_at_the_end() {
         .start(&StartConversation::new(SLUG, "take your time"))
         .await
         .unwrap();
+    // Polls far enough apart that the end is known to be past when the status is polled.
     let opts = fast_wait()
+        .initial_interval(ms(500))
+        .max_interval(ms(500))
+        .jitter(0.0)
         .early_reply_interval(Duration::from_secs(60))
         .settle(Duration::ZERO);
     let turn = conv.wait(&handle, &opts).await.unwrap();
@@ -213,6 +217,108 @@ async fn wait_lists_the_thread_only_at_the_end() {
     let lists = env.count("GET", &format!("/conversations/{}/messages", handle.job_id));
     assert!(polls > 1, "the status was polled ({polls})");
     assert_eq!(lists, 1, "one listing, at the end");
+}
+
+// Case 2: the settle window counts from when the reply was written. A turn noticed well after
+// its end (here a poll every 1.5 s, the turn over after ~60 ms) is returned from the one
+// listing that fetched the reply: no second listing after a settle sleep. The first poll, made
+// right after `start`, sees the user message's fresh `created_at`, which bounds the clocks.
+#[tokio::test]
+async fn a_turn_noticed_after_the_settle_window_is_listed_once() {
+    let env = Env::start().await;
+    env.script(vec![ScriptedTurn {
+        delay_ms: 50,
+        ..reply("long done")
+    }]);
+    let conv = env.client.conversations();
+    let handle = conv
+        .start(&StartConversation::new(SLUG, "quick one"))
+        .await
+        .unwrap();
+    let every = Duration::from_millis(1500);
+    let opts = fast_wait()
+        .initial_interval(every)
+        .max_interval(every)
+        .jitter(0.0)
+        .early_reply_interval(Duration::from_secs(60))
+        .settle(ms(300));
+    let turn = conv.wait(&handle, &opts).await.unwrap();
+    assert_eq!(turn.text, "long done");
+    assert_eq!(
+        ticks(&env, &handle),
+        "PPL",
+        "poll, poll (completed), one listing"
+    );
+}
+
+// Case 2: a reply noticed at once, its git notice 150 ms later. The settle window (300 ms
+// from the reply) still holds the turn open for the notice, with the default wait schedule
+// apart from the first delay.
+#[tokio::test]
+async fn a_notice_150_ms_after_a_reply_noticed_at_once_is_part_of_the_turn() {
+    let emu = Emulator::builder()
+        .timings(Timings {
+            system_after_ms: 150,
+            ..Timings::fast()
+        })
+        .start()
+        .await
+        .expect("emulator starts");
+    let key = emu.api_key().to_owned();
+    let env = Env {
+        client: client_for(&emu, &key),
+        emu,
+        key,
+    };
+    env.agent(SLUG, true);
+    let pr = "Agent opened a [pull request](https://github.com/acme/web/pull/7)";
+    env.script(vec![ScriptedTurn {
+        delay_ms: 30,
+        system_messages: vec![pr.into()],
+        ..reply("opened it")
+    }]);
+    let opts = RunOptions::default().wait(
+        WaitOptions::default()
+            .initial_interval(ms(5))
+            .timeout(Some(Duration::from_secs(20))),
+    );
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "open a PR"), &opts)
+        .await
+        .unwrap();
+    assert_eq!(turn.text, "opened it");
+    assert_eq!(
+        turn.pull_requests()
+            .map(|l| l.url.as_str())
+            .collect::<Vec<_>>(),
+        ["https://github.com/acme/web/pull/7"],
+        "the settle window caught the notice"
+    );
+}
+
+// A settle window longer than what is left of the timeout: the listing that fetches the reply
+// is not put off past the deadline, so the finished turn is returned, not a timeout.
+#[tokio::test]
+async fn a_settle_window_past_the_deadline_still_returns_the_turn() {
+    let env = Env::start().await;
+    env.script(vec![reply("in time")]);
+    // Polls far enough apart that the end is known to be past when the status is polled.
+    let opts = fast_wait()
+        .initial_interval(ms(500))
+        .max_interval(ms(500))
+        .jitter(0.0)
+        .early_reply_interval(Duration::from_secs(60))
+        .settle(Duration::from_secs(30))
+        .timeout(Some(Duration::from_secs(2)));
+    let turn = env
+        .client
+        .conversations()
+        .run((SLUG, "quick"), &RunOptions::default().wait(opts))
+        .await
+        .expect("the turn, not a timeout");
+    assert_eq!(turn.text, "in time");
 }
 
 /// The status polls (`P`) and listings (`L`) of one turn, in the order they arrived.

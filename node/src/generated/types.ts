@@ -1056,8 +1056,8 @@ export interface WaitOptions {
    */
   agent_id?: string | null;
   /**
-   * Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
-   * to the 5 s cap in about eight polls.
+   * Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
+   * moment (see `max_interval`). Default 1.5.
    */
   backoff_multiplier?: number;
   /**
@@ -1068,7 +1068,9 @@ export interface WaitOptions {
   early_reply_interval?: number;
   /**
    * First delay between two status polls, and the delay again after each status change.
-   * Default 200 ms: most turns take seconds, and a change is followed by more changes.
+   * Default 1.2 s: turns take seconds, and a faster start costs more requests in every turn
+   * than it saves lag in the few that end within a second (the first poll is made at once,
+   * so a turn that is already over is returned without waiting).
    */
   initial_interval?: number;
   /**
@@ -1084,8 +1086,11 @@ export interface WaitOptions {
    */
   job_status_interval?: number;
   /**
-   * Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
-   * seconds of its end at one small request per 5 s.
+   * Cap of the delay between two status polls. The cap is reached gradually: for the first
+   * minute the delay is at most 1.3 s (or `initial_interval` if longer), then at most a 48th
+   * of the time waited, up to this cap. Default 4 s: a turn of a few seconds to a minute is
+   * noticed about 0.65 s after its end on average, one of ten minutes about 2 s after, at one
+   * small request per 4 s from the fourth minute on.
    */
   max_interval?: number;
   /**
@@ -1103,14 +1108,18 @@ export interface WaitOptions {
   /**
    * When the status says `completed` (or `failed`) but the reply (or the error notice) is not
    * listed yet, how long to keep listing before returning without it (at most until the
-   * overall timeout). Default 3 s: the reply is written before the status, so it normally
-   * is listed at once; the window covers a lagging list.
+   * overall timeout), listing every 250 ms (or every `initial_interval` if shorter). Default
+   * 3 s: the reply is written before the status, so it normally is listed at once; the
+   * window covers a lagging list.
    */
   reply_grace?: number;
   /**
    * After the reply, how long to wait before the last listing so that trailing system
    * messages (pull-request and commit notices, ~200 ms later) are part of the turn; 0 = none.
-   * Cut short by the overall timeout. Default 300 ms, just over that ~200 ms.
+   * Counted from when the reply was written (its `created_at`, put on this machine's clock
+   * by the timestamps of the answers, without trusting the two clocks to agree), so a turn noticed that long after its end is returned at once from the listing
+   * that found it; when that cannot be told, from when the reply was first listed. Cut
+   * short by the overall timeout. Default 300 ms, just over that ~200 ms.
    */
   settle?: number;
   /**

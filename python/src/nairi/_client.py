@@ -356,12 +356,12 @@ class AsyncConversations(_Resource):
         Args:
             handle: the turn: what `start` or `follow_up` returned
             agent_id: The agent (id or slug) whose conversation list is checked for this job having ended
-            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
+            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
             early_reply_interval: `wait`: the thread is listed at most this often while the turn runs, to notice a reply
             initial_interval: First delay between two status polls, and the delay again after each status change.
             jitter: Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
             job_status_interval: How often the agent's conversation list is checked (when [`WaitOptions::agent_id`] is
-            max_interval: Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
+            max_interval: Cap of the delay between two status polls. The cap is reached gradually: for the first
             progress_interval: `watch`: the thread (with progress) is listed at most this often while the turn runs.
             queued_warning: How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
             reply_grace: When the status says `completed` (or `failed`) but the reply (or the error notice) is not
@@ -381,12 +381,12 @@ class AsyncConversations(_Resource):
             ask_mode: Read-only ask mode.
             attachment_ids: Up to 10 attachment ids from this organisation.
             extra: Fields this SDK version does not model, sent as top-level body fields (a key here
-            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
+            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
             early_reply_interval: `wait`: the thread is listed at most this often while the turn runs, to notice a reply
             initial_interval: First delay between two status polls, and the delay again after each status change.
             jitter: Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
             job_status_interval: How often the agent's conversation list is checked (when [`WaitOptions::agent_id`] is
-            max_interval: Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
+            max_interval: Cap of the delay between two status polls. The cap is reached gradually: for the first
             progress_interval: `watch`: the thread (with progress) is listed at most this often while the turn runs.
             queued_warning: How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
             reply_grace: When the status says `completed` (or `failed`) but the reply (or the error notice) is not
@@ -406,12 +406,12 @@ class AsyncConversations(_Resource):
             ask_mode: Read-only ask mode for a new conversation; overrides the request's own `ask_mode` when
             attachment_ids: Attachment ids to send with the prompt (at most 10 per message, checked before sending),
             agent_id: The agent (id or slug) whose conversation list is checked for this job having ended
-            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
+            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
             early_reply_interval: `wait`: the thread is listed at most this often while the turn runs, to notice a reply
             initial_interval: First delay between two status polls, and the delay again after each status change.
             jitter: Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
             job_status_interval: How often the agent's conversation list is checked (when [`WaitOptions::agent_id`] is
-            max_interval: Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
+            max_interval: Cap of the delay between two status polls. The cap is reached gradually: for the first
             progress_interval: `watch`: the thread (with progress) is listed at most this often while the turn runs.
             queued_warning: How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
             reply_grace: When the status says `completed` (or `failed`) but the reply (or the error notice) is not
@@ -428,12 +428,12 @@ class AsyncConversations(_Resource):
         Args:
             handle: the turn: what `start` or `follow_up` returned
             agent_id: The agent (id or slug) whose conversation list is checked for this job having ended
-            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
+            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
             early_reply_interval: `wait`: the thread is listed at most this often while the turn runs, to notice a reply
             initial_interval: First delay between two status polls, and the delay again after each status change.
             jitter: Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
             job_status_interval: How often the agent's conversation list is checked (when [`WaitOptions::agent_id`] is
-            max_interval: Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
+            max_interval: Cap of the delay between two status polls. The cap is reached gradually: for the first
             progress_interval: `watch`: the thread (with progress) is listed at most this often while the turn runs.
             queued_warning: How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
             reply_grace: When the status says `completed` (or `failed`) but the reply (or the error notice) is not
@@ -1350,12 +1350,12 @@ class Conversations(_Resource):
         Args:
             handle: the turn: what `start` or `follow_up` returned
             agent_id: The agent (id or slug) whose conversation list is checked for this job having ended
-            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
+            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
             early_reply_interval: `wait`: the thread is listed at most this often while the turn runs, to notice a reply
             initial_interval: First delay between two status polls, and the delay again after each status change.
             jitter: Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
             job_status_interval: How often the agent's conversation list is checked (when [`WaitOptions::agent_id`] is
-            max_interval: Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
+            max_interval: Cap of the delay between two status polls. The cap is reached gradually: for the first
             progress_interval: `watch`: the thread (with progress) is listed at most this often while the turn runs.
             queued_warning: How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
             reply_grace: When the status says `completed` (or `failed`) but the reply (or the error notice) is not
@@ -1375,12 +1375,12 @@ class Conversations(_Resource):
             ask_mode: Read-only ask mode.
             attachment_ids: Up to 10 attachment ids from this organisation.
             extra: Fields this SDK version does not model, sent as top-level body fields (a key here
-            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
+            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
             early_reply_interval: `wait`: the thread is listed at most this often while the turn runs, to notice a reply
             initial_interval: First delay between two status polls, and the delay again after each status change.
             jitter: Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
             job_status_interval: How often the agent's conversation list is checked (when [`WaitOptions::agent_id`] is
-            max_interval: Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
+            max_interval: Cap of the delay between two status polls. The cap is reached gradually: for the first
             progress_interval: `watch`: the thread (with progress) is listed at most this often while the turn runs.
             queued_warning: How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
             reply_grace: When the status says `completed` (or `failed`) but the reply (or the error notice) is not
@@ -1400,12 +1400,12 @@ class Conversations(_Resource):
             ask_mode: Read-only ask mode for a new conversation; overrides the request's own `ask_mode` when
             attachment_ids: Attachment ids to send with the prompt (at most 10 per message, checked before sending),
             agent_id: The agent (id or slug) whose conversation list is checked for this job having ended
-            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
+            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
             early_reply_interval: `wait`: the thread is listed at most this often while the turn runs, to notice a reply
             initial_interval: First delay between two status polls, and the delay again after each status change.
             jitter: Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
             job_status_interval: How often the agent's conversation list is checked (when [`WaitOptions::agent_id`] is
-            max_interval: Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
+            max_interval: Cap of the delay between two status polls. The cap is reached gradually: for the first
             progress_interval: `watch`: the thread (with progress) is listed at most this often while the turn runs.
             queued_warning: How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
             reply_grace: When the status says `completed` (or `failed`) but the reply (or the error notice) is not
@@ -1422,12 +1422,12 @@ class Conversations(_Resource):
         Args:
             handle: the turn: what `start` or `follow_up` returned
             agent_id: The agent (id or slug) whose conversation list is checked for this job having ended
-            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
+            backoff_multiplier: Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
             early_reply_interval: `wait`: the thread is listed at most this often while the turn runs, to notice a reply
             initial_interval: First delay between two status polls, and the delay again after each status change.
             jitter: Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
             job_status_interval: How often the agent's conversation list is checked (when [`WaitOptions::agent_id`] is
-            max_interval: Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
+            max_interval: Cap of the delay between two status polls. The cap is reached gradually: for the first
             progress_interval: `watch`: the thread (with progress) is listed at most this often while the turn runs.
             queued_warning: How long the turn may stay `queued` before `watch` emits [`TurnEvent::StillQueued`]
             reply_grace: When the status says `completed` (or `failed`) but the reply (or the error notice) is not

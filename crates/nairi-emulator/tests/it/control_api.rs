@@ -314,3 +314,88 @@ async fn unknown_fields_in_control_bodies_are_rejected() {
         "Echo: plain"
     );
 }
+
+// A long conversation for memory measurements: earlier turns with progress, seeded in one
+// control call, in order, then the seeded prompt; a follow-up on it runs as usual. Too many
+// messages is a 400, and nothing is created.
+#[tokio::test]
+async fn a_long_thread_is_seeded_in_order_and_bounded() {
+    let t = start().await;
+    t.deployed_agent("Long").await;
+    let r = t
+        .admin(
+            Method::POST,
+            "/jobs",
+            Some(&t.key),
+            Some(json!({ "agent": "long", "source": "api", "earlier_turns": 3, "progress_per_turn": 5 })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let job = r.body["job_id"].as_str().unwrap().to_string();
+    let msgs = t.messages(&job).await;
+    assert_eq!(msgs.len(), 3 * 7 + 1);
+    let roles: Vec<&str> = msgs[..7]
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            "user",
+            "progress",
+            "progress",
+            "progress",
+            "progress",
+            "progress",
+            "assistant"
+        ]
+    );
+    assert_eq!(msgs[0]["content"], "Earlier prompt 0");
+    assert_eq!(msgs[14]["content"], "Earlier prompt 2");
+    assert_eq!(msgs[20]["content"], "Echo: Earlier prompt 2");
+    assert!(msgs.iter().all(|m| m["status"] == "completed"));
+    let types: Vec<String> = msgs[1..6]
+        .iter()
+        .map(|m| {
+            let c: serde_json::Value =
+                serde_json::from_str(m["content"].as_str().unwrap()).unwrap();
+            c["progress_type"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(types.len(), 5);
+    assert!(types.contains(&"tool_use".to_owned()), "{types:?}");
+    assert_eq!(msgs[21]["role"], "user", "the seeded prompt comes last");
+    let follow = t.continue_conv(&job, "one more").await;
+    assert_eq!(follow.status, 200, "{}", follow.text);
+    let m = follow.body["message_id"].as_str().unwrap().to_string();
+    t.wait_status(&m, &["completed"]).await;
+    assert_eq!(
+        t.messages(&job).await.last().unwrap()["content"],
+        "Echo: one more"
+    );
+
+    let jobs_before = t.get("/conversations").await.body.clone();
+    let r = t
+        .admin(
+            Method::POST,
+            "/jobs",
+            Some(&t.key),
+            Some(json!({ "agent": "long", "earlier_turns": 100_000, "progress_per_turn": 1 })),
+        )
+        .await;
+    assert_err(&r, 400, "earlier_turns");
+    let r = t
+        .admin(
+            Method::POST,
+            "/jobs",
+            Some(&t.key),
+            Some(json!({ "agent": "long", "earlier_turns": u32::MAX, "progress_per_turn": u32::MAX })),
+        )
+        .await;
+    assert_err(&r, 400, "at most 200000");
+    assert_eq!(
+        t.get("/conversations").await.body,
+        jobs_before,
+        "nothing was created"
+    );
+}

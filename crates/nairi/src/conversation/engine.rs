@@ -18,7 +18,14 @@
 //! default, never on every tick). Either is confirmed by a listing: a reply that is there
 //! still completes the turn.
 //!
-//! The scheduling arithmetic lives in `schedule`, the status bookkeeping in `status`.
+//! The settle window before the last listing counts from when the turn's reply (without one,
+//! its newest message) was written, on the server's clock (`clock`): a turn noticed well after its end is returned from
+//! the listing that found it, and when the terminal status is polled soon after the end, the
+//! listing that fetches the reply is put off until the settle is over, so that one listing
+//! does for both.
+//!
+//! The scheduling arithmetic lives in `schedule`, the status bookkeeping in `status`, the
+//! server-clock bounds in `clock`.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -27,6 +34,7 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::time::Instant;
 
+use super::clock::ServerClock;
 use super::errors::{ConversationEnded, TurnFailed, WaitTimeout};
 use super::events::{EventCallback, TurnEvent};
 use super::failure::job_end_notice;
@@ -41,6 +49,10 @@ use crate::types::{
     ConversationSort, JobStatus, ListConversations, MAX_PAGE_LIMIT, Message, MessageRole,
     MessageStatus, Timestamp, TurnHandle,
 };
+
+/// Delay between two listings while the status is terminal but the reply (or the error notice)
+/// is not listed yet (at most `initial_interval`): a lagging list catches up within moments.
+pub(crate) const GRACE_RELIST_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Undecodable answers in a row from one endpoint after which the wait gives up with the
 /// decode error: a garbled body now and then is transient, one that never decodes is not.
@@ -107,7 +119,18 @@ pub(crate) struct Engine {
     user_created_at: Option<Timestamp>,
     /// The job's status when that check found it ended, until a listing confirms it.
     ended_status: Option<JobStatus>,
+    /// What is kept of the last listing: the thread from the user message on (`None` before
+    /// the first listing; empty when the user message was not listed). The earlier turns of a
+    /// long conversation are dropped as soon as a listing has been read, so that a wait holds
+    /// one listing at most while the next one is decoded.
     thread: Option<Vec<Message>>,
+    /// Where this turn's messages are in `thread`, found on the whole listing (the turns still
+    /// queued before this one decide which replies are whose).
+    turn: Vec<usize>,
+    /// When the kept listing was requested and when it arrived.
+    listed_at: Option<(Instant, Instant)>,
+    /// Bounds of the server's clock, from the timestamps of the answers.
+    clock: ServerClock,
     delivered: HashSet<String>,
     queue: VecDeque<TurnEvent>,
     /// The change to a terminal status, emitted after the messages listed on the way to the
@@ -154,6 +177,9 @@ impl Engine {
             user_created_at: None,
             ended_status: None,
             thread: None,
+            turn: Vec::new(),
+            listed_at: None,
+            clock: ServerClock::new(started, chrono::Utc::now()),
             delivered: HashSet::new(),
             queue: VecDeque::new(),
             held_status: None,
@@ -267,6 +293,10 @@ impl Engine {
             Ok(m) => {
                 self.poll_decode_failures = 0;
                 self.check_polled(&m)?;
+                let received = Instant::now();
+                for stamp in [m.created_at, m.updated_at].into_iter().flatten() {
+                    self.clock.observe(received, stamp);
+                }
                 m
             }
             Err(e) => {
@@ -280,6 +310,7 @@ impl Engine {
         }
         let mut changed = self.observe(&message.status, false);
         if self.finish_if_terminal() {
+            self.next_sleep = self.settle_before_listing(message.updated_at);
             return Ok(());
         }
         if changed && self.emit && !listing_failed {
@@ -431,8 +462,7 @@ impl Engine {
                 .flatten()
                 .map(|s| (i, s))
         })?;
-        let turn = turn_indices(thread, &self.message_id).unwrap_or_default();
-        let worked_after = turn.iter().any(|&i| {
+        let worked_after = self.turn.iter().any(|&i| {
             i > user + 1 + at
                 && matches!(
                     thread[i].role,
@@ -540,7 +570,81 @@ impl Engine {
             outcome,
             grace: Grace::Until(Instant::now().checked_add(self.opts.reply_grace)),
         };
-        self.next_sleep = Some(self.opts.initial_interval);
+        self.next_sleep = Some(self.grace_relist());
+    }
+
+    /// The delay between two listings of the reply grace window.
+    fn grace_relist(&self) -> Duration {
+        self.opts.initial_interval.min(GRACE_RELIST_INTERVAL)
+    }
+
+    /// How long to put off the listing that fetches the reply after the status poll found the
+    /// turn terminal, its `updated_at` being `status_at`: until the settle window is over, so
+    /// that this listing is also the last one (the reply is written before the status, so it is
+    /// at least as old). `None` (list at once, then settle as needed) without a bound of the
+    /// server's clock that can tell the status's age, or without a settle window.
+    fn settle_before_listing(&self, status_at: Option<Timestamp>) -> Option<Duration> {
+        if self.opts.settle.is_zero() {
+            return None;
+        }
+        let now = Instant::now();
+        // Only when the bound already shows the status as written by now: a loose bound (a
+        // wait begun long after its turn started) would only add the window to the lag.
+        if self.clock.age_at_least(status_at?, now).is_zero() {
+            return None;
+        }
+        let wake = self
+            .clock
+            .instant_when_aged(status_at?, self.opts.settle, now)?;
+        // Not past the overall deadline: a finished turn is returned, not timed out, even when
+        // the timeout falls inside the window (the settle is cut short then, as always).
+        if self.deadline.is_some_and(|d| wake >= d) {
+            return None;
+        }
+        Some(wake.saturating_duration_since(now))
+    }
+
+    /// When the last listing is due so that it comes the settle window after the turn's reply
+    /// (see [`Engine::newest_turn_stamp`]) was written; `None` when the kept listing was already requested that late. When
+    /// the messages' age cannot be told, the window counts from when the kept listing arrived.
+    fn settle_wake(&self) -> Option<Instant> {
+        let Some((sent, received)) = self.listed_at else {
+            return Instant::now().checked_add(self.opts.settle);
+        };
+        let counted_from_listing = received.checked_add(self.opts.settle);
+        let aged = self
+            .newest_turn_stamp()
+            .and_then(|w| self.clock.instant_when_aged(w, self.opts.settle, sent));
+        match aged {
+            Some(at) if at <= sent => None,
+            Some(at) => earliest(Some(at), counted_from_listing),
+            None => counted_from_listing,
+        }
+    }
+
+    /// When the messages that trailing notices follow were written, from the kept listing:
+    /// the latest reply of the turn, else (a failed turn, a reply never listed) the latest of
+    /// the turn's messages after the user message. `None` when there is none or one of them
+    /// has no timestamp (its age is unknown).
+    fn newest_turn_stamp(&self) -> Option<Timestamp> {
+        let thread = self.thread.as_deref()?;
+        let after_prompt = || {
+            self.turn
+                .iter()
+                .filter_map(|&i| thread.get(i))
+                .filter(|m| m.id != self.message_id)
+        };
+        let replies = || after_prompt().filter(|m| m.role == MessageRole::Assistant);
+        let anchors: Vec<&Message> = if replies().next().is_some() {
+            replies().collect()
+        } else {
+            after_prompt().collect()
+        };
+        let mut newest = None;
+        for m in anchors {
+            newest = newest.max(Some(m.created_at?));
+        }
+        newest
     }
 
     async fn finish_step(&mut self, outcome: Outcome, grace: Grace) -> Result<()> {
@@ -580,7 +684,7 @@ impl Engine {
                     self.phase = Phase::Settling { outcome };
                 } else {
                     let ra = retry_after.map(|ra| self.backoff.cap_retry_after(ra));
-                    self.next_sleep = Some(self.opts.initial_interval.max(ra.unwrap_or_default()));
+                    self.next_sleep = Some(self.grace_relist().max(ra.unwrap_or_default()));
                 }
             }
             Grace::NotListed => self.schedule(false, retry_after),
@@ -592,8 +696,14 @@ impl Engine {
     /// emits the outcome.
     async fn settle(&mut self, outcome: Outcome) {
         let deadline_passed = self.deadline.is_some_and(|d| Instant::now() >= d);
-        if !self.opts.settle.is_zero() && !deadline_passed {
-            self.sleep_before(self.opts.settle, self.deadline).await;
+        // No wake: the listing that showed the turn was already made late enough.
+        let wake = (!self.opts.settle.is_zero() && !deadline_passed)
+            .then(|| self.settle_wake())
+            .flatten();
+        if let Some(wake) = wake {
+            if let Some(wake) = earliest(Some(wake), self.deadline) {
+                tokio::time::sleep_until(wake).await;
+            }
             if let Ok(Some(thread)) = self.fetch_thread(self.deadline, true).await {
                 self.adopt(thread);
             }
@@ -606,14 +716,14 @@ impl Engine {
         } else {
             outcome
         };
-        let messages: Vec<Message> = match self.thread.as_deref() {
-            Some(thread) => turn_indices(thread, &self.message_id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|i| thread[i].clone())
-                .collect(),
-            None => Vec::new(),
-        };
+        // The turn is over: its messages move out of the kept listing instead of being copied.
+        let kept = self.thread.take().unwrap_or_default();
+        let mut wanted = self.turn.iter().copied().peekable();
+        let messages: Vec<Message> = kept
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, m)| (wanted.next_if_eq(&i).is_some()).then_some(m))
+            .collect();
         let event = match outcome {
             Outcome::Completed => TurnEvent::Completed(Turn::from_turn_messages(
                 &self.job_id,
@@ -643,6 +753,7 @@ impl Engine {
         soft: bool,
     ) -> Result<Option<Vec<Message>>> {
         let client = self.client.clone();
+        let sent = Instant::now();
         let listed = match self
             .bounded(limit, client.messages().list(&self.job_id))
             .await
@@ -651,10 +762,21 @@ impl Engine {
             Err(_) if soft => return Ok(None),
             Err(e) => return Err(e),
         };
-        self.last_list = Instant::now();
+        let received = Instant::now();
+        self.last_list = received;
         match listed {
             Ok(thread) => {
                 self.list_decode_failures = 0;
+                // The freshest timestamp is the one that bounds the clock offset best.
+                let freshest = thread
+                    .iter()
+                    .flat_map(|m| [m.created_at, m.updated_at])
+                    .flatten()
+                    .max();
+                if let Some(stamp) = freshest {
+                    self.clock.observe(received, stamp);
+                }
+                self.listed_at = Some((sent, received));
                 Ok(Some(thread))
             }
             Err(e) => {
@@ -664,12 +786,13 @@ impl Engine {
         }
     }
 
-    /// Keeps the listing and emits the messages of this turn not delivered before (only those
-    /// are read further: progress JSON is parsed once per message, not once per listing). The
-    /// listing is newer than the last poll, so the user message's status in it counts as seen,
-    /// if it moves forward. Returns whether that changed the status, and where this turn's
-    /// messages are in the listing (`None` when the user message is not listed).
-    fn adopt(&mut self, thread: Vec<Message>) -> (bool, Option<Vec<usize>>) {
+    /// Keeps the listing from the user message on and emits the messages of this turn not
+    /// delivered before (only those are read further: progress JSON is parsed once per
+    /// message, not once per listing). The listing is newer than the last poll, so the user
+    /// message's status in it counts as seen, if it moves forward. Returns whether that
+    /// changed the status, and where this turn's messages are in the kept part (`None` when the
+    /// user message is not listed).
+    fn adopt(&mut self, mut thread: Vec<Message>) -> (bool, Option<Vec<usize>>) {
         let changed = match thread.iter().find(|m| m.id == self.message_id) {
             Some(user) => {
                 let status = user.status.clone();
@@ -697,7 +820,19 @@ impl Engine {
                 self.queue.push_back(event);
             }
         }
-        self.thread = Some(thread);
+        // Everything before the user message belongs to earlier turns: dropped now, not held
+        // while the next listing is decoded.
+        let (kept, turn) = match thread.iter().position(|m| m.id == self.message_id) {
+            Some(user) => {
+                let tail = thread.split_off(user);
+                let turn = turn.map(|ix| ix.into_iter().map(|i| i - user).collect::<Vec<_>>());
+                (tail, turn)
+            }
+            None => (Vec::new(), turn),
+        };
+        drop(thread);
+        self.thread = Some(kept);
+        self.turn = turn.clone().unwrap_or_default();
         (changed, turn)
     }
 
@@ -738,7 +873,11 @@ impl Engine {
 
     /// Sets the next delay (see [`Backoff::next`]).
     fn schedule(&mut self, changed: bool, retry_after: Option<Duration>) {
-        self.next_sleep = Some(self.backoff.next(changed, retry_after, fastrand::f64()));
+        let waited = self.started.elapsed();
+        self.next_sleep = Some(
+            self.backoff
+                .next(changed, retry_after, fastrand::f64(), waited),
+        );
     }
 
     /// Sleeps `d`, or until `limit` if earlier; a `d` too long to represent without a limit
@@ -837,6 +976,46 @@ mod tests {
             })
             .collect();
         assert_eq!(progress, ["p1", "p2", "p3"]);
+    }
+
+    // A long thread: only the part from the user message on is kept, and the turn's messages
+    // are still found on the whole listing (the earlier prompt still waiting for its reply
+    // takes the first reply after ours).
+    #[test]
+    fn only_the_thread_from_the_user_message_on_is_kept() {
+        let mut e = engine(WaitOptions::default(), false);
+        let mut thread: Vec<Message> = (0..50)
+            .flat_map(|i| {
+                [
+                    message(&format!("u{i}"), "user", "completed", "earlier"),
+                    message(&format!("a{i}"), "assistant", "completed", "done"),
+                ]
+            })
+            .collect();
+        thread.push(message(
+            "u_waiting",
+            "user",
+            "pending",
+            "queued before ours",
+        ));
+        thread.push(message("cmsg_1", "user", "pending", "hi"));
+        thread.push(message(
+            "a_first",
+            "assistant",
+            "completed",
+            "for u_waiting",
+        ));
+        thread.push(message("a_ours", "assistant", "completed", "for cmsg_1"));
+        let (_, turn) = e.adopt(thread);
+        let kept = e.thread.as_deref().unwrap();
+        let ids: Vec<&str> = kept.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["cmsg_1", "a_first", "a_ours"]);
+        assert_eq!(turn.as_deref(), Some(&[2][..]));
+        let listed: Vec<&str> = e.listed(&e.turn).map(|m| m.id.as_str()).collect();
+        assert_eq!(listed, ["a_ours"]);
+        e.adopt(vec![message("other", "user", "pending", "not ours")]);
+        assert_eq!(e.thread.as_deref().map(<[Message]>::len), Some(0));
+        assert!(e.turn.is_empty());
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! # let _ = next; Ok(()) }
 //! ```
 
+mod clock;
 mod engine;
 mod errors;
 mod events;

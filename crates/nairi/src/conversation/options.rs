@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::events::{EventCallback, TurnEvent};
+use super::schedule::Backoff;
 use crate::error::{Error, Result};
 
 /// Default overall timeout: longer than the daemon's default 1 h turn cap (BEHAVIOUR 4.11), so
@@ -36,17 +37,22 @@ pub const DEFAULT_QUEUED_WARNING: Duration = Duration::from_secs(60);
 #[serde(default, deny_unknown_fields)]
 pub struct WaitOptions {
     /// First delay between two status polls, and the delay again after each status change.
-    /// Default 200 ms: most turns take seconds, and a change is followed by more changes.
+    /// Default 1.2 s: turns take seconds, and a faster start costs more requests in every turn
+    /// than it saves lag in the few that end within a second (the first poll is made at once,
+    /// so a turn that is already over is returned without waiting).
     #[serde(with = "crate::serde_secs")]
     #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub initial_interval: Duration,
-    /// Cap of the delay between two status polls. Default 5 s: a long turn is noticed within
-    /// seconds of its end at one small request per 5 s.
+    /// Cap of the delay between two status polls. The cap is reached gradually: for the first
+    /// minute the delay is at most 1.3 s (or `initial_interval` if longer), then at most a 48th
+    /// of the time waited, up to this cap. Default 4 s: a turn of a few seconds to a minute is
+    /// noticed about 0.65 s after its end on average, one of ten minutes about 2 s after, at one
+    /// small request per 4 s from the fourth minute on.
     #[serde(with = "crate::serde_secs")]
     #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub max_interval: Duration,
-    /// Growth of the delay after each poll that saw no change (>= 1). Default 1.5: from 200 ms
-    /// to the 5 s cap in about eight polls.
+    /// Growth of the delay after each poll that saw no change (>= 1), up to the ceiling of the
+    /// moment (see `max_interval`). Default 1.5.
     pub backoff_multiplier: f64,
     /// Random spread of each delay, as a fraction in `0..=1` (0.1 = ±10%). Default 0.1, so
     /// that many waits started together do not poll in lockstep.
@@ -62,14 +68,18 @@ pub struct WaitOptions {
     pub timeout: Option<Duration>,
     /// When the status says `completed` (or `failed`) but the reply (or the error notice) is not
     /// listed yet, how long to keep listing before returning without it (at most until the
-    /// overall timeout). Default 3 s: the reply is written before the status, so it normally
-    /// is listed at once; the window covers a lagging list.
+    /// overall timeout), listing every 250 ms (or every `initial_interval` if shorter). Default
+    /// 3 s: the reply is written before the status, so it normally is listed at once; the
+    /// window covers a lagging list.
     #[serde(with = "crate::serde_secs")]
     #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub reply_grace: Duration,
     /// After the reply, how long to wait before the last listing so that trailing system
     /// messages (pull-request and commit notices, ~200 ms later) are part of the turn; 0 = none.
-    /// Cut short by the overall timeout. Default 300 ms, just over that ~200 ms.
+    /// Counted from when the reply was written (its `created_at`, put on this machine's clock
+    /// by the timestamps of the answers, without trusting the two clocks to agree), so a turn noticed that long after its end is returned at once from the listing
+    /// that found it; when that cannot be told, from when the reply was first listed. Cut
+    /// short by the overall timeout. Default 300 ms, just over that ~200 ms.
     #[serde(with = "crate::serde_secs")]
     #[cfg_attr(feature = "schema", schemars(with = "f64"))]
     pub settle: Duration,
@@ -108,8 +118,8 @@ pub struct WaitOptions {
 impl Default for WaitOptions {
     fn default() -> Self {
         WaitOptions {
-            initial_interval: Duration::from_millis(200),
-            max_interval: Duration::from_secs(5),
+            initial_interval: Duration::from_millis(1200),
+            max_interval: Duration::from_secs(4),
             backoff_multiplier: 1.5,
             jitter: 0.1,
             timeout: Some(DEFAULT_WAIT_TIMEOUT),
@@ -195,6 +205,34 @@ impl WaitOptions {
     pub fn job_status_interval(mut self, d: Duration) -> Self {
         self.job_status_interval = d;
         self
+    }
+
+    /// When `wait` polls the status of a turn that stays the same, from the start of the wait
+    /// until `until` (the first poll is at zero), without the jitter (which spreads each delay
+    /// by up to ±`jitter`) and without a server's `Retry-After`: for working out the requests
+    /// a turn of a given length costs. A tick that lists the thread instead (every
+    /// `early_reply_interval`) takes the place of a poll, so the count of requests is the same;
+    /// the end of the turn adds its listing. `watch` caps every delay at `progress_interval`.
+    ///
+    /// ```
+    /// let times = nairi::WaitOptions::default().poll_times(std::time::Duration::from_secs(60));
+    /// assert_eq!(times.len(), 47);
+    /// ```
+    pub fn poll_times(&self, until: Duration) -> Vec<Duration> {
+        let mut backoff = Backoff::new(self, None, Duration::ZERO);
+        let mut times = Vec::new();
+        let mut at = Duration::ZERO;
+        while at < until {
+            times.push(at);
+            let first = times.len() == 1;
+            // The first poll's status is news (nothing was known); later ones are not.
+            let delay = backoff.next(first, None, 0.5, at);
+            if delay.is_zero() {
+                break;
+            }
+            at = at.saturating_add(delay);
+        }
+        times
     }
 
     /// Rejects settings that would spin, never poll or never wait; `wait`, `watch` and `run`
@@ -403,7 +441,7 @@ mod tests {
             .agent_id("acme/web");
         let v = serde_json::to_value(&o).unwrap();
         assert_eq!(v["initial_interval"], 0.25);
-        assert_eq!(v["max_interval"], 5.0);
+        assert_eq!(v["max_interval"], 4.0);
         assert_eq!(v["timeout"], serde_json::Value::Null);
         assert_eq!(v["queued_warning"], 90.0);
         assert_eq!(v["agent_id"], "acme/web");
