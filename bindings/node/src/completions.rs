@@ -88,6 +88,16 @@ impl Completions {
         napi::bindgen_prelude::spawn(async move { queue.finish(call_id, work.await) });
     }
 
+    /// How many finished calls wait for the next delivery (diagnostics, and the tests'
+    /// proof that calls finished while the JavaScript thread was busy arrive in one batch).
+    pub(crate) fn queued(&self) -> u32 {
+        self.shared
+            .batch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+    }
+
     /// Counts a call as pending: the first one references the threadsafe function so that
     /// the process waits for its answer.
     fn begin(&self, env: &Env) {

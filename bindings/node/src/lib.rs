@@ -306,6 +306,13 @@ impl NativeClient {
         Ok(())
     }
 
+    /// How many finished calls wait for the next batch: they are delivered together once
+    /// the JavaScript thread is free.
+    #[napi(getter)]
+    pub fn queued(&self) -> u32 {
+        self.completions.queued()
+    }
+
     /// Panics inside a call, as a bug would: for the test that a panic becomes a rejection
     /// through the completion queue (the guard every call has) and the process goes on. An
     /// empty message does not panic and resolves to the JSON string `""`.
