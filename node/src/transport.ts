@@ -132,10 +132,20 @@ interface Pending {
   reject: (reason: unknown) => void;
   signal: AbortSignal | undefined;
   token: native.CancelToken | undefined;
+  onEvent: ((event: TurnEvent) => void) | undefined;
 }
 
-/** `kind` of a batch entry carrying the result (else an error payload). */
+/** `kind` of a batch entry carrying the result. */
 const KIND_VALUE = 0;
+/** `kind` of a batch entry carrying an error payload. */
+const KIND_ERROR = 1;
+
+/** Hands `onEvent`'s exception to the process as uncaught, without stopping the batch. */
+function rethrowLater(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
+}
 
 /** @internal The one road from the facade to the addon. */
 export class Transport {
@@ -150,16 +160,28 @@ export class Transport {
     this.#native = new native.NativeClient(optionsJson, (batch) => this.#settle(batch));
   }
 
-  /** Settles the calls of one batch: `[callId, kind, value, ...]`. */
+  /**
+   * Settles the calls of one batch: `[callId, kind, value, ...]`, kind 0 a result, 1 an error
+   * payload, 2 a turn event of a call still running (its outcome comes later in the queue).
+   */
   #settle(batchJson: string): void {
     const batch = JSON.parse(batchJson) as unknown[];
     for (let i = 0; i < batch.length; i += 3) {
       const callId = batch[i] as number;
+      const kind = batch[i + 1];
       const call = this.#pending.get(callId);
       if (call === undefined) continue;
+      if (kind !== KIND_VALUE && kind !== KIND_ERROR) {
+        try {
+          call.onEvent?.(batch[i + 2] as TurnEvent);
+        } catch (err) {
+          rethrowLater(err);
+        }
+        continue;
+      }
       this.#pending.delete(callId);
       if (call.signal && call.token) detach(call.signal, call.token);
-      if (batch[i + 1] === KIND_VALUE) call.resolve(batch[i + 2]);
+      if (kind === KIND_VALUE) call.resolve(batch[i + 2]);
       else call.reject(fromPayload(batch[i + 2] as ErrorPayload, call.signal));
     }
   }
@@ -174,14 +196,13 @@ export class Transport {
       const callId = (this.#nextId = (this.#nextId + 1) >>> 0);
       const token = signal ? attach(signal) : undefined;
       try {
-        const events = onEvent ? (json: string): void => onEvent(JSON.parse(json) as TurnEvent) : undefined;
         this.#native.call(
           callId,
           id,
           JSON.stringify(args),
           file === undefined ? undefined : nativeFile(file),
           token,
-          events,
+          onEvent !== undefined,
         );
       } catch (err) {
         if (signal && token) detach(signal, token);
@@ -190,7 +211,7 @@ export class Transport {
       }
       // Registered after the submit, which may throw: its batch cannot arrive before this
       // synchronous code ends (the callback runs on this thread).
-      this.#pending.set(callId, { resolve: resolve as (value: unknown) => void, reject, signal, token });
+      this.#pending.set(callId, { resolve: resolve as (value: unknown) => void, reject, signal, token, onEvent });
     });
   }
 

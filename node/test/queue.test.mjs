@@ -62,6 +62,39 @@ test('fifty calls finished while the event loop is blocked arrive in one batch, 
   assert.equal(client.queued, 0);
 });
 
+test('a run\'s events come through the queue ahead of its outcome, the last one completed', async () => {
+  const agent = emu.createAgent({ name: 'Events first', deployed: true });
+  emu.script(agent.agent_id, [{ reply: 'Done.' }]);
+  const entries = [];
+  const client = new native.NativeClient(
+    JSON.stringify({ api_key: emu.apiKey, base_url: emu.baseUrl, use_env: false }),
+    (batch) => {
+      const items = JSON.parse(batch);
+      for (let i = 0; i < items.length; i += 3) entries.push({ kind: items[i + 1], value: items[i + 2] });
+    },
+  );
+  const wait = { initial_interval: 0.01, max_interval: 0.05, settle: 0, progress_interval: 0.02 };
+  const args = { body: { request: { agent_id: agent.agent_id, prompt: 'go' }, options: { wait } } };
+  client.call(7, 'conversations.run', JSON.stringify(args), undefined, undefined, true);
+  // The event loop blocked until the outcome is queued: events and outcome pile up together.
+  spinUntil(() => client.queued === 1, 'the run');
+  while (!entries.some((e) => e.kind !== 2)) await new Promise((r) => setImmediate(r));
+  const outcome = entries.findIndex((e) => e.kind !== 2);
+  assert.equal(outcome, entries.length - 1, 'the outcome is the last entry');
+  assert.equal(entries[outcome].kind, 0, JSON.stringify(entries[outcome]));
+  assert.equal(entries[outcome].value.text, 'Done.');
+  const types = entries.slice(0, outcome).map((e) => e.value.type);
+  assert.ok(types.includes('status_changed'), types.join());
+  assert.equal(types.at(-1), 'completed');
+
+  // Through the facade: every event has reached onEvent when the run resolves.
+  emu.script(agent.agent_id, [{ reply: 'Again.' }]);
+  const seen = [];
+  const turn = await emu.client.conversations.run({ agent_id: agent.agent_id, prompt: 'again' }, { wait, onEvent: (e) => seen.push(e.type) });
+  assert.equal(turn.text, 'Again.');
+  assert.equal(seen.at(-1), 'completed', seen.join());
+});
+
 test('the facade settles calls of one batch with their results and error classes', async () => {
   const agent = await emu.client.agents.create({ name: 'Facade batch' });
   const before = emu.requests().length;

@@ -5,9 +5,10 @@
 //! long-lived threadsafe function instead: a finished call appends `id,kind,json` to a shared
 //! batch and only the call that finds the batch empty wakes the event loop; the JavaScript
 //! callback then receives every call finished since, as one JSON array
-//! `[id, kind, value, id, kind, value, ..]` (`kind` 0: the result; 1: an error payload), and
-//! settles them from its own map of pending promises. A batch parsed once costs less than a
-//! string and a `JSON.parse` per call.
+//! `[id, kind, value, id, kind, value, ..]` (`kind` 0: the result; 1: an error payload; 2: a
+//! turn event of `run`), and settles them from its own map of pending promises (one string
+//! and one `JSON.parse` per batch instead of one per call). A run's events go through the
+//! same queue as its result, so every event reaches `onEvent` before the run resolves.
 //!
 //! The threadsafe function is unreferenced (it never keeps the process alive) while no call
 //! is pending, and referenced from the first submitted call until the batch that delivers the
@@ -31,17 +32,27 @@ const ENVELOPE_START: &str = "{\"class\":";
 const KIND_VALUE: u8 = 0;
 /// `kind` of an entry carrying an error payload (`{"class": .., "message": .., ..}`).
 const KIND_ERROR: u8 = 1;
+/// `kind` of an entry carrying a turn event of a call still running (`run`'s `onEvent`).
+const KIND_EVENT: u8 = 2;
 
 /// The threadsafe function: called with nothing from a worker, it hands JavaScript the batch
 /// taken on the JavaScript thread.
 type DrainFn = ThreadsafeFunction<(), (), String, Status, false, true>;
 
-/// The finished calls not delivered yet, and what the callback needs to keep the process
-/// alive only while calls are pending.
+/// The entries not delivered yet.
+#[derive(Default)]
+struct Batch {
+    /// The JSON array of the entries since the last delivery, without its closing bracket
+    /// (empty when none).
+    text: String,
+    /// How many of them are finished calls (results and errors, not events).
+    finished: u32,
+}
+
+/// The entries not delivered yet, and what the callback needs to keep the process alive only
+/// while calls are pending.
 struct Shared {
-    /// The JSON array of the calls finished since the last delivery, without its closing
-    /// bracket (empty when none), and how many.
-    batch: Mutex<(String, u32)>,
+    batch: Mutex<Batch>,
     /// Calls submitted and not yet delivered; read and written on the JavaScript thread only.
     pending: AtomicU32,
     /// The raw threadsafe function, for `napi_ref`/`napi_unref` from its own callback (set
@@ -60,7 +71,7 @@ impl Completions {
     /// A queue delivering to `on_done(batchJson)` on the JavaScript thread.
     pub(crate) fn new(on_done: Function<'_, String, ()>) -> Result<Self> {
         let shared = Arc::new(Shared {
-            batch: Mutex::new((String::new(), 0)),
+            batch: Mutex::new(Batch::default()),
             pending: AtomicU32::new(0),
             raw: AtomicPtr::new(std::ptr::null_mut()),
         });
@@ -88,6 +99,11 @@ impl Completions {
         napi::bindgen_prelude::spawn(async move { queue.finish(call_id, work.await) });
     }
 
+    /// Delivers a turn event of call `call_id` (its JSON), ahead of the call's outcome.
+    pub(crate) fn event(&self, call_id: u32, json: &str) {
+        self.push(call_id, KIND_EVENT, json, false);
+    }
+
     /// How many finished calls wait for the next delivery (diagnostics, and the tests'
     /// proof that calls finished while the JavaScript thread was busy arrive in one batch).
     pub(crate) fn queued(&self) -> u32 {
@@ -95,7 +111,7 @@ impl Completions {
             .batch
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .1
+            .finished
     }
 
     /// Counts a call as pending: the first one references the threadsafe function so that
@@ -121,18 +137,23 @@ impl Completions {
                 crate::envelope(nairi::ROOT_CLASS_NAME, &err.reason),
             ),
         };
+        self.push(call_id, kind, &json, true);
+    }
+
+    /// Appends an entry; the one that finds the batch empty wakes the event loop.
+    fn push(&self, call_id: u32, kind: u8, json: &str, finished: bool) {
         let mut batch = self
             .shared
             .batch
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let (text, count) = &mut *batch;
-        let was_empty = *count == 0;
+        let was_empty = batch.text.is_empty();
+        let text = &mut batch.text;
         text.reserve(json.len() + 16);
         text.push(if was_empty { '[' } else { ',' });
         let _ = write!(text, "{call_id},{kind},");
-        text.push_str(&json);
-        *count += 1;
+        text.push_str(json);
+        batch.finished += u32::from(finished);
         drop(batch);
         if was_empty {
             // Fails only while the environment shuts down: nobody is left to answer.
@@ -145,17 +166,17 @@ impl Shared {
     /// On the JavaScript thread: takes the batch as a JSON array and releases the process
     /// once no call is pending any more.
     fn take(&self, env: &Env) -> String {
-        let (mut text, count) = {
-            let mut batch = self.batch.lock().unwrap_or_else(PoisonError::into_inner);
-            std::mem::take(&mut *batch)
-        };
+        let Batch {
+            mut text,
+            finished: count,
+        } = std::mem::take(&mut *self.batch.lock().unwrap_or_else(PoisonError::into_inner));
         if count > 0 && self.pending.fetch_sub(count, Ordering::Relaxed) == count {
             // SAFETY: on the JavaScript thread, from the threadsafe function's own callback.
             unsafe {
                 sys::napi_unref_threadsafe_function(env.raw(), self.raw.load(Ordering::Acquire))
             };
         }
-        if count == 0 {
+        if text.is_empty() {
             return "[]".to_owned();
         }
         text.push(']');

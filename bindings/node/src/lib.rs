@@ -260,10 +260,11 @@ impl NativeClient {
     /// JSON of its `CallArgs`; its outcome arrives as entry `call_id` of a batch given to the
     /// constructor's `on_done` (the result's JSON, or an error payload: an `AbortError` once
     /// `token` is cancelled, the root class for a panic). Invalid arguments throw at once.
-    /// `file` is the upload of a multipart operation. With `on_event`, `run` and
-    /// `run_follow_up` pass every turn event (its JSON) to it as it happens.
+    /// `file` is the upload of a multipart operation. With `with_events`, `run` and
+    /// `run_follow_up` deliver every turn event as it happens, as entries of kind 2 of the
+    /// same batches (so before the call's outcome).
     #[napi(
-        ts_args_type = "callId: number, id: string, argsJson: string, file?: NativeFile | undefined | null, token?: CancelToken | undefined | null, onEvent?: ((eventJson: string) => void) | undefined | null"
+        ts_args_type = "callId: number, id: string, argsJson: string, file?: NativeFile | undefined | null, token?: CancelToken | undefined | null, withEvents?: boolean | undefined | null"
     )]
     // One JavaScript argument each: an options object would cost a conversion per call.
     #[allow(clippy::too_many_arguments)]
@@ -275,19 +276,13 @@ impl NativeClient {
         args_json: String,
         file: Option<NativeFile>,
         token: Option<&CancelToken>,
-        on_event: Option<Function<String, ()>>,
+        with_events: Option<bool>,
     ) -> Result<()> {
         let mut args: nairi::operations::CallArgs = parse("args", &args_json)?;
         let file = file.map(PendingFile::from_native).transpose()?;
-        let events = match on_event {
-            Some(f) => Some(Arc::new(
-                f.build_threadsafe_function::<String>()
-                    .callee_handled::<false>()
-                    .weak::<true>()
-                    .build()?,
-            )),
-            None => None,
-        };
+        let events = with_events
+            .unwrap_or(false)
+            .then(|| self.completions.clone());
         let client = self.inner.clone();
         // Boxed once here: the core's call future is large, and every wrapper and the spawn
         // would otherwise copy all of it (a memcpy and fresh pages per call in the profile).
@@ -296,7 +291,7 @@ impl NativeClient {
                 args.file = Some(file.load().await.map_err(|e| core_error(&e))?);
             }
             let result = match events {
-                Some(tsfn) => run_with_events(&client, &id, args, tsfn).await,
+                Some(queue) => run_with_events(&client, &id, args, queue, call_id).await,
                 None => client.call_operation(&id, args).await,
             };
             to_json(&result.map_err(|e| core_error(&e))?)
@@ -371,20 +366,18 @@ impl NativeClient {
     }
 }
 
-/// `run` / `run_follow_up` with an event callback: the core's
-/// `call_operation_with_events`, each event handed to JS as its JSON.
+/// `run` / `run_follow_up` with events: the core's `call_operation_with_events`, each event
+/// queued as its JSON for call `call_id`.
 async fn run_with_events(
     client: &nairi::Client,
     id: &str,
     args: nairi::operations::CallArgs,
-    tsfn: Arc<
-        napi::threadsafe_function::ThreadsafeFunction<String, (), String, Status, false, true>,
-    >,
+    queue: Completions,
+    call_id: u32,
 ) -> nairi::Result<Value> {
-    use napi::threadsafe_function::ThreadsafeFunctionCallMode;
     let on_event = move |event: &nairi::TurnEvent| {
         if let Ok(json) = serde_json::to_string(event) {
-            tsfn.call(json, ThreadsafeFunctionCallMode::NonBlocking);
+            queue.event(call_id, &json);
         }
     };
     client
