@@ -119,7 +119,7 @@ impl Completions {
     fn begin(&self, env: &Env) {
         if self.shared.pending.fetch_add(1, Ordering::Relaxed) == 0 {
             // SAFETY: on the JavaScript thread of `env`, with the live threadsafe function
-            // this queue owns.
+            // this queue owns (so the call cannot fail: its status is not checked).
             unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.tsfn.raw()) };
         }
     }

@@ -236,7 +236,8 @@ impl NativeClient {
     /// argument, then `NAIRI_API_KEY` / `NAIRI_BASE_URL`, then the defaults. Throws the
     /// envelope of a `ConfigurationError` or `ValidationError`. `on_done` receives the
     /// outcomes of [`NativeClient::call`] in batches: the JSON array
-    /// `[callId, kind, value, ..]`, `kind` 0 for a result and 1 for an error payload.
+    /// `[callId, kind, value, ..]`, `kind` 0 for a result, 1 for an error payload and 2 for a
+    /// turn event of a `run` still going (see the `completions` module).
     #[napi(
         constructor,
         ts_args_type = "optionsJson: string, onDone: (batchJson: string) => void"
