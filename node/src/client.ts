@@ -1,7 +1,6 @@
 // The client: options resolved by the core, the generated namespaces, the generic call.
 import { inspect } from 'node:util';
 
-import * as native from '../native.js';
 import { Namespaces, type OperationId, type StreamId } from './generated/client';
 import type { ClientOptions } from './generated/types';
 import { configureFromEnv } from './logging';
@@ -35,13 +34,12 @@ export class Nairi extends Namespaces {
     const suffix = options.user_agent_suffix
       ? `nairi-node/${VERSION} ${options.user_agent_suffix}`
       : `nairi-node/${VERSION}`;
-    let client: native.NativeClient;
+    let transport: Transport;
     try {
-      client = new native.NativeClient(JSON.stringify({ ...options, user_agent_suffix: suffix }));
+      transport = new Transport(JSON.stringify({ ...options, user_agent_suffix: suffix }));
     } catch (err) {
       throw toSdkError(err);
     }
-    const transport = new Transport(client);
     super(transport);
     this.#transport = transport;
   }

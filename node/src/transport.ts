@@ -63,6 +63,13 @@ function abortError(signal: AbortSignal | undefined): AbortError {
   return new AbortError('The operation was aborted', { cause: signal?.reason });
 }
 
+/** An error payload of the addon (the core's, or its own envelope) as the SDK's error. */
+function fromPayload(payload: ErrorPayload, signal: AbortSignal | undefined): Error {
+  if (payload.class === 'AbortError') return abortError(signal);
+  const Class = ERROR_CLASSES[payload.class] ?? NairiError;
+  return new Class(payload.message, payload);
+}
+
 /** The addon's rejection rebuilt as the SDK's error class (or passed through untouched). */
 export function toSdkError(err: unknown, signal?: AbortSignal): unknown {
   const message = err instanceof Error ? err.message : undefined;
@@ -73,9 +80,7 @@ export function toSdkError(err: unknown, signal?: AbortSignal): unknown {
   } catch {
     return err;
   }
-  if (payload.class === 'AbortError') return abortError(signal);
-  const Class = ERROR_CLASSES[payload.class] ?? NairiError;
-  return new Class(payload.message, payload);
+  return fromPayload(payload, signal);
 }
 
 // One abort listener per signal, however many calls share it, removed when the last call
@@ -121,40 +126,93 @@ function nativeFile(file: FileInput): native.NativeFile {
   return out;
 }
 
+/** A call submitted to the addon and not settled yet. */
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+  signal: AbortSignal | undefined;
+  token: native.CancelToken | undefined;
+  onEvent: ((event: TurnEvent) => void) | undefined;
+}
+
+/** `kind` of a batch entry carrying the result. */
+const KIND_VALUE = 0;
+/** `kind` of a batch entry carrying an error payload. */
+const KIND_ERROR = 1;
+
+/** Hands `onEvent`'s exception to the process as uncaught, without stopping the batch. */
+function rethrowLater(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
+}
+
 /** @internal The one road from the facade to the addon. */
 export class Transport {
   readonly #native: native.NativeClient;
+  // The calls in flight by id. The addon hands back every call finished since its last
+  // batch in one callback (one event-loop wake-up and one JSON.parse for all of them).
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 0;
 
-  constructor(client: native.NativeClient) {
-    this.#native = client;
+  /** A native client built from the JSON of the core's `ClientOptions` (throws its envelope). */
+  constructor(optionsJson: string) {
+    this.#native = new native.NativeClient(optionsJson, (batch) => this.#settle(batch));
+  }
+
+  /**
+   * Settles the calls of one batch: `[callId, kind, value, ...]`, kind 0 a result, 1 an error
+   * payload, 2 a turn event of a call still running (its outcome comes later in the queue).
+   */
+  #settle(batchJson: string): void {
+    const batch = JSON.parse(batchJson) as unknown[];
+    for (let i = 0; i < batch.length; i += 3) {
+      const callId = batch[i] as number;
+      const kind = batch[i + 1];
+      const call = this.#pending.get(callId);
+      if (call === undefined) continue;
+      if (kind !== KIND_VALUE && kind !== KIND_ERROR) {
+        try {
+          call.onEvent?.(batch[i + 2] as TurnEvent);
+        } catch (err) {
+          rethrowLater(err);
+        }
+        continue;
+      }
+      this.#pending.delete(callId);
+      if (call.signal && call.token) detach(call.signal, call.token);
+      if (kind === KIND_VALUE) call.resolve(batch[i + 2]);
+      else call.reject(fromPayload(batch[i + 2] as ErrorPayload, call.signal));
+    }
   }
 
   /** Runs `id` with `args` through the core's generic call; resolves to the parsed result. */
-  async call<R>(
-    id: string,
-    args: CallArguments,
-    options?: RunRequestOptions,
-    file?: FileInput,
-  ): Promise<R> {
+  call<R>(id: string, args: CallArguments, options?: RunRequestOptions, file?: FileInput): Promise<R> {
     const signal = options?.signal;
-    if (signal?.aborted) throw abortError(signal);
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     const onEvent = options?.onEvent;
-    const events = onEvent ? (json: string): void => onEvent(JSON.parse(json) as TurnEvent) : undefined;
-    const token = signal ? attach(signal) : undefined;
-    try {
-      const json = await this.#native.call(
-        id,
-        JSON.stringify(args),
-        file === undefined ? undefined : nativeFile(file),
-        token,
-        events,
-      );
-      return JSON.parse(json) as R;
-    } catch (err) {
-      throw toSdkError(err, signal);
-    } finally {
-      if (signal && token) detach(signal, token);
-    }
+    return new Promise<R>((resolve, reject) => {
+      // Ids only need to be unique among the calls in flight: wrap around within u32.
+      const callId = (this.#nextId = (this.#nextId + 1) >>> 0);
+      const token = signal ? attach(signal) : undefined;
+      try {
+        this.#native.call(
+          callId,
+          id,
+          JSON.stringify(args),
+          file === undefined ? undefined : nativeFile(file),
+          token,
+          onEvent !== undefined,
+        );
+      } catch (err) {
+        if (signal && token) detach(signal, token);
+        reject(toSdkError(err, signal));
+        return;
+      }
+      // Registered after the submit, which may throw: its batch cannot arrive before this
+      // synchronous code ends (the callback runs on this thread).
+      this.#pending.set(callId, { resolve: resolve as (value: unknown) => void, reject, signal, token, onEvent });
+    });
   }
 
   /** Iterates a streaming call; breaking out, returning or aborting drops the Rust stream. */

@@ -38,14 +38,15 @@ test('NAIRI_LOG=warn leaves out the debug events; unset, nothing is logged', () 
   assert.equal(run('logs.mjs').stderr, '');
 });
 
-test('a Rust panic is a rejected promise (the core\'s root class), and the process goes on', () => {
+test('a Rust panic is a rejection (the core\'s root class), through the completion queue and a promise, and the process goes on', () => {
   const out = run('panics.mjs', { RUST_BACKTRACE: '0' });
-  const [first, second, empty, after] = JSON.parse(out.stdout.trim().split('\n').at(-1));
-  for (const [payload, what] of [[first, 'boom'], [second, 'boom again']]) {
+  const [q1, q2, qEmpty, p1, p2, pEmpty, after] = JSON.parse(out.stdout.trim().split('\n').at(-1));
+  for (const [payload, what] of [[q1, 'boom'], [q2, 'boom again'], [p1, 'boom'], [p2, 'boom again']]) {
     assert.equal(payload.class, 'NairiError');
     assert.match(payload.message, new RegExp(`internal error in the native addon .*: ${what}$`));
   }
-  assert.equal(empty, '');
+  assert.deepEqual(qEmpty, { kind: 0, value: '' });
+  assert.equal(pEmpty, '');
   assert.equal(after, true);
   assert.match(out.stderr, /panicked at [\s\S]*boom/);
 });

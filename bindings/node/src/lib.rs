@@ -28,8 +28,11 @@ use napi_derive::napi;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+mod completions;
 mod emulator;
 mod logging;
+
+use completions::Completions;
 
 pub use emulator::{NativeEmulator, start_emulator};
 pub use logging::set_logger;
@@ -75,26 +78,33 @@ fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
     )
 }
 
-/// Runs `work` on the addon's tokio runtime as a promise: cancelled by `token`, with panics
-/// turned into rejections.
+/// `work` cancelled by `token` (dropping it stops the Rust side: its HTTP request or its wait
+/// loop), with a panic turned into a rejection.
+async fn guard<T, F>(token: Option<CancellationToken>, work: F) -> Result<T>
+where
+    F: Future<Output = Result<T>>,
+{
+    let work = AssertUnwindSafe(work).catch_unwind();
+    let outcome = match token {
+        Some(token) => tokio::select! {
+            biased;
+            () = token.cancelled() => return Err(aborted()),
+            outcome = work => outcome,
+        },
+        None => work.await,
+    };
+    outcome.unwrap_or_else(|payload| Err(panicked(payload)))
+}
+
+/// Runs `work` on the addon's tokio runtime as a promise of its own (napi's `spawn_future`):
+/// for the streams' items and downloads, whose calls are few; the per-call path is
+/// [`NativeClient::call`] and its completion queue.
 fn guarded<T, F>(env: &Env, token: Option<CancellationToken>, work: F) -> Result<PromiseRaw<'_, T>>
 where
     T: 'static + Send + ToNapiValue,
     F: 'static + Send + Future<Output = Result<T>>,
 {
-    env.spawn_future(async move {
-        let work = AssertUnwindSafe(work).catch_unwind();
-        let outcome = match token {
-            // Dropping `work` stops the Rust side: its HTTP request or its wait loop.
-            Some(token) => tokio::select! {
-                biased;
-                () = token.cancelled() => return Err(aborted()),
-                outcome = work => outcome,
-            },
-            None => work.await,
-        };
-        outcome.unwrap_or_else(|payload| Err(panicked(payload)))
-    })
+    env.spawn_future(guard(token, work))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T> {
@@ -212,19 +222,27 @@ impl PendingFile {
     }
 }
 
-/// A client of the Nairi API: the core's `Client`, built once from options.
+/// A client of the Nairi API: the core's `Client`, built once from options, and the queue
+/// its calls' outcomes come back through.
 #[napi]
 pub struct NativeClient {
     inner: nairi::Client,
+    completions: Completions,
 }
 
 #[napi]
 impl NativeClient {
     /// Builds a client from the JSON of `ClientOptions` (seconds; unknown keys refused):
     /// argument, then `NAIRI_API_KEY` / `NAIRI_BASE_URL`, then the defaults. Throws the
-    /// envelope of a `ConfigurationError` or `ValidationError`.
-    #[napi(constructor)]
-    pub fn new(options_json: String) -> Result<Self> {
+    /// envelope of a `ConfigurationError` or `ValidationError`. `on_done` receives the
+    /// outcomes of [`NativeClient::call`] in batches: the JSON array
+    /// `[callId, kind, value, ..]`, `kind` 0 for a result, 1 for an error payload and 2 for a
+    /// turn event of a `run` still going (see the `completions` module).
+    #[napi(
+        constructor,
+        ts_args_type = "optionsJson: string, onDone: (batchJson: string) => void"
+    )]
+    pub fn new(options_json: String, on_done: Function<String, ()>) -> Result<Self> {
         let options: nairi::ClientOptions = parse("options", &options_json)?;
         if let Some(key) = &options.api_key {
             logging::remember_secret(key);
@@ -235,48 +253,74 @@ impl NativeClient {
             logging::remember_secret(&key);
         }
         let inner = options.build().map_err(|e| core_error(&e))?;
-        Ok(NativeClient { inner })
+        let completions = Completions::new(on_done)?;
+        Ok(NativeClient { inner, completions })
     }
 
-    /// Runs an operation (or `conversations.wait`/`run`/`run_follow_up`) by id with the JSON
-    /// of its `CallArgs`; resolves to the JSON of the result. `file` is the upload of a
-    /// multipart operation. With `on_event`, `run` and `run_follow_up` pass every turn event
-    /// (its JSON) to it as it happens.
+    /// Starts an operation (or `conversations.wait`/`run`/`run_follow_up`) by id with the
+    /// JSON of its `CallArgs`; its outcome arrives as entry `call_id` of a batch given to the
+    /// constructor's `on_done` (the result's JSON, or an error payload: an `AbortError` once
+    /// `token` is cancelled, the root class for a panic). Invalid arguments throw at once.
+    /// `file` is the upload of a multipart operation. With `with_events`, `run` and
+    /// `run_follow_up` deliver every turn event as it happens, as entries of kind 2 of the
+    /// same batches (so before the call's outcome).
     #[napi(
-        ts_return_type = "Promise<string>",
-        ts_args_type = "id: string, argsJson: string, file?: NativeFile | undefined | null, token?: CancelToken | undefined | null, onEvent?: ((eventJson: string) => void) | undefined | null"
+        ts_args_type = "callId: number, id: string, argsJson: string, file?: NativeFile | undefined | null, token?: CancelToken | undefined | null, withEvents?: boolean | undefined | null"
     )]
-    pub fn call<'env>(
+    // One JavaScript argument each: an options object would cost a conversion per call.
+    #[allow(clippy::too_many_arguments)]
+    pub fn call(
         &self,
-        env: &'env Env,
+        env: &Env,
+        call_id: u32,
         id: String,
         args_json: String,
         file: Option<NativeFile>,
         token: Option<&CancelToken>,
-        on_event: Option<Function<String, ()>>,
-    ) -> Result<PromiseRaw<'env, String>> {
+        with_events: Option<bool>,
+    ) -> Result<()> {
         let mut args: nairi::operations::CallArgs = parse("args", &args_json)?;
         let file = file.map(PendingFile::from_native).transpose()?;
-        let events = match on_event {
-            Some(f) => Some(Arc::new(
-                f.build_threadsafe_function::<String>()
-                    .callee_handled::<false>()
-                    .weak::<true>()
-                    .build()?,
-            )),
-            None => None,
-        };
+        let events = with_events
+            .unwrap_or(false)
+            .then(|| self.completions.clone());
         let client = self.inner.clone();
-        guarded(env, token.map(|t| t.inner.clone()), async move {
+        // Boxed once here: the core's call future is large, and every wrapper and the spawn
+        // would otherwise copy all of it (a memcpy and fresh pages per call in the profile).
+        let work: futures::future::BoxFuture<'static, Result<String>> = Box::pin(async move {
             if let Some(file) = file {
                 args.file = Some(file.load().await.map_err(|e| core_error(&e))?);
             }
             let result = match events {
-                Some(tsfn) => run_with_events(&client, &id, args, tsfn).await,
+                Some(queue) => run_with_events(&client, &id, args, queue, call_id).await,
                 None => client.call_operation(&id, args).await,
             };
             to_json(&result.map_err(|e| core_error(&e))?)
-        })
+        });
+        let work = guard(token.map(|t| t.inner.clone()), work);
+        self.completions.submit(env, call_id, work);
+        Ok(())
+    }
+
+    /// How many finished calls wait for the next batch: they are delivered together once
+    /// the JavaScript thread is free.
+    #[napi(getter)]
+    pub fn queued(&self) -> u32 {
+        self.completions.queued()
+    }
+
+    /// Panics inside a call, as a bug would: for the test that a panic becomes a rejection
+    /// through the completion queue (the guard every call has) and the process goes on. An
+    /// empty message does not panic and resolves to the JSON string `""`.
+    #[napi]
+    pub fn panic_for_test(&self, env: &Env, call_id: u32, message: String) {
+        let work = guard(None, async move {
+            if !message.is_empty() {
+                panic!("{message}");
+            }
+            Ok("\"\"".to_owned())
+        });
+        self.completions.submit(env, call_id, work);
     }
 
     /// Starts a streaming call (`conversations.watch`, `agents.conversations.list_all`) with
@@ -323,20 +367,18 @@ impl NativeClient {
     }
 }
 
-/// `run` / `run_follow_up` with an event callback: the core's
-/// `call_operation_with_events`, each event handed to JS as its JSON.
+/// `run` / `run_follow_up` with events: the core's `call_operation_with_events`, each event
+/// queued as its JSON for call `call_id`.
 async fn run_with_events(
     client: &nairi::Client,
     id: &str,
     args: nairi::operations::CallArgs,
-    tsfn: Arc<
-        napi::threadsafe_function::ThreadsafeFunction<String, (), String, Status, false, true>,
-    >,
+    queue: Completions,
+    call_id: u32,
 ) -> nairi::Result<Value> {
-    use napi::threadsafe_function::ThreadsafeFunctionCallMode;
     let on_event = move |event: &nairi::TurnEvent| {
         if let Ok(json) = serde_json::to_string(event) {
-            tsfn.call(json, ThreadsafeFunctionCallMode::NonBlocking);
+            queue.event(call_id, &json);
         }
     };
     client

@@ -1,0 +1,154 @@
+// The completion queue (bindings/node/src/completions.rs): calls finished while the
+// JavaScript thread is busy arrive in one batch, an abort settles every call of a shared
+// signal through it, and a pending call holds the process only until it is answered.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+import * as nairi from '../dist/index.js';
+import { startEmulator } from '../dist/testing.js';
+
+const native = createRequire(import.meta.url)('../native.js');
+// Hang guards, not timing assertions: they turn a lost answer into a failure.
+const HANG_GUARD_MS = 60_000;
+
+let emu;
+before(async () => {
+  emu = await startEmulator();
+});
+after(async () => {
+  await emu.shutdown();
+});
+
+/** Blocks this thread (the event loop with it) until `done()` or the hang guard. */
+function spinUntil(done, what) {
+  const deadline = Date.now() + HANG_GUARD_MS;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`still waiting for ${what}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+  }
+}
+
+test('fifty calls finished while the event loop is blocked arrive in one batch, in any order', async () => {
+  const agent = await emu.client.agents.create({ name: 'Batch' });
+  const batches = [];
+  const client = new native.NativeClient(
+    JSON.stringify({ api_key: emu.apiKey, base_url: emu.baseUrl, use_env: false }),
+    (batch) => batches.push(JSON.parse(batch)),
+  );
+  const N = 50;
+  for (let i = 1; i <= N; i++) {
+    client.call(i, 'agents.get', JSON.stringify({ path: { agent_id: i === N ? 'missing' : agent.id } }));
+  }
+  spinUntil(() => client.queued === N, `${N} finished calls (have ${client.queued})`);
+  // Back to the event loop: one callback delivers all of them.
+  while (batches.length === 0) await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(batches.length, 1);
+  const [batch] = batches;
+  assert.equal(batch.length, 3 * N);
+  const byId = new Map();
+  for (let i = 0; i < batch.length; i += 3) byId.set(batch[i], { kind: batch[i + 1], value: batch[i + 2] });
+  assert.deepEqual([...byId.keys()].sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i + 1));
+  for (let i = 1; i < N; i++) {
+    assert.equal(byId.get(i).kind, 0);
+    assert.equal(byId.get(i).value.id, agent.id);
+  }
+  assert.equal(byId.get(N).kind, 1);
+  assert.equal(byId.get(N).value.class, 'NotFoundError');
+  assert.equal(client.queued, 0);
+});
+
+test('a run\'s events come through the queue ahead of its outcome, the last one completed', async () => {
+  const agent = emu.createAgent({ name: 'Events first', deployed: true });
+  emu.script(agent.agent_id, [{ reply: 'Done.' }]);
+  const entries = [];
+  const client = new native.NativeClient(
+    JSON.stringify({ api_key: emu.apiKey, base_url: emu.baseUrl, use_env: false }),
+    (batch) => {
+      const items = JSON.parse(batch);
+      for (let i = 0; i < items.length; i += 3) entries.push({ kind: items[i + 1], value: items[i + 2] });
+    },
+  );
+  const wait = { initial_interval: 0.01, max_interval: 0.05, settle: 0, progress_interval: 0.02 };
+  const args = { body: { request: { agent_id: agent.agent_id, prompt: 'go' }, options: { wait } } };
+  client.call(7, 'conversations.run', JSON.stringify(args), undefined, undefined, true);
+  // The event loop blocked until the outcome is queued: events and outcome pile up together.
+  spinUntil(() => client.queued === 1, 'the run');
+  while (!entries.some((e) => e.kind !== 2)) await new Promise((r) => setImmediate(r));
+  const outcome = entries.findIndex((e) => e.kind !== 2);
+  assert.equal(outcome, entries.length - 1, 'the outcome is the last entry');
+  assert.equal(entries[outcome].kind, 0, JSON.stringify(entries[outcome]));
+  assert.equal(entries[outcome].value.text, 'Done.');
+  const types = entries.slice(0, outcome).map((e) => e.value.type);
+  assert.ok(types.includes('status_changed'), types.join());
+  assert.equal(types.at(-1), 'completed');
+
+  // Through the facade: every event has reached onEvent when the run resolves.
+  emu.script(agent.agent_id, [{ reply: 'Again.' }]);
+  const seen = [];
+  const turn = await emu.client.conversations.run({ agent_id: agent.agent_id, prompt: 'again' }, { wait, onEvent: (e) => seen.push(e.type) });
+  assert.equal(turn.text, 'Again.');
+  assert.equal(seen.at(-1), 'completed', seen.join());
+});
+
+test('the facade settles calls of one batch with their results and error classes', async () => {
+  const agent = await emu.client.agents.create({ name: 'Facade batch' });
+  const before = emu.requests().length;
+  const calls = [];
+  for (let i = 0; i < 30; i++) {
+    calls.push(i % 3 === 2 ? emu.client.agents.get(`missing-${i}`).catch((e) => e) : emu.client.agents.get(agent.id));
+  }
+  // Blocked until the emulator has answered every request: their outcomes pile up.
+  spinUntil(() => emu.requests().length >= before + 30, 'the requests');
+  const results = await Promise.all(calls);
+  results.forEach((r, i) => {
+    if (i % 3 === 2) {
+      assert.ok(r instanceof nairi.NotFoundError, String(r));
+      assert.equal(r.status, 404);
+    } else {
+      assert.equal(r.id, agent.id);
+    }
+  });
+});
+
+test('aborting a signal shared by twenty pending waits rejects them all and stops their polling', async () => {
+  const agent = emu.createAgent({ name: 'Stuck many', deployed: true, instances_count: 20 });
+  emu.script(agent.agent_id, Array.from({ length: 20 }, () => ({ stuck: true })));
+  const handles = [];
+  for (let i = 0; i < 20; i++) {
+    handles.push(await emu.client.conversations.start({ agent_id: agent.agent_id, prompt: `stuck ${i}` }));
+  }
+  const controller = new AbortController();
+  const poll = { initial_interval: 0.01, max_interval: 0.01, jitter: 0, settle: 0 };
+  const waits = handles.map((h) => emu.client.conversations.wait(h, { ...poll, signal: controller.signal }));
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+  const polled = (h) => emu.requests().filter((r) => r.path === `/api/public/v1/messages/${h.message_id}`).length;
+  while (!handles.every((h) => polled(h) >= 2)) await new Promise((r) => setTimeout(r, 5));
+  controller.abort('enough');
+  const outcomes = await Promise.allSettled(waits);
+  for (const o of outcomes) {
+    assert.equal(o.status, 'rejected');
+    assert.ok(o.reason instanceof nairi.AbortError, String(o.reason));
+    assert.equal(o.reason.cause, 'enough');
+  }
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  const atAbort = handles.map(polled);
+  // Polling every 10 ms: had a Rust loop gone on, dozens more polls would be logged.
+  await new Promise((r) => setTimeout(r, 300));
+  handles.forEach((h, i) => assert.ok(polled(h) <= atAbort[i] + 1, `wait ${i} went on polling`));
+});
+
+test('a pending call holds the process until it is answered, then the process exits by itself', () => {
+  const out = spawnSync(process.execPath, [fileURLToPath(new URL('./fixtures/pending.mjs', import.meta.url))], {
+    env: { ...process.env, NAIRI_LOG: '' },
+    encoding: 'utf8',
+    timeout: HANG_GUARD_MS,
+  });
+  assert.equal(out.signal, null, `killed (still running after ${HANG_GUARD_MS} ms): ${out.stderr}`);
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stdout, /^done completed late$/m);
+});
