@@ -9,7 +9,8 @@ calls and prints one JSON line: {"wall_s", "errors", "first_error"}.
 MODE `wait`: N `conversations.start` one after the other, then N concurrent
 `conversations.wait`; MODE `run`: N concurrent `conversations.run`. The client's defaults
 (including its connection bound) apart from an overall wait timeout of 600 s, as in the Rust
-child.
+child. Each call drops its turn as soon as it returns (the Rust child maps it to `()`): the
+peak is the pending calls', not that of 10,000 turns the script would keep.
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ async def scale(via: str, key: str, mode: str, n: int, agents: list[str]) -> dic
 
         calls = [wait(h) for h in handles]
     elif mode == "run":
-        calls = [
-            client.conversations.run(agents[i % len(agents)], "scale", timeout=TIMEOUT_S)
-            for i in range(n)
-        ]
+
+        async def run(agent_id: str) -> None:
+            await client.conversations.run(agent_id, "scale", timeout=TIMEOUT_S)
+
+        calls = [run(agents[i % len(agents)]) for i in range(n)]
     else:
         raise SystemExit(f"unknown mode {mode!r} (wait or run)")
     results = await asyncio.gather(*calls, return_exceptions=True)

@@ -146,6 +146,9 @@ struct Exited {
     stdout: String,
     stderr_tail: String,
     killed: bool,
+    /// How the process ended when not with status 0 (`exit 1`, `signal 6`): a crash after
+    /// the results were printed (e.g. at interpreter shutdown) is shown, not hidden.
+    abnormal_exit: Option<String>,
     peak_rss_mb: f64,
     cpu_s: f64,
 }
@@ -200,10 +203,18 @@ fn run_child(mut cmd: Command) -> std::io::Result<Exited> {
         return Err(std::io::Error::last_os_error());
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let abnormal_exit = if libc::WIFSIGNALED(status) {
+        Some(format!("signal {}", libc::WTERMSIG(status)))
+    } else if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) != 0 {
+        Some(format!("exit {}", libc::WEXITSTATUS(status)))
+    } else {
+        None
+    };
     Ok(Exited {
         stdout,
         stderr_tail: stderr.lines().last().unwrap_or("").to_owned(),
         killed,
+        abnormal_exit,
         peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
         cpu_s: secs(usage.ru_utime) + secs(usage.ru_stime),
     })
@@ -265,6 +276,7 @@ struct RunFigures {
     peak_rss_mb: f64,
     errors: u64,
     first_error: Option<String>,
+    abnormal_exit: Option<String>,
     requests: u64,
     connections: u64,
     refused: u64,
@@ -318,6 +330,7 @@ impl Harness {
                     peak_rss_mb: x.peak_rss_mb,
                     errors: r["errors"].as_u64().unwrap_or(u64::MAX),
                     first_error: r["first_error"].as_str().map(str::to_owned),
+                    abnormal_exit: x.abnormal_exit,
                     requests: after.saturating_sub(before + 1),
                     connections: connections.load(Ordering::Relaxed),
                     refused: refused.load(Ordering::Relaxed),
@@ -359,18 +372,24 @@ fn print_table(rows: &[Row]) {
             .as_deref()
             .map(|e| format!(" ({})", e.replace('|', "/")))
             .unwrap_or_default();
+        // A crash after the results were printed is an error of the run too.
+        let exit = r
+            .abnormal_exit
+            .as_deref()
+            .map(|e| format!(", then the process ended with {e}"))
+            .unwrap_or_default();
         let refused = if r.refused > 0 {
             format!(" ({} refused by the relay)", r.refused)
         } else {
             String::new()
         };
         println!(
-            "| {mode} | {sdk} | {n} | {:.1} | {:.0} | < {target:.0}: **{}** | {}{first}: **{}** | {:.1} | {}{refused} | {:.1} | {} |",
+            "| {mode} | {sdk} | {n} | {:.1} | {:.0} | < {target:.0}: **{}** | {}{first}{exit}: **{}** | {:.1} | {}{refused} | {:.1} | {} |",
             r.wall_s,
             r.peak_rss_mb,
             verdict(r.peak_rss_mb < target),
             r.errors,
-            verdict(r.errors == 0),
+            verdict(r.errors == 0 && r.abnormal_exit.is_none()),
             r.requests as f64 / n as f64,
             r.connections,
             r.sdk_cpu_s,
