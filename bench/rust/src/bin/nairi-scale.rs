@@ -153,6 +153,16 @@ struct Exited {
     cpu_s: f64,
 }
 
+/// Reads a child's pipe to its end on a thread of its own (both pipes are read at once, so
+/// that neither can fill and block the child).
+fn read_pipe(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = pipe.read_to_string(&mut s);
+        s
+    })
+}
+
 /// Runs `cmd` to its end (killed after [`CHILD_DEADLINE`]) and reads its resource usage.
 fn run_child(mut cmd: Command) -> std::io::Result<Exited> {
     let mut child = cmd
@@ -161,47 +171,33 @@ fn run_child(mut cmd: Command) -> std::io::Result<Exited> {
         .stderr(Stdio::piped())
         .spawn()?;
     let pid = child.id() as libc::pid_t;
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    // The deadline: a hung SDK must not hang the benchmark.
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(CHILD_DEADLINE).is_err() {
-            // SAFETY: kill on the pid of our own child, not reaped yet: the wait4 below
-            // runs only after this thread has returned.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            return true;
-        }
-        false
-    });
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_string(&mut stdout)?;
-    let stderr = err_reader.join().unwrap_or_default();
-    // Both pipes are at their end: the child has exited (or closed them to hang on); the
-    // watchdog stands down before the child is reaped, so it never signals a reaped pid.
-    let _ = done_tx.send(());
-    let killed = watchdog.join().unwrap_or(false);
+    let stdout = read_pipe(child.stdout.take().expect("piped stdout"));
+    let stderr = read_pipe(child.stderr.take().expect("piped stderr"));
     let mut status = 0;
-    // SAFETY: wait4 writes into the status and the rusage it is given; the child is ours.
+    // SAFETY: a plain C struct that wait4 fills in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = loop {
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r == -1 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-            continue;
+    let deadline = Instant::now() + CHILD_DEADLINE;
+    let mut killed = false;
+    // Polled rather than blocking, so that a hung SDK is killed at the deadline; the kill
+    // and the reaping are on this one thread, so a reaped pid is never signalled.
+    loop {
+        // SAFETY: wait4 writes only into the status and the rusage it is given.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
         }
-        break r;
-    };
-    if reaped != pid {
-        return Err(std::io::Error::last_os_error());
+        if r == -1 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Err(std::io::Error::last_os_error());
+        }
+        if !killed && Instant::now() >= deadline {
+            // SAFETY: kill on our own child, which this thread has not reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let abnormal_exit = if libc::WIFSIGNALED(status) {
         Some(format!("signal {}", libc::WTERMSIG(status)))
