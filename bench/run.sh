@@ -83,8 +83,11 @@ result=bench/results/latest.md
   target/release/nairi-bench "$base" "$key" "${quick[@]}"
   target/release/nairi-poll "$base" "$key" "${quick[@]}"
   target/release/nairi-memory "$base" "$key" "${quick[@]}"
-  # The usual file limit: 10,000 turns must share the client's bounded connections.
-  (ulimit -n 1024 && target/release/nairi-scale "$base" "$key" "${quick[@]}")
+  # The usual file limit: 10,000 turns must share the client's bounded connections. One table:
+  # Rust, Python (bench/python/scale.py) and Node (bench/node/scale.mjs), each SDK and mode in
+  # a child of the harness under this limit; the emulator's pid for its CPU time.
+  (ulimit -n 1024 && target/release/nairi-scale "$base" "$key" "${quick[@]}" \
+    --python "$venv/bin/python" --node node --emulator-pid "$emulator")
   $venv/bin/python bench/python/bench_http.py "$base" "$key" "${quick[@]}"
   $venv/bin/python bench/python/bench_startup.py "$base" "$key" "${quick[@]}"
   (cd bench/node && node bench.mjs "$base" "$key" "${quick[@]}")

@@ -105,7 +105,9 @@ macro_rules! operations {
                     let $c = client;
                     #[allow(unused_variables)]
                     let $a = &mut args;
-                    let out: $result = $call.await?;
+                    // Boxed: inline, this future would be as large as the largest of all
+                    // the operations' futures, for every call (a binding spawns one per call).
+                    let out: $result = Box::pin($call).await?;
                     return super::call::to_json(&$konst, &out);
                 }
             )+

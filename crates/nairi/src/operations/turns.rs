@@ -157,10 +157,12 @@ fn check(call: &TurnCall, args: &CallArgs) -> Result<()> {
     Ok(())
 }
 
-fn body<T: serde::de::DeserializeOwned>(args: &CallArgs) -> Result<T> {
+/// Decodes the body, taking it out of `args`: the JSON tree would otherwise stay allocated
+/// (about 2 KB per call) for the whole wait, which is most of a turn call's life.
+fn body<T: serde::de::DeserializeOwned>(args: &mut CallArgs) -> Result<T> {
     let value = args
         .body
-        .clone()
+        .take()
         .ok_or_else(|| Error::validation("body", "is required"))?;
     decode_arg("body", value)
 }
@@ -173,30 +175,32 @@ pub(crate) async fn dispatch(
     on_event: Option<Arc<EventCallback>>,
 ) -> Option<Result<Value>> {
     let call = find_turn_call(id).filter(|c| !c.is_stream())?;
-    Some(run_call(client, call, args, on_event).await)
+    // Boxed: a turn call's future is the largest of all the calls' (a few KB); inline, every
+    // `call_operation` future (one per call a binding spawns) would be that large.
+    Some(Box::pin(run_call(client, call, args, on_event)).await)
 }
 
 async fn run_call(
     client: &Client,
     call: &TurnCall,
-    args: CallArgs,
+    mut args: CallArgs,
     on_event: Option<Arc<EventCallback>>,
 ) -> Result<Value> {
     check(call, &args)?;
     let conversations = client.conversations();
     let turn = match call.name {
         "wait" => {
-            let a: WaitArgs = body(&args)?;
+            let a: WaitArgs = body(&mut args)?;
             conversations.wait(&a.handle, &a.options).await?
         }
         "run" => {
-            let mut a: RunArgs = body(&args)?;
+            let mut a: RunArgs = body(&mut args)?;
             a.options.on_event = on_event;
             conversations.run(a.request, &a.options).await?
         }
         _ => {
             let job_id = args.arg("job_id")?;
-            let mut a: RunFollowUpArgs = body(&args)?;
+            let mut a: RunFollowUpArgs = body(&mut args)?;
             a.options.on_event = on_event;
             conversations
                 .run_follow_up(&job_id, &a.prompt, &a.options)
@@ -236,7 +240,7 @@ impl Client {
     pub fn stream_operation(
         &self,
         id: &str,
-        args: CallArgs,
+        mut args: CallArgs,
     ) -> Result<BoxStream<'static, Result<Value>>> {
         let call = find_turn_call(id)
             .filter(|c| c.is_stream())
@@ -249,7 +253,7 @@ impl Client {
         check(call, &args)?;
         match call.name {
             "watch" => {
-                let a: WaitArgs = body(&args)?;
+                let a: WaitArgs = body(&mut args)?;
                 a.options.validate()?;
                 Ok(json_items(
                     call.id,
