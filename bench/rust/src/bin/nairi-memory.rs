@@ -15,6 +15,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use bench_support::{Emulator, peak_rss_mb, rss_mb};
 use futures::StreamExt;
 use nairi::WaitOptions;
 use nairi::types::ContinueConversation;
@@ -27,69 +28,14 @@ const TURN_MS: u64 = 4_000;
 /// Progress messages in each seeded earlier turn (with its prompt and reply: 10 messages).
 const PROGRESS_PER_TURN: u32 = 8;
 
-/// Peak resident set size of this process, in MB.
-fn peak_rss_mb() -> f64 {
-    // SAFETY: getrusage only writes into the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return f64::NAN;
-    }
-    usage.ru_maxrss as f64 / 1024.0
-}
-
-/// Current resident set size of this process, in MB (`VmRSS` of /proc/self/status).
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-struct Env {
-    base: String,
-    key: String,
-    http: reqwest::Client,
-}
-
-impl Env {
-    async fn control(&self, path: &str, body: Value) -> Value {
-        self.http
-            .post(format!("{}/_emulator{path}", self.base))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .expect("a control request")
-            .json()
-            .await
-            .expect("JSON")
-    }
-
-    /// The thread's JSON as the API sends it, in bytes, and its message count.
-    async fn thread_size(&self, job_id: &str) -> (usize, usize) {
-        let body = self
-            .http
-            .get(format!(
-                "{}/api/public/v1/conversations/{job_id}/messages",
-                self.base
-            ))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .expect("the listing")
-            .bytes()
-            .await
-            .expect("the body");
-        let v: Value = serde_json::from_slice(&body).expect("JSON");
-        let n = v["messages"].as_array().map_or(0, Vec::len);
-        (body.len(), n)
-    }
+/// The thread's JSON as the API sends it, in bytes, and its message count.
+async fn thread_size(env: &Emulator, job_id: &str) -> (usize, usize) {
+    let body = env
+        .get_bytes(env.api(&format!("/conversations/{job_id}/messages")))
+        .await;
+    let v: Value = serde_json::from_slice(&body).expect("JSON");
+    let n = v["messages"].as_array().map_or(0, Vec::len);
+    (body.len(), n)
 }
 
 async fn child(base: String, key: String, mode: String, job_id: String) {
@@ -186,20 +132,19 @@ async fn main() {
     } else {
         10_000
     };
-    let env = Env {
-        base: base.clone(),
-        key: key.clone(),
-        http: reqwest::Client::new(),
-    };
+    let env = Emulator::new(&base, &key);
     let agent = env
-        .control("/agents", json!({ "name": "memory", "deployed": true }))
+        .post(
+            env.control("/agents"),
+            &json!({ "name": "memory", "deployed": true }),
+        )
         .await;
     let agent_id = agent["id"].as_str().expect("agent id").to_owned();
     let turns = messages / (PROGRESS_PER_TURN + 2);
     let seeded = env
-        .control(
-            "/jobs",
-            json!({
+        .post(
+            env.control("/jobs"),
+            &json!({
                 "agent": agent_id, "source": "api", "earlier_turns": turns,
                 "progress_per_turn": PROGRESS_PER_TURN, "prompt": "the seeded prompt",
                 // Answered: a prompt left without a reply would take the next turn's messages.
@@ -209,12 +154,12 @@ async fn main() {
         .await;
     let job_id = seeded["job_id"].as_str().expect("job id").to_owned();
     // One scripted turn per measured mode, each with the default progress.
-    env.control(
-        &format!("/agents/{agent_id}/script"),
-        json!({ "turns": [{ "delay_ms": TURN_MS }, { "delay_ms": TURN_MS }] }),
+    env.post(
+        env.control(&format!("/agents/{agent_id}/script")),
+        &json!({ "turns": [{ "delay_ms": TURN_MS }, { "delay_ms": TURN_MS }] }),
     )
     .await;
-    let (json_bytes, listed) = env.thread_size(&job_id).await;
+    let (json_bytes, listed) = thread_size(&env, &job_id).await;
     let json_mb = json_bytes as f64 / 1e6;
     let exe = std::env::current_exe().expect("this program");
     println!("### Memory per conversation: one turn at the end of a {listed}-message thread\n");

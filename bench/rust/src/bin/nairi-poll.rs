@@ -17,55 +17,14 @@
 //! [0.9 T, 1.1 T] (and, for the 2-second poll, any phase).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bench_support::{Emulator, relay};
 use chrono::{DateTime, Utc};
 use nairi::WaitOptions;
 use nairi::types::{StartConversation, TurnHandle};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// A relay 127.0.0.1:any -> `upstream`, counting the bytes sent back to the client.
-async fn relay(upstream: String) -> (String, Arc<AtomicU64>) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the relay");
-    let addr = listener.local_addr().expect("relay address");
-    let down = Arc::new(AtomicU64::new(0));
-    let counter = down.clone();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let (upstream, counter) = (upstream.clone(), counter.clone());
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(&upstream).await else {
-                    return;
-                };
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let up = tokio::io::copy(&mut cr, &mut sw);
-                // Counted chunk by chunk: keep-alive connections stay open after the turn.
-                let back = async {
-                    let mut buf = vec![0u8; 16 * 1024];
-                    loop {
-                        match sr.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => {
-                                counter.fetch_add(n as u64, Ordering::Relaxed);
-                                if cw.write_all(&buf[..n]).await.is_err() {
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                };
-                let _ = tokio::join!(up, back);
-            });
-        }
-    });
-    (format!("http://{addr}"), down)
-}
 
 struct Outcome {
     requests: usize,
@@ -84,66 +43,40 @@ fn random_phase(slot: usize, slots: usize) -> Duration {
     Duration::from_millis(slot as u64 * width + nanos % width.max(1))
 }
 
-struct Env {
-    base: String,
-    key: String,
-    http: reqwest::Client,
+/// The turns of this bench, seeded and read back through the emulator.
+trait Turns {
+    /// A deployed agent with one scripted turn of `t` seconds, and that turn started.
+    async fn turn(&self, t: u64) -> TurnHandle;
+    /// When the emulator marked the user message done.
+    async fn completed_at(&self, message_id: &str) -> DateTime<Utc>;
 }
 
-impl Env {
-    fn api(&self, path: &str) -> String {
-        format!("{}/api/public/v1{path}", self.base)
-    }
-
-    async fn post(&self, url: String, body: Value) -> Value {
-        self.http
-            .post(url)
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .expect("a control or start request")
-            .json()
-            .await
-            .expect("JSON")
-    }
-
-    /// A deployed agent with one scripted turn of `t` seconds, and that turn started.
+impl Turns for Emulator {
     async fn turn(&self, t: u64) -> TurnHandle {
         let agent = self
             .post(
-                format!("{}/_emulator/agents", self.base),
-                json!({ "name": "poll", "deployed": true }),
+                self.control("/agents"),
+                &json!({ "name": "poll", "deployed": true }),
             )
             .await;
         let id = agent["id"].as_str().expect("agent id").to_string();
         self.post(
-            format!("{}/_emulator/agents/{id}/script", self.base),
-            json!({ "turns": [{ "delay_ms": t * 1000 }] }),
+            self.control(&format!("/agents/{id}/script")),
+            &json!({ "turns": [{ "delay_ms": t * 1000 }] }),
         )
         .await;
         let start = StartConversation::new(id, "poll");
         let handle = self
             .post(
                 self.api("/conversations/start"),
-                serde_json::to_value(&start).unwrap(),
+                &serde_json::to_value(&start).unwrap(),
             )
             .await;
         serde_json::from_value(handle).expect("a turn handle")
     }
 
     async fn completed_at(&self, message_id: &str) -> DateTime<Utc> {
-        let m: Value = self
-            .http
-            .get(self.api(&format!("/messages/{message_id}")))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .expect("GET message")
-            .json()
-            .await
-            .expect("JSON");
+        let m = self.get(self.api(&format!("/messages/{message_id}"))).await;
         m["updated_at"]
             .as_str()
             .and_then(|s| s.parse().ok())
@@ -152,7 +85,11 @@ impl Env {
 }
 
 /// One turn waited with the SDK's defaults.
-async fn sdk_turn(env: Arc<Env>, upstream: String, t: u64) -> (TurnHandle, u64, DateTime<Utc>) {
+async fn sdk_turn(
+    env: Arc<Emulator>,
+    upstream: String,
+    t: u64,
+) -> (TurnHandle, u64, DateTime<Utc>) {
     let (url, down) = relay(upstream).await;
     let sdk = nairi::Client::builder()
         .api_key(&env.key)
@@ -165,12 +102,12 @@ async fn sdk_turn(env: Arc<Env>, upstream: String, t: u64) -> (TurnHandle, u64, 
         .await
         .expect("the turn completes");
     let done = Utc::now();
-    (handle, down.load(Ordering::Relaxed), done)
+    (handle, down.bytes_down.load(Ordering::Relaxed), done)
 }
 
 /// One turn waited by a fixed 2-second poll of the message plus the whole thread.
 async fn fixed_turn(
-    env: Arc<Env>,
+    env: Arc<Emulator>,
     upstream: String,
     t: u64,
     phase: Duration,
@@ -201,7 +138,7 @@ async fn fixed_turn(
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let done = Utc::now();
-    (handle, down.load(Ordering::Relaxed), done)
+    (handle, down.bytes_down.load(Ordering::Relaxed), done)
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -223,11 +160,7 @@ async fn main() {
     };
     let base = base.trim_end_matches('/').to_string();
     let upstream = base.trim_start_matches("http://").to_string();
-    let env = Arc::new(Env {
-        base: base.clone(),
-        key: key.clone(),
-        http: reqwest::Client::new(),
-    });
+    let env = Arc::new(Emulator::new(&base, key));
     let mut tasks = Vec::new();
     for &t in periods {
         for slot in 0..repeats {
@@ -252,16 +185,7 @@ async fn main() {
     for (t, who, task) in tasks {
         done.push((t, who, task.await.expect("a turn task panicked")));
     }
-    let log: Value = env
-        .http
-        .get(format!("{base}/_emulator/requests"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("the request log")
-        .json()
-        .await
-        .expect("JSON");
+    let log = env.get(env.control("/requests")).await;
     let paths: Vec<&str> = log["requests"]
         .as_array()
         .expect("requests")

@@ -21,15 +21,13 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use bench_support::{Emulator, relay};
 use nairi::types::StartConversation;
 use nairi::{RunOptions, WaitOptions};
 use serde_json::{Value, json};
-use tokio::io::copy_bidirectional;
-use tokio::net::{TcpListener, TcpStream};
 
 /// How long one child may take before it is killed and its row reports a hang.
 const CHILD_DEADLINE: Duration = Duration::from_secs(300);
@@ -39,54 +37,16 @@ const INSTANCES_PER_AGENT: usize = 1000;
 
 // ---- the harness: seeding, relay, request count, child processes ----------------------------
 
-/// A relay in front of `upstream` that counts the connections made through it.
-///
-/// It lives in the harness, not in the child, so that the child's RSS and file descriptors
-/// are the SDK's alone. An accept error (e.g. out of file descriptors) is counted and the
-/// relay goes on: the child then sees failed connections, and the table its errors.
-async fn relay(upstream: String) -> (String, Arc<AtomicU64>, Arc<AtomicU64>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let count = Arc::new(AtomicU64::new(0));
-    let refused = Arc::new(AtomicU64::new(0));
-    let (counter, failures) = (count.clone(), refused.clone());
-    tokio::spawn(async move {
-        loop {
-            match listener.accept().await {
-                Ok((mut client, _)) => {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    let upstream = upstream.clone();
-                    tokio::spawn(async move {
-                        if let Ok(mut server) = TcpStream::connect(&upstream).await {
-                            let _ = copy_bidirectional(&mut client, &mut server).await;
-                        }
-                    });
-                }
-                Err(_) => {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }
-        }
-    });
-    (format!("http://{addr}"), count, refused)
-}
-
 /// Deployed agents with [`INSTANCES_PER_AGENT`] instances each, enough for `n` turns at once.
-async fn seed_agents(http: &reqwest::Client, base: &str, key: &str, n: usize) -> Vec<String> {
+async fn seed_agents(emu: &Emulator, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for _ in 0..n.div_ceil(INSTANCES_PER_AGENT) {
-        let agent: Value = http
-            .post(format!("{base}/_emulator/agents"))
-            .bearer_auth(key)
-            .json(&json!({ "name": "scale", "deployed": true, "instances_count": INSTANCES_PER_AGENT }))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .expect("an agent")
-            .json()
-            .await
-            .expect("JSON");
+        let agent = emu
+            .post(
+                emu.control("/agents"),
+                &json!({ "name": "scale", "deployed": true, "instances_count": INSTANCES_PER_AGENT }),
+            )
+            .await;
         ids.push(agent["id"].as_str().expect("id").to_owned());
     }
     ids
@@ -97,29 +57,10 @@ async fn seed_agents(http: &reqwest::Client, base: &str, key: &str, n: usize) ->
 /// difference of the markers before and after it, less one (the first marker). The log is
 /// cleared first so that reading it back returns the marker alone (it keeps 10,000 entries,
 /// fewer than a full run makes).
-async fn marker_seq(http: &reqwest::Client, base: &str, key: &str, agent: &str) -> u64 {
-    http.delete(format!("{base}/_emulator/requests"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("clear the request log");
-    http.get(format!("{base}/api/public/v1/agents/{agent}"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("the marker request");
-    let log: Value = http
-        .get(format!("{base}/_emulator/requests"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("the request log")
-        .json()
-        .await
-        .expect("JSON");
+async fn marker_seq(emu: &Emulator, agent: &str) -> u64 {
+    emu.delete(emu.control("/requests")).await;
+    emu.get(emu.api(&format!("/agents/{agent}"))).await;
+    let log = emu.get(emu.control("/requests")).await;
     log["requests"]
         .as_array()
         .and_then(|r| r.last())
@@ -251,9 +192,7 @@ fn bench_dir() -> PathBuf {
 }
 
 struct Harness {
-    http: reqwest::Client,
-    base: String,
-    key: String,
+    emu: Emulator,
     python: Option<String>,
     node: Option<String>,
     emulator_pid: Option<u32>,
@@ -286,7 +225,7 @@ impl Harness {
         let mut cmd = match sdk {
             Sdk::Rust => {
                 let mut c = Command::new(std::env::current_exe().expect("this program"));
-                c.args([via, &self.key, "--child", mode, &n, agents]);
+                c.args([via, &self.emu.key, "--child", mode, &n, agents]);
                 return c;
             }
             Sdk::Python => {
@@ -300,22 +239,22 @@ impl Harness {
                 c
             }
         };
-        cmd.args([via, &self.key, mode, &n, agents]);
+        cmd.args([via, &self.emu.key, mode, &n, agents]);
         cmd
     }
 
     async fn measure(&self, sdk: Sdk, mode: &'static str, n: usize) -> Row {
-        let agents = seed_agents(&self.http, &self.base, &self.key, n).await;
-        let upstream = self.base.trim_start_matches("http://").to_owned();
-        let (via, connections, refused) = relay(upstream).await;
-        let before = marker_seq(&self.http, &self.base, &self.key, &agents[0]).await;
+        let agents = seed_agents(&self.emu, n).await;
+        let upstream = self.emu.base.trim_start_matches("http://").to_owned();
+        let (via, counts) = relay(upstream).await;
+        let before = marker_seq(&self.emu, &agents[0]).await;
         let emu0 = self.emulator_pid.and_then(process_cpu_s);
         let cmd = self.command(sdk, &via, mode, n, &agents.join(","));
         let exited = tokio::task::spawn_blocking(move || run_child(cmd))
             .await
             .expect("the child's thread");
         let emu1 = self.emulator_pid.and_then(process_cpu_s);
-        let after = marker_seq(&self.http, &self.base, &self.key, &agents[0]).await;
+        let after = marker_seq(&self.emu, &agents[0]).await;
         let outcome = match exited {
             Err(e) => Err(format!("could not run: {e}")),
             Ok(x) if x.killed => Err(format!("killed after {} s", CHILD_DEADLINE.as_secs())),
@@ -328,8 +267,8 @@ impl Harness {
                     first_error: r["first_error"].as_str().map(str::to_owned),
                     abnormal_exit: x.abnormal_exit,
                     requests: after.saturating_sub(before + 1),
-                    connections: connections.load(Ordering::Relaxed),
-                    refused: refused.load(Ordering::Relaxed),
+                    connections: counts.connections.load(Ordering::Relaxed),
+                    refused: counts.refused.load(Ordering::Relaxed),
                     sdk_cpu_s: x.cpu_s,
                     emulator_cpu_s: emu0.zip(emu1).map(|(a, b)| b - a),
                 }),
@@ -404,9 +343,7 @@ async fn harness(args: &[String], base: String, key: String) {
             .and_then(|i| args.get(i + 1).cloned())
     };
     let h = Harness {
-        http: reqwest::Client::new(),
-        base,
-        key,
+        emu: Emulator::new(&base, &key),
         python: value("--python"),
         node: value("--node"),
         emulator_pid: value("--emulator-pid").and_then(|p| p.parse().ok()),
