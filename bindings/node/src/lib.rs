@@ -148,7 +148,7 @@ impl CancelToken {
 }
 
 /// The bytes of an upload, for the multipart operations (`attachments.upload`,
-/// `skills.create`, `skills.replace`): in memory, or a path read by the addon.
+/// `skills.create`, `skills.replace`): in memory, or a path the core reads.
 #[napi(object)]
 pub struct NativeFile {
     /// The bytes (a Buffer or Uint8Array); absent when `path` is given.
@@ -161,7 +161,7 @@ pub struct NativeFile {
     pub content_type: Option<String>,
 }
 
-/// The file resolved, read from disk when a path was given.
+/// The file as given: its bytes, or a path for the core to read when the call runs.
 enum FileSource {
     Memory(Vec<u8>),
     Path(std::path::PathBuf),
@@ -193,32 +193,19 @@ impl PendingFile {
     }
 
     async fn load(self) -> nairi::Result<nairi::types::FileUpload> {
-        let (data, default_name) = match self.source {
-            FileSource::Memory(data) => (data, "upload.bin".to_owned()),
-            FileSource::Path(path) => {
-                let data = tokio::task::spawn_blocking({
-                    let path = path.clone();
-                    move || std::fs::read(path)
-                })
-                .await
-                .map_err(|e| nairi::Error::validation("file", e.to_string()))?
-                .map_err(|source| nairi::Error::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                let name = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("upload.bin")
-                    .to_owned();
-                (data, name)
+        match self.source {
+            FileSource::Memory(data) => {
+                let filename = self.filename.unwrap_or_else(|| "upload.bin".to_owned());
+                let content_type = self
+                    .content_type
+                    .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
+                Ok(nairi::types::FileUpload::new(filename, content_type, data))
             }
-        };
-        let filename = self.filename.unwrap_or(default_name);
-        let content_type = self
-            .content_type
-            .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
-        Ok(nairi::types::FileUpload::new(filename, content_type, data))
+            // The core reads it: name, MIME type and the size limit checked before reading.
+            FileSource::Path(path) => Ok(nairi::types::FileUpload::from_path(&path)
+                .await?
+                .renamed(self.filename, self.content_type)),
+        }
     }
 }
 

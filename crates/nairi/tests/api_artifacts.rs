@@ -552,10 +552,9 @@ async fn skill_validation() {
         .set_len(MAX_SKILL_BYTES + 1)
         .unwrap();
     assert_validation(skills.create_file(&big_file).await, "file");
-    assert_validation(
-        skills
-            .replace_file("ask_1", dir.path().join("missing.zip"))
-            .await,
-        "path",
-    );
+    let err = skills
+        .replace_file("ask_1", dir.path().join("missing.zip"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), nairi::ErrorKind::Io, "{err:?}");
 }

@@ -176,10 +176,14 @@ async fn upload_validation_sends_nothing() {
     let f = std::fs::File::create(&big).unwrap();
     f.set_len(MAX_ATTACHMENT_BYTES + 1).unwrap();
     assert_validation(att.upload_file(&big).await, "file");
-    assert_validation(
-        att.upload_file(dir.path().join("missing.txt")).await,
-        "path",
-    );
+    let missing = dir.path().join("missing.txt");
+    match att.upload_file(&missing).await.unwrap_err() {
+        nairi::Error::Io { path, source } => {
+            assert_eq!(path, missing);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("expected an Io error, got {other:?}"),
+    }
     assert_validation(att.upload_file(dir.path()).await, "path");
 }
 

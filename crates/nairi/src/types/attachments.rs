@@ -291,7 +291,9 @@ impl FileUpload {
     }
 
     /// Reads a file with tokio; the name is the path's last component and the MIME type is
-    /// guessed from its extension. Files larger than `max_bytes` are refused before reading.
+    /// guessed from its extension. Files larger than `max_bytes` are refused before reading. A
+    /// path that cannot be read (missing, no permission) is an [`crate::Error::Io`]; one that
+    /// names no regular file, or too large a file, a validation error.
     pub(crate) async fn read(path: &Path, max_bytes: u64) -> crate::Result<Self> {
         let shown = path.display();
         let filename = path
@@ -302,9 +304,11 @@ impl FileUpload {
                 crate::Error::validation("path", format!("{shown} does not name a file"))
             })?
             .to_owned();
-        let meta = tokio::fs::metadata(path)
-            .await
-            .map_err(|e| crate::Error::validation("path", format!("cannot read {shown}: {e}")))?;
+        let io = |source| crate::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = tokio::fs::metadata(path).await.map_err(io)?;
         if !meta.is_file() {
             return Err(crate::Error::validation(
                 "path",
@@ -320,9 +324,7 @@ impl FileUpload {
                 ),
             ));
         }
-        let data = tokio::fs::read(path)
-            .await
-            .map_err(|e| crate::Error::validation("path", format!("cannot read {shown}: {e}")))?;
+        let data = tokio::fs::read(path).await.map_err(io)?;
         let content_type = guess_content_type(&filename).to_owned();
         Ok(FileUpload {
             filename,
