@@ -48,7 +48,11 @@ fn is_closed() -> bool {
 /// How many threads of this process are inside.
 fn inside() -> u32 {
     let v = INSIDE.load(Ordering::SeqCst);
-    if (v >> 32) as u32 == pid() { v as u32 } else { 0 }
+    if (v >> 32) as u32 == pid() {
+        v as u32
+    } else {
+        0
+    }
 }
 
 /// Counts this thread in (a count of another process is reset first).
