@@ -64,6 +64,43 @@ async def test_a_cancelled_call_leaves_nothing_pending(emu) -> None:  # type: ig
         assert (await c.agents.get("billing")).agent_id == "billing"
 
 
+async def test_stream_reads_and_attachment_saves_go_through_the_queue(emu, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    emu.script("billing", [{"stuck": True}])
+    async with emu.async_client() as c:
+        handle = await c.conversations.start(agent_id="billing", prompt="hang")
+        queue = queue_for(asyncio.get_running_loop())
+        assert queue is not None
+        events = c.conversations.watch(handle, initial_interval=0.01, max_interval=0.01)
+        assert (await events.__anext__()).type == "status_changed"
+        # A stuck turn soon has no new event: the read stays pending in the queue.
+        for _ in range(20):
+            read = asyncio.create_task(events.__anext__())
+            await asyncio.sleep(0.2)
+            if not read.done():
+                break
+            read.result()
+        else:
+            pytest.fail("a stuck turn kept producing events")
+        assert len(queue.pending) == 1
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        assert queue.pending == {}
+        seen = len(emu.requests())  # the aborted read polls no more
+        await asyncio.sleep(0.3)
+        assert len(emu.requests()) == seen
+        await events.aclose()
+        # The end of a stream arrives as None: an agent without conversations lists nothing.
+        emu.create_agent("Empty", slug="empty")
+        assert [conv async for conv in c.agents.conversations.list_all("empty")] == []
+        up = await c.attachments.upload(b"saved", filename="s.txt")
+        saved = await c.attachments.download(up.attachment_id, tmp_path)
+        assert saved == tmp_path / "s.txt" and saved.read_bytes() == b"saved"
+        with pytest.raises(nairi.FileSystemError):
+            await c.attachments.download(up.attachment_id, tmp_path / "missing")
+        assert queue.pending == {} and len(queue.native) == 0
+
+
 async def test_errors_and_panics_through_the_queue(emu) -> None:  # type: ignore[no-untyped-def]
     async with emu.async_client(max_retries=0) as c:
         with pytest.raises(nairi.NotFoundError) as e:
@@ -102,14 +139,23 @@ class _NoReaderLoop(asyncio.SelectorEventLoop):
         raise NotImplementedError
 
 
-def test_a_loop_without_add_reader_uses_the_native_coroutine(emu) -> None:  # type: ignore[no-untyped-def]
+def test_a_loop_without_add_reader_uses_the_native_coroutine(emu, tmp_path) -> None:  # type: ignore[no-untyped-def]
     c = emu.async_client(max_retries=0)
     loop = _NoReaderLoop()
+
+    async def stream_and_save() -> tuple[list[str], object]:
+        handle = await c.conversations.start(agent_id="billing", prompt="hi")
+        kinds = [e.type async for e in c.conversations.watch(handle)]
+        up = await c.attachments.upload(b"coro", filename="c.txt")
+        return kinds, await c.attachments.download(up.attachment_id, tmp_path)
+
     try:
         got = loop.run_until_complete(c.agents.get("billing"))
         assert got.agent_id == "billing"
         with pytest.raises(nairi.NotFoundError):
             loop.run_until_complete(c.agents.get("no-such-agent"))
+        kinds, saved = loop.run_until_complete(stream_and_save())
+        assert "completed" in kinds and saved == tmp_path / "c.txt"
         assert queue_for(loop) is None
     finally:
         loop.close()

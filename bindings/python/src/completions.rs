@@ -5,18 +5,65 @@
 //! `(id, outcome)` onto the queue and signals the fd only when the queue goes from empty to
 //! non-empty, so many completions cost one wake-up of the loop, and no tokio worker ever waits
 //! for the GIL (a pyo3 coroutine's waker takes it on the worker for every call). The loop's
-//! reader callback calls `drain`, which turns every finished outcome into bytes or the
-//! exception to raise, and sets the asyncio futures.
+//! reader callback calls `drain`, which turns every finished outcome into its Python value or
+//! the exception to raise, and sets the asyncio futures.
+//!
+//! Every async entry point of the asyncio client goes through a queue: operation and turn calls
+//! (`NativeClient.submit`), the next item of a stream (`NativeStream.submit_next`) and saving an
+//! attachment (`NativeClient.submit_save_attachment`). Only the coroutine fallback and
+//! `call_with_meta` (which the package does not use) wake Python from a worker, through
+//! `exit_gate`.
 
+use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::{AbortOnDrop, Outcome, lock};
+use crate::{AbortOnDrop, Outcome, caught, lock, runtime};
+
+/// What a finished call gives Python.
+pub(crate) enum Done {
+    /// JSON bytes: a call's result, a stream's next item.
+    Bytes(Vec<u8>),
+    /// `None`: the end of a stream.
+    End,
+    /// A path written (`save_attachment`): a `str`.
+    Path(PathBuf),
+}
+
+impl From<Vec<u8>> for Done {
+    fn from(bytes: Vec<u8>) -> Self {
+        Done::Bytes(bytes)
+    }
+}
+
+impl From<Option<Vec<u8>>> for Done {
+    fn from(item: Option<Vec<u8>>) -> Self {
+        item.map_or(Done::End, Done::Bytes)
+    }
+}
+
+impl From<PathBuf> for Done {
+    fn from(path: PathBuf) -> Self {
+        Done::Path(path)
+    }
+}
+
+impl Done {
+    fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(match self {
+            Done::Bytes(bytes) => PyBytes::new(py, &bytes).into_any().unbind(),
+            Done::End => py.None(),
+            // A `str` as the coroutine path's stub says (the OS's file-system decoding).
+            Done::Path(path) => path.into_os_string().into_pyobject(py)?.into_any().unbind(),
+        })
+    }
+}
 
 /// One finished call: its id and its outcome.
-type Finished = (u64, Outcome<Vec<u8>>);
+type Finished = (u64, Outcome<Done>);
 
 /// The part the tokio tasks share.
 pub(crate) struct Queue {
@@ -26,7 +73,8 @@ pub(crate) struct Queue {
 
 impl Queue {
     /// Called by a task when its call has finished; never takes the GIL.
-    pub(crate) fn push(&self, id: u64, outcome: Outcome<Vec<u8>>) {
+    pub(crate) fn push<T: Into<Done>>(&self, id: u64, outcome: Outcome<T>) {
+        let outcome = outcome.map(Into::into);
         let was_empty = {
             let mut finished = lock(&self.finished);
             let was_empty = finished.is_empty();
@@ -39,6 +87,20 @@ impl Queue {
             self.signal.raise();
         }
     }
+}
+
+/// Spawns `fut` on the shared runtime; its outcome (a panic becomes a `NairiError`) goes to
+/// `queue` under `call_id`. The returned handle aborts it.
+pub(crate) fn submit<T: Into<Done>>(
+    queue: &CompletionQueue,
+    call_id: u64,
+    fut: impl Future<Output = Outcome<T>> + Send + 'static,
+) -> NativeCall {
+    let queue = Arc::clone(&queue.queue);
+    let task = runtime::shared().spawn(async move {
+        queue.push(call_id, caught(fut).await);
+    });
+    NativeCall::new(task.abort_handle())
 }
 
 /// The completions of one event loop's calls (see the module docs).
@@ -70,8 +132,9 @@ impl CompletionQueue {
         self.queue.signal.fd()
     }
 
-    /// Every finished call as `(id, value, failed)`: `value` is the result's JSON bytes, or
-    /// the exception to raise when `failed`.
+    /// Every finished call as `(id, value, failed)`: `value` is the result (JSON bytes, `None`
+    /// at the end of a stream, the `str` of a path written), or the exception to raise when
+    /// `failed`.
     fn drain(&self, py: Python<'_>) -> Vec<(u64, Py<PyAny>, bool)> {
         if self.pid != std::process::id() {
             return Vec::new();
@@ -80,9 +143,13 @@ impl CompletionQueue {
         let finished = std::mem::take(&mut *lock(&self.queue.finished));
         finished
             .into_iter()
-            .map(|(id, outcome)| match outcome {
-                Ok(bytes) => (id, PyBytes::new(py, &bytes).into_any().unbind(), false),
-                Err(failure) => (id, failure.into_py(py).into_value(py).into_any(), true),
+            .map(|(id, outcome)| {
+                match outcome.map(|done| done.into_py(py)) {
+                    Ok(Ok(value)) => (id, value, false),
+                    // A path Python cannot represent: its error is the call's.
+                    Ok(Err(e)) => (id, e.into_value(py).into_any(), true),
+                    Err(failure) => (id, failure.into_py(py).into_value(py).into_any(), true),
+                }
             })
             .collect()
     }

@@ -12,9 +12,11 @@
 //! parent's are leaked in the child, never dropped). A client's connections belong to one of
 //! them (`Home`), chosen when it is built.
 //!
-//! Async calls: `submit` spawns the call on the shared runtime and its outcome comes back
-//! through the event loop's `CompletionQueue` (`completions`), without the GIL; `call` is the
-//! same call as a pyo3 coroutine (for loops without `add_reader`). Dropping or aborting the
+//! Async calls: `submit` (and `NativeStream.submit_next`, `submit_save_attachment`) spawns the
+//! work on the shared runtime and its outcome comes back through the event loop's
+//! `CompletionQueue` (`completions`), without the GIL; `call` (`next`, `save_attachment`) is the
+//! same as a pyo3 coroutine (for loops without `add_reader`), whose waker takes the GIL on a
+//! worker and so goes through `exit_gate`, closed at interpreter exit. Dropping or aborting the
 //! submitted call, or cancelling the coroutine, aborts the task. Blocking calls release the GIL
 //! and wake every 100 ms to let Ctrl+C through (`blocking`).
 
@@ -37,6 +39,7 @@ use tokio::task::JoinHandle;
 mod blocking;
 mod completions;
 mod emulator;
+mod exit_gate;
 mod logging;
 mod runtime;
 
@@ -160,13 +163,18 @@ pub(crate) async fn await_task<T: Send + 'static>(
     mut cancel: CancelHandle,
 ) -> PyResult<T> {
     let _abort = AbortOnDrop(handle.abort_handle());
-    tokio::select! {
-        biased;
-        exc = cancel.cancelled() => {
-            Err(Python::attach(|py| PyErr::from_value(exc.into_bound(py))))
+    // The coroutine's waker takes the GIL on the worker that finishes the task: gated, so that
+    // it does not once the interpreter is exiting (`exit_gate`).
+    exit_gate::Gated(Box::pin(async move {
+        tokio::select! {
+            biased;
+            exc = cancel.cancelled() => {
+                Err(Python::attach(|py| PyErr::from_value(exc.into_bound(py))))
+            }
+            r = handle => joined(r).map_err(to_pyerr),
         }
-        r = handle => joined(r).map_err(to_pyerr),
-    }
+    }))
+    .await
 }
 
 fn bytes_out(v: &Value) -> Outcome<Vec<u8>> {
@@ -470,11 +478,7 @@ impl NativeClient {
             let fut = file_arg(file_data, file_path, filename, content_type)
                 .and_then(|file| self.prepare(id, args, file))
                 .map_err(to_pyerr)?;
-            let queue = Arc::clone(&queue.queue);
-            let task = runtime::shared().spawn(async move {
-                queue.push(call_id, caught(fut).await);
-            });
-            Ok(completions::NativeCall::new(task.abort_handle()))
+            Ok(completions::submit(queue, call_id, fut))
         })
     }
 
@@ -586,8 +590,20 @@ impl NativeClient {
         })
     }
 
+    /// `save_attachment` through a completion queue: the path written (a `str`) arrives in
+    /// `queue` under `call_id`. The returned handle aborts it when aborted or dropped.
+    fn submit_save_attachment(
+        &self,
+        queue: &completions::CompletionQueue,
+        call_id: u64,
+        attachment: Vec<u8>,
+        dir: PathBuf,
+    ) -> completions::NativeCall {
+        completions::submit(queue, call_id, save(attachment, dir))
+    }
+
     /// Writes an attachment (the JSON of `attachments.get`) into `dir` under its sanitised name
-    /// and returns the path written.
+    /// and returns the path written (`submit_save_attachment` is the same without a coroutine).
     async fn save_attachment(
         &self,
         attachment: Vec<u8>,
@@ -652,7 +668,26 @@ async fn next_item(inner: Arc<tokio::sync::Mutex<Option<ItemStream>>>) -> Outcom
 
 #[pymethods]
 impl NativeStream {
-    /// The next item as JSON bytes, `None` at the end.
+    /// Reads the next item through a completion queue: JSON bytes, or `None` at the end, arrive
+    /// in `queue` under `call_id`. The returned handle aborts the read when aborted or dropped
+    /// (its request is dropped mid-flight; the stream can be read again).
+    fn submit_next(
+        &self,
+        queue: &completions::CompletionQueue,
+        call_id: u64,
+    ) -> PyResult<completions::NativeCall> {
+        guard(|| {
+            self.home.require_shared()?;
+            Ok(completions::submit(
+                queue,
+                call_id,
+                next_item(Arc::clone(&self.inner)),
+            ))
+        })
+    }
+
+    /// The next item as JSON bytes, `None` at the end (`submit_next` is the same without a
+    /// coroutine).
     async fn next(
         &self,
         #[pyo3(cancel_handle)] cancel: CancelHandle,
@@ -696,13 +731,9 @@ async fn _panic_async(#[pyo3(cancel_handle)] cancel: CancelHandle) -> PyResult<(
 /// Panics inside a task whose outcome goes to a completion queue — for the package's own tests.
 #[pyfunction]
 fn _panic_queued(queue: &completions::CompletionQueue, call_id: u64) -> completions::NativeCall {
-    let queue = Arc::clone(&queue.queue);
-    let task = runtime::shared().spawn(async move {
-        let outcome: Outcome<Vec<u8>> =
-            caught(async { panic!("deliberate test panic (queued)") }).await;
-        queue.push(call_id, outcome);
-    });
-    completions::NativeCall::new(task.abort_handle())
+    completions::submit::<Vec<u8>>(queue, call_id, async {
+        panic!("deliberate test panic (queued)")
+    })
 }
 
 /// Panics inside a blocking call and inside a synchronous entry point — for the package's
@@ -744,5 +775,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_blocking, m)?)?;
     m.add_function(wrap_pyfunction!(logging::set_log_level, m)?)?;
     logging::install();
+    exit_gate::install(m)?;
     Ok(())
 }

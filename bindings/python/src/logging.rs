@@ -132,7 +132,9 @@ impl<S: Subscriber> Layer<S> for PythonLogging {
             Level::TRACE => 5,
         };
         let target = meta.target().to_owned();
-        Python::attach(|py| {
+        // Usually on a tokio worker: through the gate, so that no record is forwarded once the
+        // interpreter is exiting (`exit_gate`; such a record is dropped).
+        let _ = crate::exit_gate::attach(|py| {
             let logged = (|| -> PyResult<()> {
                 let logger = py
                     .import("logging")?

@@ -38,8 +38,8 @@ fn keyed(
 pub(crate) fn shared() -> &'static Runtime {
     keyed(&SHARED, || {
         Builder::new_multi_thread()
-            // Two workers: a pyo3 coroutine's waker takes the GIL on a worker, which must not
-            // stall the reactor.
+            // Two workers: a pyo3 coroutine's waker (the fallback path) and the logging bridge
+            // take the GIL on a worker, which must not stall the reactor.
             .worker_threads(2)
             .thread_name("nairi-runtime")
             .enable_all()

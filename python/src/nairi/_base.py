@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from . import models
+    from ._completions import Runner
 
 __version__ = _native.__version__
 
@@ -105,7 +106,7 @@ class _AsyncTransport(_Transport):
         return decode(raw, rtype)
 
     def stream(self, op: str, args: dict[str, Any], rtype: Any) -> AsyncStream[Any]:
-        return AsyncStream(self.native.stream(op, _encoder.encode(args)), rtype)
+        return AsyncStream(self.native.stream(op, _encoder.encode(args)), rtype, self.run)
 
 
 class _SyncTransport(_Transport):
@@ -123,15 +124,16 @@ class _SyncTransport(_Transport):
 class AsyncStream(Generic[T]):
     """An async iterator over a streaming call (`watch`, `list_all`); closing it stops it."""
 
-    def __init__(self, native: _native.NativeStream, rtype: Any) -> None:
+    def __init__(self, native: _native.NativeStream, rtype: Any, run: Runner) -> None:
         self._native = native
         self._rtype = rtype
+        self._run = run
 
     def __aiter__(self) -> AsyncStream[T]:
         return self
 
     async def __anext__(self) -> T:
-        raw = await self._native.next()
+        raw = await self._run.next(self._native)
         if raw is None:
             raise StopAsyncIteration
         return decode(raw, self._rtype)  # type: ignore[no-any-return]
@@ -262,7 +264,7 @@ class _AsyncAttachments:
         if dir is None:
             att: models.Attachment = decode(raw, _models().Attachment)
             return att.data
-        return Path(await self._t.native.save_attachment(raw, os.fspath(dir)))
+        return Path(await self._t.run.save_attachment(raw, os.fspath(dir)))
 
 
 class _SyncAttachments:

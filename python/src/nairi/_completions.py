@@ -4,8 +4,12 @@ Each event loop gets one `_native.CompletionQueue` whose fd is watched with `loo
 A call creates an asyncio future, submits the native call with an integer id and awaits the
 future; the native task finishes without the GIL and signals the fd only for the first of a
 batch of completions, and the reader callback (`_LoopQueue.drain`) sets every finished call's
-future in one go. Loops without `add_reader` (asyncio's Windows proactor loop) use the native
-coroutine `NativeClient.call` instead.
+future in one go. Stream reads (`NativeStream.submit_next`) and attachment saves
+(`NativeClient.submit_save_attachment`) go the same way, so on such a loop no tokio worker ever
+takes the GIL (one that did while the interpreter finalises is ended by CPython and aborts the
+process). Loops without `add_reader` (asyncio's Windows proactor loop) use the native coroutines
+(`NativeClient.call`, `NativeStream.next`, `NativeClient.save_attachment`) instead, whose wakers
+the native module stops at exit.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import itertools
 import os
 import weakref
-from typing import Any
+from typing import Any, Callable
 
 from . import _native
 
@@ -43,6 +47,25 @@ class _LoopQueue:
                 fut.set_exception(value)
             else:
                 fut.set_result(value)
+
+    async def run(self, submit: Callable[..., _native.NativeCall], *args: Any) -> Any:
+        """Submits a native call (`submit(queue, call_id, *args)`) and awaits its value; a
+        cancelled await aborts it. (`Runner.__call__` inlines the same steps.)"""
+        call_id = next(self.ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        pending = self.pending
+        pending[call_id] = fut
+        try:
+            handle = submit(self.native, call_id, *args)
+        except BaseException:
+            del pending[call_id]
+            raise
+        try:
+            return await fut
+        except BaseException:
+            handle.abort()
+            pending.pop(call_id, None)
+            raise
 
 
 _forks = 0
@@ -80,8 +103,32 @@ class Runner:
         self.native = native
         self._last: tuple[Any, _LoopQueue | None, int] = (_dead, None, _forks)
 
+    def _queue(self, loop: asyncio.AbstractEventLoop) -> _LoopQueue | None:
+        ref, queue, forks = self._last
+        if ref() is not loop or forks != _forks:
+            queue = queue_for(loop)
+            self._last = (weakref.ref(loop), queue, _forks)
+        return queue
+
+    async def next(self, stream: _native.NativeStream) -> bytes | None:
+        """Reads a stream's next item (JSON bytes, None at the end)."""
+        queue = self._queue(asyncio.get_running_loop())
+        if queue is None:
+            return await stream.next()
+        item: bytes | None = await queue.run(stream.submit_next)
+        return item
+
+    async def save_attachment(self, attachment: bytes, dir: str) -> str:
+        """Writes an attachment (the JSON of `attachments.get`) into `dir`; the path written."""
+        queue = self._queue(asyncio.get_running_loop())
+        if queue is None:
+            return await self.native.save_attachment(attachment, dir)
+        path: str = await queue.run(self.native.submit_save_attachment, attachment, dir)
+        return path
+
     async def __call__(self, op: str, args: bytes, extra: dict[str, Any]) -> bytes:
         """Runs a native call and returns its JSON bytes."""
+        # The queue lookup and `_LoopQueue.run` inlined: this is every call's path.
         loop = asyncio.get_running_loop()
         ref, queue, forks = self._last
         if ref() is not loop or forks != _forks:
