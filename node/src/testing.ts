@@ -174,6 +174,13 @@ export interface JobSeed {
   prompt?: string;
   /** An assistant reply after the prompt. */
   reply?: string;
+  /**
+   * Earlier turns before the prompt, each a completed user message, `progress_per_turn`
+   * progress messages and a reply: a long thread (at most 200,000 messages in all).
+   */
+  earlier_turns?: number;
+  /** Progress messages in each of the `earlier_turns`. */
+  progress_per_turn?: number;
 }
 
 /** A running emulator: its client and controls. Shut it down when done. */

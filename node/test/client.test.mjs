@@ -218,6 +218,19 @@ describe('conversations', () => {
     assert.equal((await client.messages.get(handle.message_id)).id, handle.message_id);
   });
 
+  test('a seeded long thread, and a turn at its end', async () => {
+    const agent = await deployedAgent('Historian');
+    const ids = emu.seedJob({ agent: agent.agent_id, source: 'api', prompt: 'first', reply: 'done', earlier_turns: 3, progress_per_turn: 2 });
+    emu.script(agent.agent_id, [{ reply: 'At the end.' }]);
+    // Three earlier turns of a prompt, two progress messages and a reply; then the prompt and its reply.
+    assert.equal((await client.messages.list(ids.job_id)).length, 3 * 4 + 2);
+    assert.equal((await client.messages.get(ids.message_id)).content, 'first');
+    const handle = await client.conversations.followUp(ids.job_id, { prompt: 'and now?' });
+    const turn = await client.conversations.wait(handle, FAST);
+    assert.equal(turn.text, 'At the end.');
+    assert.equal(turn.job_id, ids.job_id);
+  });
+
   test('run and runFollowUp, with events', async () => {
     const agent = await deployedAgent('Runner');
     emu.script(agent.agent_id, [{ reply: 'One.' }, { reply: 'Two.' }]);

@@ -246,3 +246,17 @@ def test_api_error_attributes(emu) -> None:  # type: ignore[no-untyped-def]
 def test_unknown_keyword_is_a_type_error(emu) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(TypeError):
         emu.client().agents.create(nmae="x")  # type: ignore[call-arg]
+
+
+async def test_a_seeded_long_thread_and_a_turn_at_its_end(emu) -> None:  # type: ignore[no-untyped-def]
+    agent = emu.create_agent("Historian")
+    ids = emu.seed_job(agent["agent_id"], source="api", prompt="first", reply="done", earlier_turns=3, progress_per_turn=2)
+    emu.script(agent["agent_id"], [{"reply": "At the end."}])
+    async with emu.async_client() as c:
+        # Three earlier turns of a prompt, two progress messages and a reply; then the prompt and its reply.
+        thread = await c.messages.list(ids["job_id"])
+        assert len(thread) == 3 * 4 + 2
+        assert (await c.messages.get(ids["message_id"])).content == "first"
+        handle = await c.conversations.follow_up(ids["job_id"], prompt="and now?")
+        turn = await c.conversations.wait(handle, initial_interval=0.01, max_interval=0.05, settle=0)
+        assert turn.text == "At the end." and turn.job_id == ids["job_id"]

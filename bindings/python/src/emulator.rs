@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use nairi_emulator::{AgentSeed, Emulator, Fault, ScriptedTurn, Timings};
+use nairi_emulator::{AgentSeed, Emulator, Fault, JobSeed, ScriptedTurn, Timings};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use serde::de::DeserializeOwned;
@@ -91,6 +91,16 @@ impl NativeEmulator {
             e.create_agent(key, seed)
                 .map(|v| v.to_string())
                 .map_err(control)
+        })
+    }
+
+    /// Seeds a conversation from the JSON of a `JobSeed`; returns the JSON of its job and
+    /// user message ids.
+    fn seed_job(&self, py: Python<'_>, key: &str, seed: &str) -> PyResult<String> {
+        self.with(py, |e| {
+            let seed: JobSeed = decode("job seed", seed)?;
+            let ids = e.seed_job(key, seed).map_err(control)?;
+            serde_json::to_string(&ids).map_err(|err| Failure::Emulator(err.to_string()))
         })
     }
 

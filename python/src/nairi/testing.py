@@ -81,6 +81,23 @@ class Emulator:
         out: dict[str, Any] = json.loads(self._native.create_agent(key or self.api_key, json.dumps(seed)))
         return out
 
+    def seed_job(
+        self, agent: str, *, source: str | None = None, status: str | None = None,
+        prompt: str | None = None, reply: str | None = None, earlier_turns: int = 0,
+        progress_per_turn: int = 0, key: str | None = None,
+    ) -> dict[str, str]:
+        """Seeds a conversation as if it had happened (its first prompt already answered when
+        `reply` is given, after `earlier_turns` turns of `progress_per_turn` progress messages
+        each: a long thread); returns its `job_id` and `message_id`."""
+        seed: dict[str, Any] = {
+            "agent": agent, "earlier_turns": earlier_turns, "progress_per_turn": progress_per_turn,
+        }
+        for name, value in (("source", source), ("status", status), ("prompt", prompt), ("reply", reply)):
+            if value is not None:
+                seed[name] = value
+        out: dict[str, str] = json.loads(self._native.seed_job(key or self.api_key, json.dumps(seed)))
+        return out
+
     def script(self, agent: str, turns: list[dict[str, Any]], *, key: str | None = None) -> None:
         """Scripts the agent's next turns, in order: replies, failures, progress, delays."""
         self._native.script(key or self.api_key, agent, json.dumps(turns))

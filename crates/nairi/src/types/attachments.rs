@@ -494,6 +494,12 @@ mod tests {
         let err = FileUpload::from_path(dir.path().join("missing"))
             .await
             .unwrap_err();
+        // A path that cannot be read is a file-system error; one that names no file, a
+        // validation error.
+        assert!(
+            matches!(err, crate::Error::Io { ref source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        );
+        let err = FileUpload::from_path(dir.path()).await.unwrap_err();
         assert!(matches!(err, crate::Error::Validation { ref field, .. } if field == "path"));
     }
 
