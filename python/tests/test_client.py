@@ -260,3 +260,18 @@ async def test_a_seeded_long_thread_and_a_turn_at_its_end(emu) -> None:  # type:
         handle = await c.conversations.follow_up(ids["job_id"], prompt="and now?")
         turn = await c.conversations.wait(handle, initial_interval=0.01, max_interval=0.05, settle=0)
         assert turn.text == "At the end." and turn.job_id == ids["job_id"]
+
+
+def test_with_options_can_turn_prompt_recovery_off(emu) -> None:  # type: ignore[no-untyped-def]
+    agent = emu.create_agent("Recoverer")["agent_id"]
+    lost = {"method": "POST", "path_prefix": "/api/public/v1/conversations/start", "apply": True, "drop_connection": True}
+    c = emu.client(max_retries=0)
+    emu.inject_fault(lost)
+    # On by default: the start is applied, its answer lost, and the turn found again.
+    assert c.conversations.start(agent_id=agent, prompt="first").recovered
+    emu.inject_fault(lost)
+    # Off: the same loss is raised as it happened, and the prompt is not sent a second time.
+    with pytest.raises(nairi.APIConnectionError):
+        c.with_options(recover_prompts=False).conversations.start(agent_id=agent, prompt="second")
+    prompts = sorted(m.content for j in c.agents.conversations.list(agent) for m in c.messages.list(j.id) if m.role == "user")
+    assert prompts == ["first", "second"]

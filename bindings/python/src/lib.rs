@@ -407,8 +407,13 @@ impl NativeClient {
     }
 
     /// A copy whose calls use these overrides (seconds for `timeout`); same pool, same home.
-    #[pyo3(signature = (max_retries=None, timeout=None))]
-    fn with_options(&self, max_retries: Option<u32>, timeout: Option<f64>) -> PyResult<Self> {
+    #[pyo3(signature = (max_retries=None, timeout=None, recover_prompts=None))]
+    fn with_options(
+        &self,
+        max_retries: Option<u32>,
+        timeout: Option<f64>,
+        recover_prompts: Option<bool>,
+    ) -> PyResult<Self> {
         guard(|| {
             let timeout = match timeout {
                 None => None,
@@ -430,7 +435,7 @@ impl NativeClient {
             let merged = nairi::RequestOptions {
                 max_retries: max_retries.or(self.options.max_retries),
                 timeout: timeout.or(self.options.timeout),
-                recover_prompts: self.options.recover_prompts,
+                recover_prompts: recover_prompts.or(self.options.recover_prompts),
             };
             let client = self
                 .client()

@@ -210,10 +210,16 @@ class _ClientBase:
         """The API root, ending in `/api/public/v1`."""
         return self._t.native.base_url  # type: ignore[no-any-return]
 
-    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None) -> Self:
-        """A copy whose calls use these overrides (same connection pool)."""
+    def with_options(
+        self, *, max_retries: int | None = None, timeout: float | None = None, recover_prompts: bool | None = None
+    ) -> Self:
+        """A copy whose calls use these overrides (same connection pool). `recover_prompts=False`
+        turns off the search for a `start`/`follow_up` whose answer was lost (the prompt is then
+        never sent twice, and an ambiguous failure is raised as it happened)."""
         copy = object.__new__(type(self))
-        copy._set_native(self._t.native.with_options(max_retries=max_retries, timeout=timeout))
+        copy._set_native(
+            self._t.native.with_options(max_retries=max_retries, timeout=timeout, recover_prompts=recover_prompts)
+        )
         return copy
 
     def __repr__(self) -> str:
