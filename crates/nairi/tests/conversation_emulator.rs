@@ -12,59 +12,17 @@ use nairi::conversation::{
 use nairi::types::{
     ContinueConversation, DeployAgent, JobStatus, MessageRole, MessageStatus, StartConversation,
 };
-use nairi::{Client, Error, ErrorKind, RetryPolicy};
+use nairi::{Error, ErrorKind};
 use nairi_emulator::{
-    AgentSeed, Emulator, FailSpec, Fault, LoggedRequest, OutboundAttachment, ProgressEvent,
-    ScriptedTurn, Timings, Usage,
+    Emulator, FailSpec, Fault, LoggedRequest, OutboundAttachment, ProgressEvent, ScriptedTurn,
+    Timings, Usage,
 };
 
-const SLUG: &str = "acme/web";
+mod common;
 
-struct Env {
-    emu: Emulator,
-    key: String,
-    client: Client,
-}
+use common::emulated::{EmulatedOrg as Env, SLUG, client_for};
 
 impl Env {
-    async fn start() -> Env {
-        Self::start_with(false).await
-    }
-
-    /// An emulator with fast timings, one organisation and a deployed agent `acme/web`.
-    async fn start_with(legacy_job_ids: bool) -> Env {
-        let emu = Emulator::builder()
-            .timings(Timings::fast())
-            .start()
-            .await
-            .expect("emulator starts");
-        let key = if legacy_job_ids {
-            emu.new_org_legacy_job_ids()
-        } else {
-            emu.api_key().to_owned()
-        };
-        let client = client_for(&emu, &key);
-        let env = Env { emu, key, client };
-        env.agent(SLUG, true);
-        env
-    }
-
-    fn agent(&self, slug: &str, deployed: bool) -> String {
-        let agent = self
-            .emu
-            .create_agent(
-                &self.key,
-                AgentSeed {
-                    name: format!("Agent {slug}"),
-                    slug: Some(slug.to_owned()),
-                    deployed,
-                    instances_count: Some(1),
-                },
-            )
-            .expect("agent created");
-        agent["id"].as_str().expect("agent id").to_owned()
-    }
-
     fn script(&self, turns: Vec<ScriptedTurn>) {
         self.emu.script(&self.key, SLUG, turns).expect("scripted");
     }
@@ -76,21 +34,6 @@ impl Env {
             .filter(|r| r.method == method && r.path.contains(path_part))
             .count()
     }
-}
-
-fn client_for(emu: &Emulator, key: &str) -> Client {
-    nairi::ClientBuilder::without_env()
-        .api_key(key)
-        .base_url(emu.base_url())
-        .retry_policy(RetryPolicy {
-            max_retries: 2,
-            initial_backoff: Duration::from_millis(2),
-            max_backoff: Duration::from_millis(10),
-            max_retry_after: Duration::from_millis(50),
-        })
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client builds")
 }
 
 fn ms(n: u64) -> Duration {

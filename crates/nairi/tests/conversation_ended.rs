@@ -9,59 +9,14 @@ use std::time::Duration;
 use futures::StreamExt;
 use nairi::conversation::{ConversationEnded, RunOptions, TurnEvent, WaitOptions};
 use nairi::types::{DeployAgent, JobStatus, MessageStatus, StartConversation, TurnHandle};
-use nairi::{Client, Error, ErrorKind, RetryPolicy};
-use nairi_emulator::{AgentSeed, Emulator, LoggedRequest, ScriptedTurn, Timings};
+use nairi::{Error, ErrorKind};
+use nairi_emulator::{LoggedRequest, ScriptedTurn};
 
-const SLUG: &str = "acme/web";
+mod common;
 
-struct Env {
-    emu: Emulator,
-    key: String,
-    client: Client,
-}
+use common::emulated::{EmulatedOrg as Env, SLUG};
 
 impl Env {
-    /// An emulator with fast timings and a deployed agent `acme/web`.
-    async fn start() -> Env {
-        let emu = Emulator::builder()
-            .timings(Timings::fast())
-            .start()
-            .await
-            .expect("emulator starts");
-        let key = emu.api_key().to_owned();
-        let client = nairi::ClientBuilder::without_env()
-            .api_key(&key)
-            .base_url(emu.base_url())
-            .retry_policy(RetryPolicy {
-                max_retries: 2,
-                initial_backoff: Duration::from_millis(2),
-                max_backoff: Duration::from_millis(10),
-                max_retry_after: Duration::from_millis(50),
-            })
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client builds");
-        let env = Env { emu, key, client };
-        env.agent(SLUG, true);
-        env
-    }
-
-    fn agent(&self, slug: &str, deployed: bool) -> String {
-        let agent = self
-            .emu
-            .create_agent(
-                &self.key,
-                AgentSeed {
-                    name: format!("Agent {slug}"),
-                    slug: Some(slug.to_owned()),
-                    deployed,
-                    instances_count: Some(1),
-                },
-            )
-            .expect("agent created");
-        agent["id"].as_str().expect("agent id").to_owned()
-    }
-
     /// The agent's next turn never finishes: its user message stays `pending`.
     fn script_stuck(&self) {
         self.emu

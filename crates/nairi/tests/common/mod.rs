@@ -306,3 +306,4 @@ impl std::io::Write for CaptureWriter {
         Ok(())
     }
 }
+pub mod emulated;
