@@ -268,6 +268,21 @@ def test_threads_block_on_the_calling_thread_runtime_at_once(emu) -> None:  # ty
     assert len(slow) == 1 and isinstance(slow[0], nairi.APITimeoutError), slow
 
 
+def test_blocking_calls_answered_during_and_after_the_spin(emu) -> None:  # type: ignore[no-untyped-def]
+    """A blocking call first keeps its thread running for a short while (answers from this
+    machine come within it), then sleeps until its answer: either way it returns its own answer,
+    and slow answers switch the spin off for the next calls without losing any."""
+    c = emu.client(max_retries=0)
+    emu.inject_fault({"path_prefix": "/api/public/v1/agents/billing", "latency_ms": 30, "times": 2})
+    got = [c.agents.get("billing").agent_id for _ in range(2)]  # slower than the spin: they sleep
+    titles = [f"rule {i}" for i in range(70)]  # past the one-in-64 probe while answers are fast again
+    created = [c.rules.create(title=t, description="d", content="c").title for t in titles]
+    assert got == ["billing", "billing"]
+    assert created == titles
+    logged = [r for r in emu.requests() if r["path"].endswith("/artifacts/rules")]
+    assert len(logged) == 70, "each call sent once"
+
+
 def test_a_connection_the_server_closed_while_idle_is_not_reused(emu) -> None:  # type: ignore[no-untyped-def]
     """Between two blocking calls nothing drives the calling-thread runtime: the client must
     still notice that the server closed the kept-alive connection (no retries allowed here)."""

@@ -2,7 +2,9 @@
 //! that Ctrl+C interrupts them (a raised signal drops the future: its request stops).
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
@@ -53,6 +55,70 @@ pub(crate) fn here<T: Send>(
     let _context = rt.enter();
     py.detach(|| rt.block_on(catch_up()));
     let mut fut = std::pin::pin!(caught(fut));
+    let started = Instant::now();
+    let calls = CALLS.fetch_add(1, Ordering::Relaxed);
+    let last = Duration::from_micros(LAST_ANSWER_US.load(Ordering::Relaxed));
+    if spins(last, calls) {
+        let deadline = started + SPIN;
+        let early = py.detach(|| {
+            rt.block_on(async {
+                loop {
+                    if let Poll::Ready(out) =
+                        std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
+                    {
+                        return Some(out);
+                    }
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    // A zero-timeout turn of the I/O driver, then this future is polled again.
+                    tokio::task::yield_now().await;
+                }
+            })
+        });
+        if let Some(out) = early {
+            record(started.elapsed());
+            return out.map_err(|f| f.into_py(py));
+        }
+    }
+    let out = park(py, rt, fut);
+    record(started.elapsed());
+    out
+}
+
+/// How long a blocking call keeps its thread running while it waits, when answers have been
+/// coming faster than that (a server on this machine, such as the emulator): a thread that
+/// sleeps for the answer on an idle core of a virtual machine takes tens of microseconds to run
+/// again, more than the whole call otherwise costs (bench/NOTES.md). Against a remote server the
+/// answers are slower, so the calls sleep at once and this costs nothing.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// After slow answers, one call in this many still spins, to notice a server that became fast.
+const PROBE_EVERY: u32 = 64;
+
+/// The last blocking call's time to its answer, in microseconds (a process-wide hint).
+static LAST_ANSWER_US: AtomicU64 = AtomicU64::new(0);
+
+/// Blocking calls made, for [`PROBE_EVERY`].
+static CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Whether a call spins before sleeping, given the last call's time to its answer and the
+/// number of calls made before this one.
+fn spins(last_answer: Duration, calls: u32) -> bool {
+    last_answer <= SPIN || calls % PROBE_EVERY == 0
+}
+
+fn record(took: Duration) {
+    let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+    LAST_ANSWER_US.store(us, Ordering::Relaxed);
+}
+
+/// Waits for the future with the thread asleep between events, waking for signals.
+fn park<T: Send>(
+    py: Python<'_>,
+    rt: &tokio::runtime::Runtime,
+    mut fut: std::pin::Pin<&mut (impl Future<Output = Outcome<T>> + Send)>,
+) -> PyResult<T> {
     loop {
         let step = py.detach(|| {
             rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK, fut.as_mut()).await })
@@ -74,4 +140,20 @@ pub(crate) fn here<T: Send>(
 async fn catch_up() {
     tokio::task::yield_now().await;
     tokio::task::yield_now().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spins_after_fast_answers_and_probes_after_slow_ones() {
+        assert!(spins(Duration::ZERO, 7), "nothing measured yet: spin");
+        assert!(spins(Duration::from_micros(80), 7));
+        assert!(spins(SPIN, 7));
+        assert!(!spins(SPIN + Duration::from_micros(1), 7));
+        assert!(!spins(Duration::from_millis(30), 1));
+        assert!(spins(Duration::from_millis(30), PROBE_EVERY), "one call in 64 probes");
+        assert!(spins(Duration::from_millis(30), 0));
+    }
 }
