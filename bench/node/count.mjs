@@ -1,0 +1,12 @@
+import { createRequire } from 'node:module';
+import { request } from 'undici';
+const require = createRequire('/work/main/bench/node/probe.mjs');
+const N = require('/work/main/node/dist/index.js');
+const [base, key, which, total = '20000'] = process.argv.slice(2);
+const api = `${base}/api/public/v1`;
+const headers = { authorization: `Bearer ${key}`, 'user-agent': 'bench/1' };
+const sdk = new N.Nairi({ api_key: key, base_url: base, max_retries: 0 });
+const agent = await sdk.agents.create({ name: 'p' });
+const f = which === 'nairi' ? () => sdk.agents.get(agent.id) : async () => { const r = await request(`${api}/agents/${agent.id}`, { headers }); await r.body.json(); };
+const per = Number(total) / 10;
+await Promise.all(Array.from({ length: 10 }, async () => { for (let i = 0; i < per; i++) await f(); }));
