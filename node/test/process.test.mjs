@@ -50,3 +50,27 @@ test('a Rust panic is a rejection (the core\'s root class), through the completi
   assert.equal(after, true);
   assert.match(out.stderr, /panicked at [\s\S]*boom/);
 });
+
+test('a second copy of the addon (another library bundling mimalloc) loads beside it and works', async () => {
+  const { copyFileSync, mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  const first = require('../native.js');
+  const dir = mkdtempSync(join(tmpdir(), 'nairi-addon-'));
+  try {
+    const copy = join(dir, 'copy.node');
+    const pkg = fileURLToPath(new URL('..', import.meta.url));
+    const built = readdirSync(pkg).filter((f) => f.endsWith('.node'));
+    assert.equal(built.length, 1, `one built addon in ${pkg}: ${built}`);
+    copyFileSync(join(pkg, built[0]), copy);
+    // With mimalloc's default initial-exec TLS the second load fails with "cannot allocate
+    // memory in static TLS block".
+    const second = { exports: {} };
+    process.dlopen(second, copy);
+    assert.equal(second.exports.coreVersion(), first.coreVersion());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
