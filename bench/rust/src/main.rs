@@ -17,6 +17,9 @@
 //! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p target/release/nairi-bench \
 //!     "$BASE" "$KEY" --calls 200 --only sdk          # and again with --calls 1200
 //! ```
+//!
+//! The table run does that itself when `valgrind` is on the PATH (a second table, whose ratio
+//! is the issue's measure of CPU per call: the count does not move with the machine's load).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -168,7 +171,9 @@ async fn main() {
         std::process::exit(2);
     };
     let quick = args.iter().any(|a| a == "--quick");
-    let (rounds, total) = if quick { (3, 640) } else { (7, 3200) };
+    // Many short rounds in pairs: each ratio compares two rounds next to each other in time,
+    // so the machine's drifts (other load, frequency, a core waking) cancel within a pair.
+    let (rounds, total) = if quick { (6, 400) } else { (16, 1600) };
     let sdk = nairi::Client::builder()
         .api_key(key)
         .base_url(base)
@@ -214,9 +219,11 @@ async fn main() {
 
     println!("### Rust: the SDK against raw reqwest\n");
     println!(
-        "{rounds} alternating rounds of {total} calls each; per call: wall time and this \
-         process's CPU time (user + system), medians, spread = (max - min) / median of the \
-         rounds.\n"
+        "{rounds} rounds of {total} calls per client, in pairs (SDK then raw, raw then SDK, \
+         alternating); per call: wall time and this process's CPU time (user + system), \
+         medians of the rounds; the ratios are the medians of the {rounds} pairs' ratios (each \
+         pair's two rounds run next to each other, so the machine's drift cancels in it); \
+         spread = (max - min) / median of the rounds.\n"
     );
     println!(
         "| call | in flight | SDK wall µs | raw wall µs | wall ratio | SDK CPU µs | raw CPU µs \
@@ -226,6 +233,7 @@ async fn main() {
     for call in ["GET /agents/{id}", "POST /artifacts/rules"] {
         for in_flight in [1usize, 10, 64] {
             let (mut s, mut r) = (Samples::default(), Samples::default());
+            let (mut wall_ratio, mut cpu_ratio) = (Vec::new(), Vec::new());
             for i in 0..rounds {
                 let post = call.starts_with("POST");
                 let run_sdk = || round(total, in_flight, sdk_calls(&sdk, &agent.id, post));
@@ -237,6 +245,8 @@ async fn main() {
                     let b = run_raw().await;
                     (run_sdk().await, b)
                 };
+                wall_ratio.push(a.0 / b.0);
+                cpu_ratio.push(a.1 / b.1);
                 s.wall.push(a.0);
                 s.cpu.push(a.1);
                 r.wall.push(b.0);
@@ -246,11 +256,95 @@ async fn main() {
             let (sc, rc) = (median(&mut s.cpu.clone()), median(&mut r.cpu.clone()));
             println!(
                 "| `{call}` | {in_flight} | {sw:.0} | {rw:.0} | {:.2} | {sc:.0} | {rc:.0} | {:.2} | {:.0}% / {:.0}% |",
-                sw / rw,
-                sc / rc,
+                median(&mut wall_ratio),
+                median(&mut cpu_ratio),
                 spread(&s.wall, sw),
                 spread(&r.wall, rw),
             );
+        }
+    }
+    println!();
+    instructions_table(base, key, quick);
+}
+
+/// The user-space instructions one call runs, counted with callgrind: the difference of two
+/// runs of `--calls` (a small and a large N) over the difference of their N.
+fn instructions_per_call(
+    base: &str,
+    key: &str,
+    client: &str,
+    post: bool,
+    in_flight: usize,
+) -> Option<f64> {
+    let (small, large) = (200usize, 3200usize);
+    let count = |n: usize| -> Option<f64> {
+        let exe = std::env::current_exe().ok()?;
+        let mut cmd = std::process::Command::new("valgrind");
+        cmd.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(exe)
+            .args([
+                base,
+                key,
+                "--calls",
+                &n.to_string(),
+                "--only",
+                client,
+                "--in-flight",
+            ])
+            .arg(in_flight.to_string());
+        if post {
+            cmd.arg("--post");
+        }
+        let out = cmd.output().ok()?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        let line = text.lines().find(|l| l.contains("Collected :"))?;
+        line.rsplit(':').next()?.trim().parse::<f64>().ok()
+    };
+    Some((count(large)? - count(small)?) / (large - small) as f64)
+}
+
+/// The second Rust table: instructions per call of the SDK and raw reqwest (callgrind).
+fn instructions_table(base: &str, key: &str, quick: bool) {
+    let have_valgrind = std::process::Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    println!("#### Instructions per call (callgrind)\n");
+    if !have_valgrind {
+        println!("valgrind is not installed: this table is left out.\n");
+        return;
+    }
+    println!(
+        "User-space instructions per call of the whole process (every thread), counted with \
+         `valgrind --tool=callgrind`: the difference between a run of 3200 calls and one of \
+         200, over 3000 (start-up and warm-up cancel). Unlike the CPU time above, the count \
+         does not move with the load of a shared machine; the system calls are the same for \
+         both clients (one `writev` and one `recvfrom` per call), so this ratio is the one \
+         read against the target.\n"
+    );
+    println!("| call | in flight | SDK instructions | raw instructions | ratio (target ≤ 1.05) |");
+    println!("|---|---|---|---|---|");
+    let in_flights: &[usize] = if quick { &[10] } else { &[1, 10, 64] };
+    for (call, post) in [("GET /agents/{id}", false), ("POST /artifacts/rules", true)] {
+        for &k in in_flights {
+            let sdk = instructions_per_call(base, key, "sdk", post, k);
+            let raw = instructions_per_call(base, key, "raw", post, k);
+            match (sdk, raw) {
+                (Some(s), Some(r)) => {
+                    let ratio = s / r;
+                    let verdict = if ratio <= 1.05 {
+                        "**met**"
+                    } else {
+                        "**missed**"
+                    };
+                    println!(
+                        "| `{call}` | {k} | {:.1}k | {:.1}k | {ratio:.2}: {verdict} |",
+                        s / 1e3,
+                        r / 1e3
+                    );
+                }
+                _ => println!("| `{call}` | {k} | – | – | callgrind failed |"),
+            }
         }
     }
     println!();
