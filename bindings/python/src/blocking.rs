@@ -105,7 +105,7 @@ static CALLS: AtomicU32 = AtomicU32::new(0);
 /// Whether a call spins before sleeping, given the last call's time to its answer and the
 /// number of calls made before this one.
 fn spins(last_answer: Duration, calls: u32) -> bool {
-    last_answer <= SPIN || calls % PROBE_EVERY == 0
+    last_answer <= SPIN || calls.is_multiple_of(PROBE_EVERY)
 }
 
 fn record(took: Duration) {
@@ -153,7 +153,10 @@ mod tests {
         assert!(spins(SPIN, 7));
         assert!(!spins(SPIN + Duration::from_micros(1), 7));
         assert!(!spins(Duration::from_millis(30), 1));
-        assert!(spins(Duration::from_millis(30), PROBE_EVERY), "one call in 64 probes");
+        assert!(
+            spins(Duration::from_millis(30), PROBE_EVERY),
+            "one call in 64 probes"
+        );
         assert!(spins(Duration::from_millis(30), 0));
     }
 }
