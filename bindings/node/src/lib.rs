@@ -278,11 +278,12 @@ impl NativeClient {
             if let Some(file) = file {
                 args.file = Some(file.load().await.map_err(|e| core_error(&e))?);
             }
-            let result = match events {
-                Some(queue) => run_with_events(&client, &id, args, queue, call_id).await,
-                None => client.call_operation(&id, args).await,
-            };
-            to_json(&result.map_err(|e| core_error(&e))?)
+            let on_event = events.map(|queue| event_sink(queue, call_id));
+            // The result's JSON text straight from the typed result (no `Value` in between).
+            client
+                .call_operation_text(&id, args, on_event)
+                .await
+                .map_err(|e| core_error(&e))
         });
         let work = guard(token.map(|t| t.inner.clone()), work);
         self.completions.submit(env, call_id, work);
@@ -356,21 +357,14 @@ impl NativeClient {
 
 /// `run` / `run_follow_up` with events: the core's `call_operation_with_events`, each event
 /// queued as its JSON for call `call_id`.
-async fn run_with_events(
-    client: &nairi::Client,
-    id: &str,
-    args: nairi::operations::CallArgs,
-    queue: Completions,
-    call_id: u32,
-) -> nairi::Result<Value> {
-    let on_event = move |event: &nairi::TurnEvent| {
+/// The event callback of a `run` with `onEvent`: each event's JSON onto the completion queue,
+/// as entry `call_id` of kind 2.
+fn event_sink(queue: Completions, call_id: u32) -> Arc<nairi::conversation::EventCallback> {
+    Arc::new(move |event: &nairi::TurnEvent| {
         if let Ok(json) = serde_json::to_string(event) {
             queue.event(call_id, &json);
         }
-    };
-    client
-        .call_operation_with_events(id, args, Some(Arc::new(on_event)))
-        .await
+    })
 }
 
 /// The items of a streaming call, read one at a time.

@@ -346,8 +346,9 @@ impl NativeClient {
             }
             // Boxed: the core's dispatch future is about 10 kB, and this outer future is moved
             // several times on its way into the task (measured: memmove was 7% of a worker).
-            let out = Box::pin(client.call_operation(&id, call)).await?;
-            bytes_out(&out)
+            // The result's JSON text straight from the typed result (no `Value` in between).
+            let out = Box::pin(client.call_operation_text(&id, call, None)).await?;
+            Ok(out.into_bytes())
         })
     }
 

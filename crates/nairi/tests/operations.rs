@@ -483,10 +483,26 @@ async fn generic_call_and_typed_method_send_the_same_request_and_decode_the_same
         let typed_req = only_request_any(&server).await;
         serve(&server, op.result).await;
         let generic = client
-            .call_operation(case.id, case.args)
+            .call_operation(case.id, case.args.clone())
             .await
             .unwrap_or_else(|e| panic!("{}: generic: {e}", case.id));
         let generic_req = only_request_any(&server).await;
+        // The text form is the same JSON, encoded from the typed result directly.
+        serve(&server, op.result).await;
+        let text = client
+            .call_operation_text(case.id, case.args, None)
+            .await
+            .unwrap_or_else(|e| panic!("{}: text: {e}", case.id));
+        let text_req = only_request_any(&server).await;
+        assert_eq!(
+            fingerprint(&generic_req),
+            fingerprint(&text_req),
+            "{}",
+            case.id
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: the text is not JSON: {e}: {text}", case.id));
+        assert_eq!(parsed, generic, "{}", case.id);
         assert_eq!(
             fingerprint(&typed_req),
             fingerprint(&generic_req),
@@ -764,10 +780,19 @@ async fn run_by_id_hands_every_event_to_the_callback() {
         "options": {"wait": {"initial_interval": 0.01, "max_interval": 0.05, "settle": 0}}
     }));
     let turn = client
-        .call_operation_with_events("conversations.run", args, Some(Arc::new(on_event)))
+        .call_operation_with_events("conversations.run", args.clone(), Some(Arc::new(on_event)))
         .await
         .unwrap();
     assert_eq!(turn["status"], "completed");
+    // The text form of a turn call: the same turn's JSON (a second run, so another job).
+    let text = client
+        .call_operation_text("conversations.run", args, None)
+        .await
+        .unwrap();
+    let again: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(again["status"], "completed");
+    assert_eq!(again["reply"], turn["reply"]);
+    assert_ne!(again["job_id"], turn["job_id"]);
     let seen = seen.lock().unwrap();
     assert_eq!(
         seen.last().map(String::as_str),

@@ -166,9 +166,29 @@ fn list_or_none(names: &[&str]) -> String {
     }
 }
 
-/// The JSON form of a typed result.
-pub(super) fn to_json<T: Serialize>(op: &Operation, out: &T) -> Result<Value> {
-    serde_json::to_value(out).map_err(|e| Error::Decode {
+/// What a generic call's result comes back as: a [`Value`] ([`Client::call_operation`]), or
+/// the same JSON as text ([`Client::call_operation_text`]), encoded straight from the typed
+/// result without building the `Value` first.
+pub(crate) trait ResultForm: Sized {
+    /// The typed result in this form.
+    fn encode<T: Serialize>(out: &T) -> serde_json::Result<Self>;
+}
+
+impl ResultForm for Value {
+    fn encode<T: Serialize>(out: &T) -> serde_json::Result<Self> {
+        serde_json::to_value(out)
+    }
+}
+
+impl ResultForm for String {
+    fn encode<T: Serialize>(out: &T) -> serde_json::Result<Self> {
+        serde_json::to_string(out)
+    }
+}
+
+/// The JSON form `J` of a typed result.
+pub(super) fn to_json<J: ResultForm, T: Serialize>(op: &Operation, out: &T) -> Result<J> {
+    J::encode(out).map_err(|e| Error::Decode {
         endpoint: format!("{} {}", op.method, op.path),
         message: format!("the result could not be encoded as JSON: {e}"),
         snippet: String::new(),
@@ -215,6 +235,36 @@ impl Client {
         args: CallArgs,
         on_event: Option<std::sync::Arc<crate::conversation::EventCallback>>,
     ) -> Result<Value> {
+        self.call_operation_as(id, args, on_event).await
+    }
+
+    /// [`Client::call_operation_with_events`] giving the result's JSON text: the same JSON as
+    /// the [`Value`] (keys in the models' field order), encoded straight from the typed
+    /// result. For the bindings, which hand JSON text to another language: building the
+    /// `Value` first and then its text costs a tree of allocations per call.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nairi::Client) -> nairi::Result<()> {
+    /// use nairi::operations::CallArgs;
+    /// let args = CallArgs::new().path_param("agent_id", "support-bot");
+    /// let json: String = client.call_operation_text("agents.get", args, None).await?;
+    /// # let _ = json; Ok(()) }
+    /// ```
+    pub async fn call_operation_text(
+        &self,
+        id: &str,
+        args: CallArgs,
+        on_event: Option<std::sync::Arc<crate::conversation::EventCallback>>,
+    ) -> Result<String> {
+        self.call_operation_as(id, args, on_event).await
+    }
+
+    async fn call_operation_as<J: ResultForm>(
+        &self,
+        id: &str,
+        args: CallArgs,
+        on_event: Option<std::sync::Arc<crate::conversation::EventCallback>>,
+    ) -> Result<J> {
         let Some(op) = find(id) else {
             return super::turns::dispatch(self, id, args, on_event)
                 .await

@@ -1,8 +1,6 @@
 //! The 54 operations, each declared once: its descriptor and how the generic call reaches the
 //! typed method.
 
-use serde_json::Value;
-
 use super::call::CallArgs;
 use super::{BodyKind, Operation, RetryClass};
 use crate::client::Client;
@@ -97,7 +95,11 @@ macro_rules! operations {
         pub static OPERATIONS: &[Operation] = &[$($konst),+];
 
         /// Runs operation `id` through its typed method; `args` were checked against it.
-        pub(crate) async fn dispatch(client: &Client, id: &str, args: CallArgs) -> Result<Value> {
+        pub(crate) async fn dispatch<J: super::call::ResultForm>(
+            client: &Client,
+            id: &str,
+            args: CallArgs,
+        ) -> Result<J> {
             #[allow(unused_mut, unused_variables)]
             let mut args = args;
             $(
@@ -108,7 +110,7 @@ macro_rules! operations {
                     // Boxed: inline, this future would be as large as the largest of all
                     // the operations' futures, for every call (a binding spawns one per call).
                     let out: $result = Box::pin($call).await?;
-                    return super::call::to_json(&$konst, &out);
+                    return super::call::to_json::<J, _>(&$konst, &out);
                 }
             )+
             Err(super::call::unknown_operation(id))

@@ -6,7 +6,7 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::call::{CallArgs, decode_arg};
+use super::call::{CallArgs, ResultForm, decode_arg};
 use crate::client::Client;
 use std::sync::Arc;
 
@@ -168,24 +168,24 @@ fn body<T: serde::de::DeserializeOwned>(args: &mut CallArgs) -> Result<T> {
 }
 
 /// Runs `wait`, `run` or `run_follow_up`; `None` when `id` is none of them.
-pub(crate) async fn dispatch(
+pub(crate) async fn dispatch<J: ResultForm>(
     client: &Client,
     id: &str,
     args: CallArgs,
     on_event: Option<Arc<EventCallback>>,
-) -> Option<Result<Value>> {
+) -> Option<Result<J>> {
     let call = find_turn_call(id).filter(|c| !c.is_stream())?;
     // Boxed: a turn call's future is the largest of all the calls' (a few KB); inline, every
     // `call_operation` future (one per call a binding spawns) would be that large.
     Some(Box::pin(run_call(client, call, args, on_event)).await)
 }
 
-async fn run_call(
+async fn run_call<J: ResultForm>(
     client: &Client,
     call: &TurnCall,
     mut args: CallArgs,
     on_event: Option<Arc<EventCallback>>,
-) -> Result<Value> {
+) -> Result<J> {
     check(call, &args)?;
     let conversations = client.conversations();
     let turn = match call.name {
@@ -207,7 +207,7 @@ async fn run_call(
                 .await?
         }
     };
-    serde_json::to_value(&turn).map_err(|e| Error::Decode {
+    J::encode(&turn).map_err(|e| Error::Decode {
         endpoint: call.id.to_owned(),
         message: format!("the turn could not be encoded as JSON: {e}"),
         snippet: String::new(),
