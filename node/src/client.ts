@@ -4,10 +4,22 @@ import { inspect } from 'node:util';
 import { Namespaces, type OperationId, type StreamId } from './generated/client';
 import type { ClientOptions } from './generated/types';
 import { configureFromEnv } from './logging';
-import { type CallArguments, type FileInput, type RunRequestOptions, type RequestOptions, Transport, toSdkError } from './transport';
+import {
+  type CallArguments,
+  type FileInput,
+  type RunRequestOptions,
+  type RequestOptions,
+  type RequestOverrides,
+  Transport,
+  toSdkError,
+} from './transport';
 
 // NAIRI_LOG applies from the moment the package loads, whichever entry point loads it.
 configureFromEnv();
+
+// The transport the constructor adopts instead of building one: set by `withOptions` around
+// its own synchronous `new Nairi()`, so that the public constructor keeps its one argument.
+let adopted: Transport | undefined;
 
 /** This package's version, sent in the user agent (`nairi-node/x.y`). */
 export const VERSION: string = '0.1.0';
@@ -34,14 +46,46 @@ export class Nairi extends Namespaces {
     const suffix = options.user_agent_suffix
       ? `nairi-node/${VERSION} ${options.user_agent_suffix}`
       : `nairi-node/${VERSION}`;
-    let transport: Transport;
-    try {
-      transport = new Transport(JSON.stringify({ ...options, user_agent_suffix: suffix }));
-    } catch (err) {
-      throw toSdkError(err);
+    let transport = adopted;
+    adopted = undefined;
+    if (transport === undefined) {
+      try {
+        transport = Transport.create(JSON.stringify({ ...options, user_agent_suffix: suffix }));
+      } catch (err) {
+        throw toSdkError(err);
+      }
     }
     super(transport);
     this.#transport = transport;
+  }
+
+  /**
+   * A copy of this client whose every call (typed methods, `callOperation`,
+   * `streamOperation`, `run`/`wait`/`watch`, uploads and downloads) uses these overrides; it
+   * shares this client's connection pool, and this client is unchanged. Overrides compose:
+   * `client.withOptions({ timeout: 5 }).withOptions({ max_retries: 0 })` has both, the later
+   * one winning for a key given twice. An unknown key or a bad value (a timeout that is not
+   * a positive, finite number of seconds, a negative or fractional `max_retries`) throws a
+   * `ValidationError` naming the key.
+   *
+   * ```ts
+   * const quick = client.withOptions({ max_retries: 0, timeout: 5 });
+   * const agents = await quick.agents.list();
+   * ```
+   */
+  withOptions(overrides: RequestOverrides): Nairi {
+    let transport: Transport;
+    try {
+      transport = this.#transport.withOptions(overrides);
+    } catch (err) {
+      throw toSdkError(err);
+    }
+    adopted = transport;
+    try {
+      return new Nairi();
+    } finally {
+      adopted = undefined;
+    }
   }
 
   /**

@@ -10,6 +10,6 @@ export * from './generated/errors';
 export type * from './generated/types';
 export * from './generated/client';
 export { AbortError } from './transport';
-export type { CallArguments, FileInput, RequestOptions, RunRequestOptions } from './transport';
+export type { CallArguments, FileInput, RequestOptions, RequestOverrides, RunRequestOptions } from './transport';
 export { consoleLogger, setLogLevel } from './logging';
 export type { LogLevel, LogRecord, Logger } from './logging';

@@ -118,7 +118,7 @@ export interface Fault {
   path_prefix: string;
   /** Only this method. */
   method?: string;
-  /** How many requests it hits (default: every one). */
+  /** How many requests it hits (default 1). */
   times?: number;
   /** Delay before answering, in milliseconds. */
   latency_ms?: number;
@@ -138,6 +138,11 @@ export interface Fault {
   malformed_json?: boolean;
   /** Answer with an HTML page. */
   html?: boolean;
+  /**
+   * Carry the request out first, then answer with the fault instead (with `drop_connection`,
+   * `html` or `status` the client cannot tell whether its request was taken).
+   */
+  apply?: boolean;
 }
 
 /** One public-API request as the emulator recorded it. */

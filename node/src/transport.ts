@@ -14,6 +14,23 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * Per-call overrides of a client's options, for {@link Nairi.withOptions}: snake_case like
+ * `ClientOptions`, durations in seconds. An absent (or `undefined`) key keeps the client's
+ * setting; an unknown key or a bad value is a `ValidationError` naming the key.
+ */
+export interface RequestOverrides {
+  /** Retries after the first attempt of each HTTP request (a whole number, `0`: none). */
+  max_retries?: number | undefined;
+  /** Seconds one HTTP attempt may take (positive and finite); past it an `APITimeoutError`. */
+  timeout?: number | undefined;
+  /**
+   * Whether an ambiguous `start` or `continue` (its answer lost) is looked for before it is
+   * sent again; with `false` the loss is raised as it happened.
+   */
+  recover_prompts?: boolean | undefined;
+}
+
 /** The options of `run` and `runFollowUp` besides the core's `RunOptions`. */
 export interface RunRequestOptions extends RequestOptions {
   /** Receives every event `watch` would yield (status changes, progress, messages, the end). */
@@ -147,24 +164,31 @@ function rethrowLater(err: unknown): void {
   });
 }
 
-/** @internal The one road from the facade to the addon. */
-export class Transport {
-  readonly #native: native.NativeClient;
-  // The calls in flight by id. The addon hands back every call finished since its last
-  // batch in one callback (one event-loop wake-up and one JSON.parse for all of them).
+/**
+ * The calls in flight of one completion queue, by id: the addon hands back every call finished
+ * since its last batch in one callback (one event-loop wake-up and one JSON.parse for all of
+ * them). A client and its `withOptions` copies share one queue, so they share this table and
+ * its ids.
+ */
+class PendingCalls {
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
 
-  /** A native client built from the JSON of the core's `ClientOptions` (throws its envelope). */
-  constructor(optionsJson: string) {
-    this.#native = new native.NativeClient(optionsJson, (batch) => this.#settle(batch));
+  /** The next call id: unique among the calls in flight, all it needs to be (wraps within u32). */
+  nextId(): number {
+    return (this.#nextId = (this.#nextId + 1) >>> 0);
+  }
+
+  /** Registers a submitted call until its outcome's batch. */
+  add(callId: number, call: Pending): void {
+    this.#pending.set(callId, call);
   }
 
   /**
    * Settles the calls of one batch: `[callId, kind, value, ...]`, kind 0 a result, 1 an error
    * payload, 2 a turn event of a call still running (its outcome comes later in the queue).
    */
-  #settle(batchJson: string): void {
+  settle(batchJson: string): void {
     const batch = JSON.parse(batchJson) as unknown[];
     for (let i = 0; i < batch.length; i += 3) {
       const callId = batch[i] as number;
@@ -185,6 +209,31 @@ export class Transport {
       else call.reject(fromPayload(batch[i + 2] as ErrorPayload, call.signal));
     }
   }
+}
+
+/** @internal The one road from the facade to the addon. */
+export class Transport {
+  readonly #native: native.NativeClient;
+  readonly #calls: PendingCalls;
+
+  /** A native client built from the JSON of the core's `ClientOptions` (throws its envelope). */
+  static create(optionsJson: string): Transport {
+    const calls = new PendingCalls();
+    return new Transport(new native.NativeClient(optionsJson, (batch) => calls.settle(batch)), calls);
+  }
+
+  private constructor(client: native.NativeClient, calls: PendingCalls) {
+    this.#native = client;
+    this.#calls = calls;
+  }
+
+  /**
+   * A transport whose calls use `overrides` over this one's (the core merges them): the same
+   * connection pool and completion queue. Throws the envelope of a `ValidationError`.
+   */
+  withOptions(overrides: RequestOverrides): Transport {
+    return new Transport(this.#native.withOptions(overrides), this.#calls);
+  }
 
   /** Runs `id` with `args` through the core's generic call; resolves to the parsed result. */
   call<R>(id: string, args: CallArguments, options?: RunRequestOptions, file?: FileInput): Promise<R> {
@@ -192,8 +241,7 @@ export class Transport {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const onEvent = options?.onEvent;
     return new Promise<R>((resolve, reject) => {
-      // Ids only need to be unique among the calls in flight: wrap around within u32.
-      const callId = (this.#nextId = (this.#nextId + 1) >>> 0);
+      const callId = this.#calls.nextId();
       const token = signal ? attach(signal) : undefined;
       try {
         this.#native.call(
@@ -211,7 +259,7 @@ export class Transport {
       }
       // Registered after the submit, which may throw: its batch cannot arrive before this
       // synchronous code ends (the callback runs on this thread).
-      this.#pending.set(callId, { resolve: resolve as (value: unknown) => void, reject, signal, token, onEvent });
+      this.#calls.add(callId, { resolve: resolve as (value: unknown) => void, reject, signal, token, onEvent });
     });
   }
 

@@ -1,7 +1,8 @@
 //! The napi addon behind the `nairi` npm package.
 //!
 //! A thin layer over the Rust core with a handful of entry points and no per-operation code:
-//! a client built from [`nairi::ClientOptions`] (JSON), the generic call by operation id over
+//! a client built from [`nairi::ClientOptions`] (JSON) and its copies with per-call overrides
+//! ([`NativeClient::with_options`]), the generic call by operation id over
 //! JSON strings ([`NativeClient::call`]), the streams of `conversations.watch` and
 //! `agents.conversations.list_all` ([`NativeStream`]), cancellation ([`CancelToken`]), the
 //! core's tracing events ([`set_logger`]) and the emulator ([`start_emulator`]). Values cross
@@ -31,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 mod completions;
 mod emulator;
 mod logging;
+mod overrides;
 
 use completions::Completions;
 
@@ -242,6 +244,25 @@ impl NativeClient {
         let inner = options.build().map_err(|e| core_error(&e))?;
         let completions = Completions::new(on_done)?;
         Ok(NativeClient { inner, completions })
+    }
+
+    /// A client whose calls use `overrides` (`max_retries`, `timeout` in seconds,
+    /// `recover_prompts`) over this one's, merged by the core's `Client::with_options` (an
+    /// override given here wins, the others stay this client's): same connection pool, same
+    /// completion queue (its outcomes reach this client's `on_done`, under the call ids the
+    /// caller gives it). Throws the envelope of a `ValidationError` naming the key for an
+    /// unknown key or a bad value.
+    #[napi(ts_args_type = "overrides: object")]
+    pub fn with_options(&self, overrides: Unknown<'_>) -> Result<NativeClient> {
+        // Nothing here should panic, but a panic must not unwind into Node.
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let options = overrides::from_object(overrides)?;
+            Ok(NativeClient {
+                inner: self.inner.with_options(options),
+                completions: self.completions.clone(),
+            })
+        }))
+        .unwrap_or_else(|payload| Err(panicked(payload)))
     }
 
     /// Starts an operation (or `conversations.wait`/`run`/`run_follow_up`) by id with the

@@ -19,6 +19,7 @@ import {
   NairiError,
   NotFoundError,
   RateLimitError,
+  type RequestOverrides,
   type Resource,
   type Rule,
   type ScheduledJob,
@@ -90,6 +91,21 @@ async function everyGroup(client: Nairi): Promise<void> {
   new Nairi({ timeout: '30s' });
 }
 
+function overrides(client: Nairi): void {
+  const quick = client.withOptions({ max_retries: 0, timeout: 5, recover_prompts: false });
+  exact<typeof quick, Nairi>(true);
+  exact<Parameters<Nairi['withOptions']>[0], RequestOverrides>(true);
+  exact<RequestOverrides['timeout'], number | undefined>(true);
+  const slow: RequestOverrides = { timeout: 120 };
+  assertType<Nairi>(quick.withOptions(slow).withOptions({}));
+  // @ts-expect-error an unknown override is refused by the types too
+  client.withOptions({ max_retry: 0 });
+  // @ts-expect-error durations are numbers of seconds
+  client.withOptions({ timeout: '5s' });
+  // @ts-expect-error recover_prompts is a boolean
+  client.withOptions({ recover_prompts: 'no' });
+}
+
 function errors(err: unknown): void {
   if (err instanceof NotFoundError) {
     assertType<NairiError>(err);
@@ -118,5 +134,6 @@ async function testing(): Promise<void> {
 }
 
 void everyGroup;
+void overrides;
 void errors;
 void testing;
