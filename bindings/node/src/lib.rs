@@ -473,26 +473,12 @@ pub fn core_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
-/// mimalloc: much of a call's memory is allocated on one thread and freed on another (its
-/// arguments on the JavaScript thread, its batch on a tokio worker), and glibc serialises such
-/// frees on the owning arena's lock: a futex wait or wake in about half the calls at 10 in
-/// flight, against none here (bench/NOTES.md). Its TLS is local-dynamic, so that the addon
-/// still loads beside another that bundles mimalloc.
+/// mimalloc, set up for an addon (see the `nairi-allocator` crate).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: nairi_allocator::Allocator = nairi_allocator::Allocator;
 
 /// Sets the allocator's options when the addon is loaded.
 #[napi_derive::module_init]
 fn init_allocator() {
-    // Freed pages go back to the system at once rather than after 10 ms: the peak RSS of many
-    // concurrent calls stays at glibc's (bench/NOTES.md), at no measurable cost per call.
-    // libmimalloc-sys names no constant for it: 15 in the vendored headers' enum (v2 and v3), and
-    // its default (10 ms) is checked before it is changed.
-    let purge_delay: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: reads and sets a process-wide option; mimalloc reads it when it next purges.
-    unsafe {
-        if libmimalloc_sys::mi_option_get(purge_delay) == 10 {
-            libmimalloc_sys::mi_option_set(purge_delay, 0);
-        }
-    }
+    nairi_allocator::configure();
 }

@@ -767,8 +767,13 @@ fn operation_ids() -> Vec<&'static str> {
 }
 
 /// The module.
+/// mimalloc, set up for an extension module (see the `nairi-allocator` crate).
+#[global_allocator]
+static GLOBAL: nairi_allocator::Allocator = nairi_allocator::Allocator;
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    nairi_allocator::configure();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<NativeClient>()?;
     m.add_class::<NativeStream>()?;
