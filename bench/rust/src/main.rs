@@ -296,6 +296,9 @@ fn instructions_per_call(
             cmd.arg("--post");
         }
         let out = cmd.output().ok()?;
+        if !out.status.success() {
+            return None;
+        }
         let text = String::from_utf8_lossy(&out.stderr);
         let line = text.lines().find(|l| l.contains("Collected :"))?;
         line.rsplit(':').next()?.trim().parse::<f64>().ok()
@@ -318,9 +321,9 @@ fn instructions_table(base: &str, key: &str, quick: bool) {
         "User-space instructions per call of the whole process (every thread), counted with \
          `valgrind --tool=callgrind`: the difference between a run of 3200 calls and one of \
          200, over 3000 (start-up and warm-up cancel). Unlike the CPU time above, the count \
-         does not move with the load of a shared machine; the system calls are the same for \
-         both clients (one `writev` and one `recvfrom` per call), so this ratio is the one \
-         read against the target.\n"
+         does not move with the load of a shared machine, and the system calls were the same \
+         for both clients when counted (strace, one `writev` and one `recvfrom` per call: \
+         bench/NOTES.md), so this ratio is the one read against the target.\n"
     );
     println!("| call | in flight | SDK instructions | raw instructions | ratio (target ≤ 1.05) |");
     println!("|---|---|---|---|---|");

@@ -339,7 +339,7 @@ impl NativeClient {
         let args: nairi::operations::CallArgs = parse("args", &args_json)?;
         let stream = self
             .inner
-            .stream_operation(&id, args)
+            .stream_operation_text(&id, args)
             .map_err(|e| core_error(&e))?;
         Ok(NativeStream {
             inner: Arc::new(tokio::sync::Mutex::new(Some(stream))),
@@ -391,7 +391,7 @@ fn event_sink(queue: Completions, call_id: u32) -> Arc<nairi::conversation::Even
 /// The items of a streaming call, read one at a time.
 #[napi]
 pub struct NativeStream {
-    inner: Arc<tokio::sync::Mutex<Option<BoxStream<'static, nairi::Result<Value>>>>>,
+    inner: Arc<tokio::sync::Mutex<Option<BoxStream<'static, nairi::Result<String>>>>>,
     closed: CancellationToken,
 }
 
@@ -436,7 +436,7 @@ impl NativeStream {
                     *slot = None;
                     Ok(None)
                 }
-                Some(Some(Ok(v))) => Ok(Some(to_json(&v)?)),
+                Some(Some(Ok(json))) => Ok(Some(json)),
                 Some(Some(Err(e))) => {
                     *slot = None;
                     Err(core_error(&e))

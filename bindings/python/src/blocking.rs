@@ -53,12 +53,13 @@ pub(crate) fn here<T: Send>(
     // Entered for the whole call so that the future is also dropped inside the runtime's
     // context when a signal interrupts it (declared first, so dropped last).
     let _context = rt.enter();
+    let in_flight = InFlight::enter();
     py.detach(|| rt.block_on(catch_up()));
     let mut fut = std::pin::pin!(caught(fut));
     let started = Instant::now();
     let calls = CALLS.fetch_add(1, Ordering::Relaxed);
     let last = Duration::from_micros(LAST_ANSWER_US.load(Ordering::Relaxed));
-    if spins(last, calls) {
+    if spins(last, calls, in_flight.others) {
         let deadline = started + SPIN;
         let early = py.detach(|| {
             rt.block_on(async {
@@ -77,12 +78,16 @@ pub(crate) fn here<T: Send>(
             })
         });
         if let Some(out) = early {
-            record(started.elapsed());
+            if out.is_ok() {
+                record(started.elapsed());
+            }
             return out.map_err(|f| f.into_py(py));
         }
     }
     let out = park(py, rt, fut);
-    record(started.elapsed());
+    if out.is_ok() {
+        record(started.elapsed());
+    }
     out
 }
 
@@ -96,16 +101,43 @@ const SPIN: Duration = Duration::from_micros(200);
 /// After slow answers, one call in this many still spins, to notice a server that became fast.
 const PROBE_EVERY: u32 = 64;
 
-/// The last blocking call's time to its answer, in microseconds (a process-wide hint).
+/// The last successful blocking call's time to its answer, in microseconds: a process-wide
+/// hint. Failures are not recorded (a refused connection or a validation error ends at once
+/// without the server), so they never turn the spin on for a slow server.
 static LAST_ANSWER_US: AtomicU64 = AtomicU64::new(0);
 
 /// Blocking calls made, for [`PROBE_EVERY`].
 static CALLS: AtomicU32 = AtomicU32::new(0);
 
-/// Whether a call spins before sleeping, given the last call's time to its answer and the
-/// number of calls made before this one.
-fn spins(last_answer: Duration, calls: u32) -> bool {
-    last_answer <= SPIN || calls.is_multiple_of(PROBE_EVERY)
+/// Blocking calls in flight, on every thread.
+static IN_FLIGHT: AtomicU32 = AtomicU32::new(0);
+
+/// This call counted in [`IN_FLIGHT`] until it returns (or unwinds).
+struct InFlight {
+    /// The calls that were in flight when this one began.
+    others: u32,
+}
+
+impl InFlight {
+    fn enter() -> Self {
+        InFlight {
+            others: IN_FLIGHT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether a call spins before sleeping, given the last call's time to its answer, the number
+/// of calls made before this one and the number in flight beside it. Only a call alone spins:
+/// of several threads blocking on the runtime at once, one drives the I/O and the others only
+/// wait for it, so their spinning would take the CPU from the one that works.
+fn spins(last_answer: Duration, calls: u32, others_in_flight: u32) -> bool {
+    others_in_flight == 0 && (last_answer <= SPIN || calls.is_multiple_of(PROBE_EVERY))
 }
 
 fn record(took: Duration) {
@@ -148,15 +180,38 @@ mod tests {
 
     #[test]
     fn spins_after_fast_answers_and_probes_after_slow_ones() {
-        assert!(spins(Duration::ZERO, 7), "nothing measured yet: spin");
-        assert!(spins(Duration::from_micros(80), 7));
-        assert!(spins(SPIN, 7));
-        assert!(!spins(SPIN + Duration::from_micros(1), 7));
-        assert!(!spins(Duration::from_millis(30), 1));
+        assert!(spins(Duration::ZERO, 7, 0), "nothing measured yet: spin");
+        assert!(spins(Duration::from_micros(80), 7, 0));
+        assert!(spins(SPIN, 7, 0));
+        assert!(!spins(SPIN + Duration::from_micros(1), 7, 0));
+        assert!(!spins(Duration::from_millis(30), 1, 0));
         assert!(
-            spins(Duration::from_millis(30), PROBE_EVERY),
+            spins(Duration::from_millis(30), PROBE_EVERY, 0),
             "one call in 64 probes"
         );
-        assert!(spins(Duration::from_millis(30), 0));
+        assert!(spins(Duration::from_millis(30), 0, 0));
+    }
+
+    #[test]
+    fn a_call_beside_others_in_flight_never_spins() {
+        assert!(!spins(Duration::ZERO, 7, 1));
+        assert!(!spins(Duration::from_micros(80), PROBE_EVERY, 3));
+    }
+
+    #[test]
+    fn the_in_flight_count_follows_each_call_out() {
+        let before = IN_FLIGHT.load(Ordering::Relaxed);
+        let a = InFlight::enter();
+        let b = InFlight::enter();
+        assert_eq!(b.others, a.others + 1);
+        drop(b);
+        assert_eq!(IN_FLIGHT.load(Ordering::Relaxed), before + 1);
+        let unwound = std::panic::catch_unwind(|| {
+            let _c = InFlight::enter();
+            panic!("a call that unwinds");
+        });
+        assert!(unwound.is_err());
+        drop(a);
+        assert_eq!(IN_FLIGHT.load(Ordering::Relaxed), before);
     }
 }

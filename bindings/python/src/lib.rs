@@ -177,10 +177,6 @@ pub(crate) async fn await_task<T: Send + 'static>(
     .await
 }
 
-fn bytes_out(v: &Value) -> Outcome<Vec<u8>> {
-    serde_json::to_vec(v).map_err(|e| Failure::Panic(format!("a result could not be encoded: {e}")))
-}
-
 fn into_pybytes(data: Vec<u8>) -> Py<PyBytes> {
     Python::attach(|py| PyBytes::new(py, &data).unbind())
 }
@@ -586,7 +582,7 @@ impl NativeClient {
                 let client = self.client()?;
                 let call = call_args(&args)?;
                 let _enter = self.home.runtime().enter();
-                Ok(client.stream_operation(id, call)?)
+                Ok(client.stream_operation_text(id, call)?)
             })();
             let stream = opened.map_err(to_pyerr)?;
             Ok(NativeStream {
@@ -644,7 +640,7 @@ async fn save(attachment: Vec<u8>, dir: PathBuf) -> Outcome<PathBuf> {
 /// A result and the JSON of its response meta.
 type WithMeta = (Vec<u8>, Option<Vec<u8>>);
 
-type ItemStream = BoxStream<'static, nairi::Result<Value>>;
+type ItemStream = BoxStream<'static, nairi::Result<String>>;
 
 /// The items of a streaming call, read one at a time.
 #[pyclass(frozen, module = "nairi._native")]
@@ -664,7 +660,7 @@ async fn next_item(inner: Arc<tokio::sync::Mutex<Option<ItemStream>>>) -> Outcom
             *slot = None;
             Ok(None)
         }
-        Some(Ok(v)) => bytes_out(&v).map(Some),
+        Some(Ok(json)) => Ok(Some(json.into_bytes())),
         Some(Err(e)) => {
             *slot = None;
             Err(e.into())
@@ -767,13 +763,8 @@ fn operation_ids() -> Vec<&'static str> {
 }
 
 /// The module.
-/// mimalloc, set up for an extension module (see the `nairi-allocator` crate).
-#[global_allocator]
-static GLOBAL: nairi_allocator::Allocator = nairi_allocator::Allocator;
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    nairi_allocator::configure();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<NativeClient>()?;
     m.add_class::<NativeStream>()?;

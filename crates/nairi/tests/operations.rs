@@ -801,3 +801,61 @@ async fn run_by_id_hands_every_event_to_the_callback() {
     );
     assert!(seen.iter().any(|t| t == "status_changed"), "{seen:?}");
 }
+
+#[tokio::test]
+async fn a_streaming_call_gives_the_same_items_as_text() {
+    use futures::StreamExt;
+    let emu = nairi_emulator::Emulator::builder()
+        .timings(nairi_emulator::Timings::fast())
+        .start()
+        .await
+        .unwrap();
+    let key = emu.api_key().to_owned();
+    emu.create_agent(
+        &key,
+        nairi_emulator::AgentSeed {
+            name: "Billing".into(),
+            slug: Some("billing".into()),
+            deployed: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let client = nairi::ClientBuilder::without_env()
+        .api_key(&key)
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    for prompt in ["one", "two", "three"] {
+        let start = StartConversation::new("billing", prompt);
+        client.conversations().start(&start).await.unwrap();
+    }
+    let args = CallArgs::new()
+        .path_param("agent_id", "billing")
+        .body(json!({"limit": 2}));
+    let values: Vec<Value> = client
+        .stream_operation("agents.conversations.list_all", args.clone())
+        .unwrap()
+        .map(|item| item.unwrap())
+        .collect()
+        .await;
+    let texts: Vec<String> = client
+        .stream_operation_text("agents.conversations.list_all", args)
+        .unwrap()
+        .map(|item| item.unwrap())
+        .collect()
+        .await;
+    assert_eq!(
+        values.len(),
+        3,
+        "three conversations over two pages: {values:?}"
+    );
+    let parsed: Vec<Value> = texts
+        .iter()
+        .map(|t| serde_json::from_str(t).unwrap())
+        .collect();
+    assert_eq!(parsed, values);
+    // Refused the same way before anything is sent.
+    let bad = client.stream_operation_text("agents.get", CallArgs::new());
+    assert!(matches!(bad, Err(e) if e.kind() == ErrorKind::Validation));
+}

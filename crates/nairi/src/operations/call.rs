@@ -238,10 +238,11 @@ impl Client {
         self.call_operation_as(id, args, on_event).await
     }
 
-    /// [`Client::call_operation_with_events`] giving the result's JSON text: the same JSON as
-    /// the [`Value`] (keys in the models' field order), encoded straight from the typed
-    /// result. For the bindings, which hand JSON text to another language: building the
-    /// `Value` first and then its text costs a tree of allocations per call.
+    /// [`Client::call_operation_with_events`] giving the result's JSON text, encoded straight
+    /// from the typed result: it parses to the same [`Value`], but its object keys come in the
+    /// models' field order (a `Value`'s map sorts them). For the bindings, which hand JSON text
+    /// to another language: building the `Value` first and then its text costs a tree of
+    /// allocations per call.
     ///
     /// ```no_run
     /// # async fn demo(client: nairi::Client) -> nairi::Result<()> {

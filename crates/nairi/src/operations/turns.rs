@@ -214,14 +214,14 @@ async fn run_call<J: ResultForm>(
     })
 }
 
-fn json_items<T: Serialize + 'static>(
+fn json_items<J: ResultForm + 'static, T: Serialize + 'static>(
     id: &'static str,
     stream: BoxStream<'static, Result<T>>,
-) -> BoxStream<'static, Result<Value>> {
+) -> BoxStream<'static, Result<J>> {
     stream
         .map(move |item| {
             item.and_then(|v| {
-                serde_json::to_value(&v).map_err(|e| Error::Decode {
+                J::encode(&v).map_err(|e| Error::Decode {
                     endpoint: id.into(),
                     message: format!("an item could not be encoded as JSON: {e}"),
                     snippet: String::new(),
@@ -240,8 +240,26 @@ impl Client {
     pub fn stream_operation(
         &self,
         id: &str,
-        mut args: CallArgs,
+        args: CallArgs,
     ) -> Result<BoxStream<'static, Result<Value>>> {
+        self.stream_operation_as(id, args)
+    }
+
+    /// [`Client::stream_operation`] giving each item's JSON text, encoded straight from the
+    /// typed item (keys in the models' field order, as [`Client::call_operation_text`]).
+    pub fn stream_operation_text(
+        &self,
+        id: &str,
+        args: CallArgs,
+    ) -> Result<BoxStream<'static, Result<String>>> {
+        self.stream_operation_as(id, args)
+    }
+
+    fn stream_operation_as<J: ResultForm + Send + 'static>(
+        &self,
+        id: &str,
+        mut args: CallArgs,
+    ) -> Result<BoxStream<'static, Result<J>>> {
         let call = find_turn_call(id)
             .filter(|c| c.is_stream())
             .ok_or_else(|| {
