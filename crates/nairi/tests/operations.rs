@@ -826,9 +826,18 @@ async fn a_streaming_call_gives_the_same_items_as_text() {
         .base_url(emu.base_url())
         .build()
         .unwrap();
+    // Each turn run to its end first: a listing taken while the agent works could differ
+    // from the next one (its `updated_at` moves).
+    let wait = nairi::WaitOptions {
+        initial_interval: std::time::Duration::from_millis(10),
+        max_interval: std::time::Duration::from_millis(50),
+        settle: std::time::Duration::ZERO,
+        ..Default::default()
+    };
     for prompt in ["one", "two", "three"] {
         let start = StartConversation::new("billing", prompt);
-        client.conversations().start(&start).await.unwrap();
+        let handle = client.conversations().start(&start).await.unwrap();
+        client.conversations().wait(&handle, &wait).await.unwrap();
     }
     let args = CallArgs::new()
         .path_param("agent_id", "billing")
