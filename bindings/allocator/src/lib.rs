@@ -2,11 +2,16 @@
 //! loads into its process. The core does not choose an allocator (a Rust program using it
 //! keeps its own); the addon installs this one:
 //!
-//! ```ignore
+//! ```
 //! #[global_allocator]
 //! static GLOBAL: nairi_allocator::Allocator = nairi_allocator::Allocator;
-//! // and once, when the module is loaded:
-//! nairi_allocator::configure();
+//!
+//! fn main() {
+//!     // Once, when the module is loaded (the addon's `module_init`).
+//!     nairi_allocator::configure();
+//!     let on_mimalloc = vec![1u8; 64];
+//!     assert_eq!(on_mimalloc.len(), 64);
+//! }
 //! ```
 //!
 //! Why mimalloc: much of a call's memory is allocated on one thread and freed on another (its
