@@ -746,27 +746,8 @@ async fn a_successful_call_exposes_its_status_and_request_id() {
 #[tokio::test]
 async fn run_by_id_hands_every_event_to_the_callback() {
     use std::sync::{Arc, Mutex};
-    let emu = nairi_emulator::Emulator::builder()
-        .timings(nairi_emulator::Timings::fast())
-        .start()
-        .await
-        .unwrap();
-    let key = emu.api_key().to_owned();
-    emu.create_agent(
-        &key,
-        nairi_emulator::AgentSeed {
-            name: "Billing".into(),
-            slug: Some("billing".into()),
-            deployed: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let client = nairi::ClientBuilder::without_env()
-        .api_key(&key)
-        .base_url(emu.base_url())
-        .build()
-        .unwrap();
+    let org = common::emulated::EmulatedOrg::start().await;
+    let client = org.client.clone();
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = Arc::clone(&seen);
     let on_event = move |e: &nairi::TurnEvent| {
@@ -776,7 +757,7 @@ async fn run_by_id_hands_every_event_to_the_callback() {
             .push(v["type"].as_str().unwrap().to_owned());
     };
     let args = CallArgs::new().body(json!({
-        "request": {"agent_id": "billing", "prompt": "hi"},
+        "request": {"agent_id": common::emulated::SLUG, "prompt": "hi"},
         "options": {"wait": {"initial_interval": 0.01, "max_interval": 0.05, "settle": 0}}
     }));
     let turn = client
@@ -805,27 +786,8 @@ async fn run_by_id_hands_every_event_to_the_callback() {
 #[tokio::test]
 async fn a_streaming_call_gives_the_same_items_as_text() {
     use futures::StreamExt;
-    let emu = nairi_emulator::Emulator::builder()
-        .timings(nairi_emulator::Timings::fast())
-        .start()
-        .await
-        .unwrap();
-    let key = emu.api_key().to_owned();
-    emu.create_agent(
-        &key,
-        nairi_emulator::AgentSeed {
-            name: "Billing".into(),
-            slug: Some("billing".into()),
-            deployed: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let client = nairi::ClientBuilder::without_env()
-        .api_key(&key)
-        .base_url(emu.base_url())
-        .build()
-        .unwrap();
+    let org = common::emulated::EmulatedOrg::start().await;
+    let client = org.client.clone();
     // Each turn run to its end first: a listing taken while the agent works could differ
     // from the next one (its `updated_at` moves).
     let wait = nairi::WaitOptions {
@@ -835,12 +797,12 @@ async fn a_streaming_call_gives_the_same_items_as_text() {
         ..Default::default()
     };
     for prompt in ["one", "two", "three"] {
-        let start = StartConversation::new("billing", prompt);
+        let start = StartConversation::new(common::emulated::SLUG, prompt);
         let handle = client.conversations().start(&start).await.unwrap();
         client.conversations().wait(&handle, &wait).await.unwrap();
     }
     let args = CallArgs::new()
-        .path_param("agent_id", "billing")
+        .path_param("agent_id", common::emulated::SLUG)
         .body(json!({"limit": 2}));
     let values: Vec<Value> = client
         .stream_operation("agents.conversations.list_all", args.clone())
