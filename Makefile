@@ -122,7 +122,7 @@ codegen-node:
 ## test-node: drift check, node --test (scenarios included), the type test, publint and attw
 test-node: node-build
 	cd node && node scripts/generate.mjs --check
-	cd node && node --test --test-timeout=120000 --test-reporter=spec test/
+	cd node && node --test --test-timeout=120000 --test-reporter=spec test/*.test.mjs
 	cd node && $(NPM) run --silent test:types
 	cd node && $(NPM) run --silent lint:package
 

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import * as nairi from '../dist/index.js';
 import { startEmulator } from '../dist/testing.js';
+import { rejects } from './helpers/support.mjs';
 
 const surface = JSON.parse(readFileSync(new URL('../../spec/surface.json', import.meta.url), 'utf8'));
 const { Nairi, NairiError, APIError, AbortError } = nairi;
@@ -45,18 +46,6 @@ function method(c, id) {
   let target = c;
   for (const p of parts.slice(0, -1)) target = target[camel(p)];
   return target?.[camel(parts.at(-1))];
-}
-
-async function rejects(promise, Class, check = () => {}) {
-  let err;
-  try {
-    await promise;
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Class, `expected ${Class.name}, got ${err?.stack ?? err}`);
-  check(err);
-  return err;
 }
 
 async function deployedAgent(name) {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 
 import * as nairi from '../dist/index.js';
 import { startEmulator } from '../dist/testing.js';
+import { rejects } from './helpers/support.mjs';
 
 const FAST = { initial_interval: 0.01, max_interval: 0.05, settle: 0, progress_interval: 0.05, early_reply_interval: 0.05 };
 const API = '/api/public/v1';
@@ -21,18 +22,6 @@ before(async () => {
   base = emu.createClient({ initial_backoff: 0.01, max_backoff: 0.02 });
 });
 after(() => emu.shutdown());
-
-async function rejects(promise, Class, check = () => {}) {
-  let err;
-  try {
-    await promise;
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Class, `expected ${Class.name}, got ${err?.stack ?? err}`);
-  check(err);
-  return err;
-}
 
 /** The requests the emulator logged while `work` ran, with whether it succeeded. */
 async function logged(work) {
