@@ -8,13 +8,13 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Mutex, OnceLock, RwLock};
+use std::sync::{Mutex, OnceLock};
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Metadata, Subscriber};
+use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -23,46 +23,17 @@ type LogFn = ThreadsafeFunction<String, (), String, Status, false, true>;
 /// 0 off, 1 error, 2 warn, 3 info, 4 debug, 5 trace.
 static LEVEL: AtomicU8 = AtomicU8::new(0);
 static SINK: Mutex<Option<LogFn>> = Mutex::new(None);
-static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 static INSTALLED: OnceLock<bool> = OnceLock::new();
 
-/// Registers a key so that it is redacted from every log line.
+/// Registers a key so that it is redacted from every log line (the core's log-bridge
+/// redaction).
 pub(crate) fn remember_secret(secret: &str) {
-    let secret = secret.trim();
-    if secret.len() < 4 {
-        return;
-    }
-    if let Ok(mut s) = SECRETS.write()
-        && !s.iter().any(|k| k == secret)
-    {
-        s.push(secret.to_owned());
-    }
-}
-
-fn redact(mut text: String) -> String {
-    if let Ok(secrets) = SECRETS.read() {
-        for s in secrets.iter() {
-            if text.contains(s.as_str()) {
-                text = text.replace(s.as_str(), "[redacted]");
-            }
-        }
-    }
-    text
-}
-
-fn level_number(level: &Level) -> u8 {
-    match *level {
-        Level::ERROR => 1,
-        Level::WARN => 2,
-        Level::INFO => 3,
-        Level::DEBUG => 4,
-        Level::TRACE => 5,
-    }
+    nairi::log_bridge::remember_secret(secret);
 }
 
 fn enabled(meta: &Metadata<'_>) -> bool {
     meta.target().starts_with("nairi")
-        && level_number(meta.level()) <= LEVEL.load(Ordering::Relaxed)
+        && nairi::log_bridge::level_rank(meta.level()) <= LEVEL.load(Ordering::Relaxed)
 }
 
 #[derive(Default)]
@@ -89,7 +60,7 @@ impl Fields {
         let text = if name.eq_ignore_ascii_case("authorization") {
             "[redacted]".to_owned()
         } else {
-            text
+            nairi::log_bridge::redact(&text)
         };
         if name == "message" {
             self.message = text;
@@ -145,7 +116,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Js
         if let Ok(sink) = SINK.lock()
             && let Some(tsfn) = sink.as_ref()
         {
-            tsfn.call(redact(line), ThreadsafeFunctionCallMode::NonBlocking);
+            // Every text in the line went through the core's redaction as it was recorded.
+            tsfn.call(line, ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
 }
@@ -154,19 +126,11 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Js
 /// and above to `callback`, one JSON line each; `off` (or no callback) stops them.
 #[napi(ts_args_type = "level: string, callback?: ((line: string) => void) | undefined | null")]
 pub fn set_logger(level: String, callback: Option<Function<String, ()>>) -> Result<()> {
-    let number = match level.to_ascii_lowercase().as_str() {
-        "" | "off" | "none" => 0,
-        "error" => 1,
-        "warn" | "warning" => 2,
-        "info" => 3,
-        "debug" => 4,
-        "trace" => 5,
-        other => {
-            return Err(Error::new(
-                Status::InvalidArg,
-                format!("NAIRI_LOG: unknown level {other:?} (use debug, info, warn, error or off)"),
-            ));
-        }
+    let Some(number) = nairi::log_bridge::parse_level(&level) else {
+        return Err(Error::new(
+            Status::InvalidArg,
+            format!("NAIRI_LOG: unknown level {level:?} (use debug, info, warn, error or off)"),
+        ));
     };
     let sink = match callback {
         Some(f) if number > 0 => Some(

@@ -6,7 +6,6 @@
 //! `<redacted>` before a record reaches Python.
 
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use pyo3::prelude::*;
@@ -17,63 +16,16 @@ use tracing_subscriber::prelude::*;
 
 /// 0 = off, 1 = error, 2 = warn, 3 = info, 4 = debug, 5 = trace.
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
-static KEYS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-fn rank(level: &Level) -> u8 {
-    match *level {
-        Level::ERROR => 1,
-        Level::WARN => 2,
-        Level::INFO => 3,
-        Level::DEBUG => 4,
-        Level::TRACE => 5,
-    }
-}
-
-fn parse(level: &str) -> Option<u8> {
-    match level.trim().to_ascii_lowercase().as_str() {
-        "" | "off" | "none" => Some(0),
-        "error" => Some(1),
-        "warn" | "warning" => Some(2),
-        "info" => Some(3),
-        "debug" => Some(4),
-        "trace" => Some(5),
-        _ => None,
-    }
-}
-
-/// Remembers a key so that no log record shows it.
+/// Remembers a key so that no log record shows it (the core's log-bridge redaction).
 pub(crate) fn remember_key(key: &str) {
-    if key.is_empty() {
-        return;
-    }
-    let mut keys = crate::lock(&KEYS);
-    if !keys.iter().any(|k| k == key) {
-        keys.push(key.to_owned());
-    }
-}
-
-fn redact(mut text: String) -> String {
-    for key in crate::lock(&KEYS).iter() {
-        if text.contains(key.as_str()) {
-            text = text.replace(key.as_str(), "<redacted>");
-        }
-    }
-    // `authorization: Bearer xyz` in any case, up to the end of the value.
-    let lower = text.to_ascii_lowercase();
-    if let Some(at) = lower.find("authorization") {
-        let start = at + "authorization".len();
-        let end = text[start..]
-            .find(['\n', ',', '}', '"'])
-            .map_or(text.len(), |i| start + i);
-        text.replace_range(start..end, ": <redacted>");
-    }
-    text
+    nairi::log_bridge::remember_secret(key);
 }
 
 /// Sets the level forwarded to Python (`debug`, `info`, `warning`, `error`, `off`).
 #[pyfunction]
 pub(crate) fn set_log_level(level: &str) -> PyResult<()> {
-    let rank = parse(level).ok_or_else(|| {
+    let rank = nairi::log_bridge::parse_level(level).ok_or_else(|| {
         pyo3::exceptions::PyValueError::new_err(format!(
             "unknown log level {level:?} (debug, info, warning, error, off)"
         ))
@@ -115,7 +67,7 @@ impl<S: Subscriber> Layer<S> for PythonLogging {
 
     fn enabled(&self, metadata: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
         metadata.is_event()
-            && rank(metadata.level()) <= MAX_LEVEL.load(Ordering::Relaxed)
+            && nairi::log_bridge::level_rank(metadata.level()) <= MAX_LEVEL.load(Ordering::Relaxed)
             && metadata.target().starts_with("nairi")
     }
 
@@ -123,7 +75,7 @@ impl<S: Subscriber> Layer<S> for PythonLogging {
         let meta = event.metadata();
         let mut fields = Fields(String::new());
         event.record(&mut fields);
-        let message = redact(fields.0);
+        let message = nairi::log_bridge::redact(&fields.0);
         let level: u8 = match *meta.level() {
             Level::ERROR => 40,
             Level::WARN => 30,
@@ -153,7 +105,11 @@ impl<S: Subscriber> Layer<S> for PythonLogging {
 /// Installs the bridge as the process's tracing subscriber (unless one is already set) and
 /// applies `NAIRI_LOG`.
 pub(crate) fn install() {
-    if let Some(rank) = std::env::var("NAIRI_LOG").ok().as_deref().and_then(parse) {
+    if let Some(rank) = std::env::var("NAIRI_LOG")
+        .ok()
+        .as_deref()
+        .and_then(nairi::log_bridge::parse_level)
+    {
         MAX_LEVEL.store(rank, Ordering::Relaxed);
     }
     let _ =

@@ -10,6 +10,7 @@ pub mod config;
 pub mod conversation;
 mod error;
 mod error_payload;
+pub mod log_bridge;
 pub mod operations;
 mod path;
 mod redact;
