@@ -2,12 +2,15 @@
 //! (issue 12). Against the emulator, whose `apply` faults take the request and then hide the
 //! answer; the emulator's own state (through its API) says how many jobs and prompts exist.
 
+mod common;
+
 use std::time::Duration;
 
+use common::emulated::{EmulatedOrg, builder_for};
 use nairi::conversation::WaitOptions;
 use nairi::types::{ContinueConversation, ListConversations, MessageRole, StartConversation};
-use nairi::{Client, Error, ErrorKind, RequestOptions, RetryPolicy};
-use nairi_emulator::{AgentSeed, Emulator, Fault, ScriptedTurn, Timings};
+use nairi::{Client, Error, ErrorKind, RequestOptions};
+use nairi_emulator::{Emulator, Fault, ScriptedTurn};
 
 const AGENT: &str = "billing";
 const PROMPT: &str = "Refund the failed charge for cus_123";
@@ -19,37 +22,18 @@ struct Env {
 
 impl Env {
     async fn start() -> Env {
-        let emu = Emulator::builder()
-            .timings(Timings::fast())
-            .start()
-            .await
-            .expect("emulator starts");
-        let key = emu.api_key().to_owned();
-        emu.create_agent(
-            &key,
-            AgentSeed {
-                name: "Billing".into(),
-                slug: Some(AGENT.into()),
-                deployed: true,
-                instances_count: Some(4),
-            },
-        )
-        .expect("agent");
-        Env { emu, key }
+        let org = EmulatedOrg::start().await;
+        org.agent_with_instances(AGENT, true, 4);
+        Env {
+            emu: org.emu,
+            key: org.key,
+        }
     }
 
     /// A client whose attempts time out after `timeout` and whose lookups of an ambiguous
     /// prompt last at most `window`.
     fn client(&self, timeout: Duration, window: Duration) -> Client {
-        nairi::ClientBuilder::without_env()
-            .api_key(&self.key)
-            .base_url(self.emu.base_url())
-            .retry_policy(RetryPolicy {
-                max_retries: 2,
-                initial_backoff: Duration::from_millis(2),
-                max_backoff: Duration::from_millis(10),
-                max_retry_after: Duration::from_millis(50),
-            })
+        builder_for(&self.emu, &self.key)
             .timeout(timeout)
             .prompt_recovery_window(window)
             .build()

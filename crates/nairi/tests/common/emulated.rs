@@ -43,6 +43,12 @@ impl EmulatedOrg {
 
     /// Creates an agent with one instance; returns its id.
     pub fn agent(&self, slug: &str, deployed: bool) -> String {
+        self.agent_with_instances(slug, deployed, 1)
+    }
+
+    /// Creates an agent with `instances` instances (turns of different jobs run at once);
+    /// returns its id.
+    pub fn agent_with_instances(&self, slug: &str, deployed: bool, instances: u32) -> String {
         let agent = self
             .emu
             .create_agent(
@@ -51,7 +57,7 @@ impl EmulatedOrg {
                     name: format!("Agent {slug}"),
                     slug: Some(slug.to_owned()),
                     deployed,
-                    instances_count: Some(1),
+                    instances_count: Some(instances),
                 },
             )
             .expect("agent created");
@@ -61,6 +67,11 @@ impl EmulatedOrg {
 
 /// A client for `key` on `emu`: two retries with millisecond backoffs, a 10 s request timeout.
 pub fn client_for(emu: &Emulator, key: &str) -> Client {
+    builder_for(emu, key).build().expect("client builds")
+}
+
+/// The builder of [`client_for`], for a test that changes more of it.
+pub fn builder_for(emu: &Emulator, key: &str) -> nairi::ClientBuilder {
     nairi::ClientBuilder::without_env()
         .api_key(key)
         .base_url(emu.base_url())
@@ -71,6 +82,4 @@ pub fn client_for(emu: &Emulator, key: &str) -> Client {
             max_retry_after: Duration::from_millis(50),
         })
         .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client builds")
 }
