@@ -185,6 +185,24 @@ fn take_fault(app: &Shared, method: &str, path: &str) -> Option<(String, Fault)>
 }
 
 /// Fills in what is known once the request is answered (or dropped).
+/// A fault's dropped connection: logged with status 0, then the connection is closed without
+/// an answer (this future never completes once the connection task is told to stop); a 500 only
+/// if the connection cannot be reached.
+async fn drop_connection(
+    app: &Shared,
+    seq: u64,
+    body_len: u64,
+    fault_id: &str,
+    parts: &axum::http::request::Parts,
+) -> Response {
+    log_outcome(app, seq, 0, body_len, Some(fault_id.to_owned()));
+    if let Some(ConnKill(kill)) = parts.extensions.get::<ConnKill>() {
+        kill.notify_one();
+        std::future::pending::<()>().await;
+    }
+    EmulatorError::new(500, "connection drop requested").into_response()
+}
+
 fn log_outcome(app: &Shared, seq: u64, status: u16, body_len: u64, fault: Option<String>) {
     if let Some(e) = app.log().get_mut(seq) {
         e.status = status;
@@ -253,12 +271,7 @@ async fn public_entry(State(app): State<Shared>, req: Request) -> Response {
             tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
         }
         if f.drop_connection {
-            log_outcome(&app, seq, 0, body_len, Some(id.clone()));
-            if let Some(ConnKill(kill)) = parts.extensions.get::<ConnKill>() {
-                kill.notify_one();
-                std::future::pending::<()>().await;
-            }
-            return EmulatorError::new(500, "connection drop requested").into_response();
+            return drop_connection(&app, seq, body_len, id, &parts).await;
         }
         if f.html || f.malformed_json || f.status.is_some() {
             let resp = fault_response(f);
@@ -319,12 +332,7 @@ async fn applied_fault(
         Err(_) => EmulatorError::new(500, "the applied request failed").into_response(),
     };
     if f.drop_connection {
-        log_outcome(&app, seq, 0, body_len, Some(id.clone()));
-        if let Some(ConnKill(kill)) = parts.extensions.get::<ConnKill>() {
-            kill.notify_one();
-            std::future::pending::<()>().await;
-        }
-        return EmulatorError::new(500, "connection drop requested").into_response();
+        return drop_connection(&app, seq, body_len, id, &parts).await;
     }
     let resp = if f.html || f.status.is_some() {
         fault_response(f)
