@@ -82,17 +82,9 @@ fn retries(n: f64) -> Result<u32> {
     }
 }
 
-/// `timeout`: seconds, positive and finite (the core refuses a zero timeout when it sends).
+/// `timeout`: seconds, positive and finite (the core's rule and message).
 fn seconds(t: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(t)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            invalid(
-                "timeout",
-                format!("must be a positive number of seconds, not {}", js(t)),
-            )
-        })
+    nairi::RequestOptions::timeout_from_secs(t).map_err(|e| core_error(&e))
 }
 
 /// A number as JavaScript prints it where Rust differs (`Infinity`, not `inf`).

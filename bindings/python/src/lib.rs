@@ -24,7 +24,6 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use futures::FutureExt;
 use futures::StreamExt;
@@ -412,23 +411,10 @@ impl NativeClient {
         recover_prompts: Option<bool>,
     ) -> PyResult<Self> {
         guard(|| {
-            let timeout = match timeout {
-                None => None,
-                Some(t) => Some(
-                    Duration::try_from_secs_f64(t)
-                        .ok()
-                        .filter(|d| !d.is_zero())
-                        .ok_or_else(|| {
-                            to_pyerr(
-                                nairi::Error::validation(
-                                    "timeout",
-                                    format!("must be a positive number of seconds, not {t}"),
-                                )
-                                .into(),
-                            )
-                        })?,
-                ),
-            };
+            let timeout = timeout
+                .map(nairi::RequestOptions::timeout_from_secs)
+                .transpose()
+                .map_err(|e| to_pyerr(e.into()))?;
             let merged = nairi::RequestOptions {
                 max_retries: max_retries.or(self.options.max_retries),
                 timeout: timeout.or(self.options.timeout),

@@ -21,6 +21,35 @@ pub struct RequestOptions {
     pub recover_prompts: Option<bool>,
 }
 
+impl RequestOptions {
+    /// A per-call `timeout` from seconds, the unit every binding takes: positive and finite,
+    /// else a `ValidationError` on `timeout` (a zero timeout would fail every attempt).
+    ///
+    /// ```
+    /// use nairi::RequestOptions;
+    /// assert_eq!(RequestOptions::timeout_from_secs(1.5).unwrap().as_millis(), 1500);
+    /// assert!(RequestOptions::timeout_from_secs(0.0).is_err());
+    /// assert!(RequestOptions::timeout_from_secs(f64::NAN).is_err());
+    /// ```
+    pub fn timeout_from_secs(secs: f64) -> crate::Result<Duration> {
+        Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                let shown = match secs {
+                    s if s.is_nan() => "NaN".to_owned(),
+                    s if s == f64::INFINITY => "Infinity".to_owned(),
+                    s if s == f64::NEG_INFINITY => "-Infinity".to_owned(),
+                    s => s.to_string(),
+                };
+                crate::Error::validation(
+                    "timeout",
+                    format!("must be a positive number of seconds, not {shown}"),
+                )
+            })
+    }
+}
+
 /// A Nairi API client. Clones share one connection pool and configuration.
 #[derive(Clone)]
 pub struct Client {
