@@ -119,10 +119,14 @@ node-build: node-deps
 codegen-node:
 	cd node && node scripts/generate.mjs
 
-## test-node: drift check, node --test (scenarios included), the type test, publint and attw
+## test-node: drift check, node --test (scenarios included; on the event loop, then on workers),
+## the type test, publint and attw
 test-node: node-build
 	cd node && node scripts/generate.mjs --check
 	cd node && node --test --test-timeout=120000 --test-reporter=spec test/*.test.mjs
+	@# Again with the calls on tokio workers (NAIRI_NODE_IO=threads, the path off Linux).
+	cd node && NAIRI_NODE_IO=threads node --test --test-timeout=120000 --test-reporter=spec \
+	  $$(ls test/*.test.mjs | grep -v package.test.mjs)
 	cd node && $(NPM) run --silent test:types
 	cd node && $(NPM) run --silent lint:package
 

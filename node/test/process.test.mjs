@@ -1,4 +1,4 @@
-// Whole-process behaviour, in child processes: exiting by itself, NAIRI_LOG.
+// Whole-process behaviour, in child processes: exiting by itself, worker threads, NAIRI_LOG.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -22,6 +22,14 @@ function run(name, env = {}) {
 test('the process exits by itself once the client is no longer used', () => {
   const out = run('exits.mjs');
   assert.match(out.stdout, /^done exit/m);
+});
+
+test('clients in worker threads work, a thread terminated mid-call goes away, and the process exits by itself', () => {
+  const out = run('workers.mjs');
+  const { results, terminated, main } = JSON.parse(out.stdout.trim().split('\n').at(-1));
+  assert.deepEqual(results, [1, 2, 3].map(() => ({ ok: true, missing: 'NotFoundError' })));
+  assert.equal(terminated, 1);
+  assert.equal(main, true);
 });
 
 test('NAIRI_LOG=debug sends the core events to the console, the key redacted', () => {

@@ -1,6 +1,7 @@
-// The completion queue (bindings/node/src/completions.rs): calls finished while the
-// JavaScript thread is busy arrive in one batch, an abort settles every call of a shared
-// signal through it, and a pending call holds the process only until it is answered.
+// The completion queue (bindings/node/src/completions.rs) and where calls run
+// (bindings/node/src/event_loop.rs): calls finished together arrive in one batch, an abort
+// settles every call of a shared signal through it, and a pending call holds the process only
+// until it is answered. `make test-node` runs this file on the event loop and on workers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -32,33 +33,97 @@ function spinUntil(done, what) {
   }
 }
 
-test('fifty calls finished while the event loop is blocked arrive in one batch, in any order', async () => {
-  const agent = await emu.client.agents.create({ name: 'Batch' });
-  const batches = [];
-  const client = new native.NativeClient(
+const RUNTIME = process.env.NAIRI_NODE_IO === 'threads' || process.platform !== 'linux' ? 'threads' : 'event-loop';
+
+function nativeClient(onBatch) {
+  return new native.NativeClient(
     JSON.stringify({ api_key: emu.apiKey, base_url: emu.baseUrl, use_env: false }),
-    (batch) => batches.push(JSON.parse(batch)),
+    (batch) => onBatch(JSON.parse(batch)),
   );
-  const N = 50;
-  for (let i = 1; i <= N; i++) {
-    client.call(i, 'agents.get', JSON.stringify({ path: { agent_id: i === N ? 'missing' : agent.id } }));
+}
+
+/** The entries of the batches in call-id order: `id → { kind, value }`, each id once. */
+function entriesById(batches) {
+  const byId = new Map();
+  for (const batch of batches) {
+    for (let i = 0; i < batch.length; i += 3) {
+      assert.ok(!byId.has(batch[i]), `call ${batch[i]} delivered twice`);
+      byId.set(batch[i], { kind: batch[i + 1], value: batch[i + 2] });
+    }
   }
-  spinUntil(() => client.queued === N, `${N} finished calls (have ${client.queued})`);
-  // Back to the event loop: one callback delivers all of them.
+  return byId;
+}
+
+test(`the calls run where NAIRI_NODE_IO says: ${RUNTIME}`, () => {
+  assert.equal(nativeClient(() => {}).runtime, RUNTIME);
+});
+
+test('a bad NAIRI_NODE_IO is a ConfigurationError naming it', () => {
+  const script = `const n = require(${JSON.stringify(fileURLToPath(new URL('../dist/index.js', import.meta.url)))});
+try { new n.Nairi({ api_key: 'nr_x', base_url: 'http://127.0.0.1:9' }); console.log('built'); }
+catch (e) { console.log(e.constructor.name + ': ' + e.message); }`;
+  const out = spawnSync(process.execPath, ['-e', script], {
+    env: { ...process.env, NAIRI_NODE_IO: 'fibers', NAIRI_LOG: '' },
+    encoding: 'utf8',
+    timeout: HANG_GUARD_MS,
+  });
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stdout, /^ConfigurationError: configuration error: NAIRI_NODE_IO must be `event-loop` or `threads`, not "fibers"$/m);
+});
+
+test('calls finished together arrive in one batch, each once, with their outcomes', async () => {
+  const batches = [];
+  const client = nativeClient((b) => batches.push(b));
+  const N = 50;
+  // Calls that finish as soon as they run (the last one cancelled before it starts): all in
+  // the first turn of the runtime, or on the workers while this thread is still submitting.
+  for (let i = 1; i < N; i++) client.panicForTest(i, '');
+  const cancelled = new native.CancelToken();
+  cancelled.cancel();
+  client.call(N, 'agents.list', '{}', undefined, cancelled);
+  if (RUNTIME === 'threads') {
+    spinUntil(() => client.queued === N, `${N} finished calls (have ${client.queued})`);
+  } else {
+    // Nothing runs while this thread is busy: the I/O and the calls are its own.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    assert.equal(client.queued, 0);
+  }
   while (batches.length === 0) await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
   assert.equal(batches.length, 1);
-  const [batch] = batches;
-  assert.equal(batch.length, 3 * N);
-  const byId = new Map();
-  for (let i = 0; i < batch.length; i += 3) byId.set(batch[i], { kind: batch[i + 1], value: batch[i + 2] });
+  const byId = entriesById(batches);
   assert.deepEqual([...byId.keys()].sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i + 1));
+  for (let i = 1; i < N; i++) assert.deepEqual(byId.get(i), { kind: 0, value: '' });
+  assert.equal(byId.get(N).kind, 1);
+  assert.equal(byId.get(N).value.class, 'AbortError');
+  assert.equal(client.queued, 0);
+});
+
+test('fifty calls answered while the event loop is blocked are all delivered, once each', async () => {
+  const agent = await emu.client.agents.create({ name: 'Batch' });
+  const batches = [];
+  const client = nativeClient((b) => batches.push(b));
+  const N = 50;
+  const before = emu.requests().length;
+  for (let i = 1; i <= N; i++) {
+    client.call(i, 'agents.get', JSON.stringify({ path: { agent_id: i === N ? 'missing' : agent.id } }));
+  }
+  // Until the emulator has answered every request; on the event loop they are sent first.
+  const answered = () => emu.requests().slice(before).filter((r) => r.status !== 0).length;
+  while (RUNTIME === 'event-loop' && emu.requests().length < before + N) {
+    await new Promise((r) => setImmediate(r));
+  }
+  spinUntil(() => answered() >= N, `${N} answers (have ${answered()})`);
+  if (RUNTIME === 'threads') spinUntil(() => client.queued === N, `${N} finished calls`);
+  while (entriesById(batches).size < N) await new Promise((r) => setImmediate(r));
+  const byId = entriesById(batches);
   for (let i = 1; i < N; i++) {
     assert.equal(byId.get(i).kind, 0);
     assert.equal(byId.get(i).value.id, agent.id);
   }
   assert.equal(byId.get(N).kind, 1);
   assert.equal(byId.get(N).value.class, 'NotFoundError');
+  if (RUNTIME === 'threads') assert.equal(batches.length, 1);
   assert.equal(client.queued, 0);
 });
 
@@ -66,18 +131,15 @@ test('a run\'s events come through the queue ahead of its outcome, the last one 
   const agent = emu.createAgent({ name: 'Events first', deployed: true });
   emu.script(agent.agent_id, [{ reply: 'Done.' }]);
   const entries = [];
-  const client = new native.NativeClient(
-    JSON.stringify({ api_key: emu.apiKey, base_url: emu.baseUrl, use_env: false }),
-    (batch) => {
-      const items = JSON.parse(batch);
-      for (let i = 0; i < items.length; i += 3) entries.push({ kind: items[i + 1], value: items[i + 2] });
-    },
-  );
+  const client = nativeClient((items) => {
+    for (let i = 0; i < items.length; i += 3) entries.push({ kind: items[i + 1], value: items[i + 2] });
+  });
   const wait = { initial_interval: 0.01, max_interval: 0.05, settle: 0, progress_interval: 0.02 };
   const args = { body: { request: { agent_id: agent.agent_id, prompt: 'go' }, options: { wait } } };
   client.call(7, 'conversations.run', JSON.stringify(args), undefined, undefined, true);
-  // The event loop blocked until the outcome is queued: events and outcome pile up together.
-  spinUntil(() => client.queued === 1, 'the run');
+  // On workers: the event loop blocked until the outcome is queued, so events and outcome
+  // pile up together. On the event loop they come as the turns find them.
+  if (RUNTIME === 'threads') spinUntil(() => client.queued === 1, 'the run');
   while (!entries.some((e) => e.kind !== 2)) await new Promise((r) => setImmediate(r));
   const outcome = entries.findIndex((e) => e.kind !== 2);
   assert.equal(outcome, entries.length - 1, 'the outcome is the last entry');
@@ -102,8 +164,11 @@ test('the facade settles calls of one batch with their results and error classes
   for (let i = 0; i < 30; i++) {
     calls.push(i % 3 === 2 ? emu.client.agents.get(`missing-${i}`).catch((e) => e) : emu.client.agents.get(agent.id));
   }
-  // Blocked until the emulator has answered every request: their outcomes pile up.
-  spinUntil(() => emu.requests().length >= before + 30, 'the requests');
+  // Blocked until the emulator has answered every request (on the event loop, once they
+  // are sent): their outcomes pile up.
+  while (emu.requests().length < before + 30) await new Promise((r) => setImmediate(r));
+  const answered = () => emu.requests().slice(before).filter((r) => r.status !== 0).length;
+  spinUntil(() => answered() >= 30, 'the answers');
   const results = await Promise.all(calls);
   results.forEach((r, i) => {
     if (i % 3 === 2) {

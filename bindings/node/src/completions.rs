@@ -2,24 +2,29 @@
 //!
 //! napi's `spawn_future` creates a promise and a threadsafe function (a libuv async handle)
 //! for every call and wakes the event loop once per call. Here each client has one
-//! long-lived threadsafe function instead: a finished call appends `id,kind,json` to a shared
-//! batch and only the call that finds the batch empty wakes the event loop; the JavaScript
-//! callback then receives every call finished since, as one JSON array
-//! `[id, kind, value, id, kind, value, ..]` (`kind` 0: the result; 1: an error payload; 2: a
-//! turn event of `run`), and settles them from its own map of pending promises (one string
-//! and one `JSON.parse` per batch instead of one per call). A run's events go through the
-//! same queue as its result, so every event reaches `onEvent` before the run resolves.
+//! long-lived JavaScript callback instead: a finished call appends `id,kind,json` to a shared
+//! batch, and the callback receives every call finished since the last delivery as one JSON
+//! array `[id, kind, value, id, kind, value, ..]` (`kind` 0: the result; 1: an error payload;
+//! 2: a turn event of `run`), and settles them from its own map of pending promises (one
+//! string and one `JSON.parse` per batch instead of one per call). A run's events go through
+//! the same queue as its result, so every event reaches `onEvent` before the run resolves.
 //!
-//! The threadsafe function is unreferenced (it never keeps the process alive) while no call
-//! is pending, and referenced from the first submitted call until the batch that delivers the
-//! last one: a script awaiting a call does not exit early, an idle client does not hold the
-//! process. Both transitions happen on the JavaScript thread (the submit and the callback).
+//! Where the calls run decides how a batch is delivered:
+//! - on the JavaScript thread's own runtime ([`crate::event_loop`], the default on Linux):
+//!   the turn that finished them delivers the batch right after, with `napi_make_callback`;
+//!   the event loop's poll handle holds the process while calls are pending;
+//! - on tokio workers: the call that finds the batch empty wakes the event loop through the
+//!   client's threadsafe function, which is unreferenced (it never keeps the process alive)
+//!   while no call is pending, and referenced from the first submitted call until the batch
+//!   that delivers the last one. Both transitions happen on the JavaScript thread (the submit
+//!   and the callback).
 
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use std::fmt::Write as _;
 use std::future::Future;
+use std::rc::Rc;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -58,6 +63,11 @@ struct Shared {
     /// The raw threadsafe function, for `napi_ref`/`napi_unref` from its own callback (set
     /// right after it is created, before any call can finish).
     raw: AtomicPtr<sys::napi_threadsafe_function__>,
+    /// The callback, when the calls run on the JavaScript thread's own runtime (delivered to
+    /// directly after each turn; a `FunctionRef` is released on its own thread).
+    local: Option<FunctionRef<String, ()>>,
+    /// The thread of that runtime.
+    thread: std::thread::ThreadId,
 }
 
 /// One client's completion queue; cloned (an `Arc`) into every call's task.
@@ -68,12 +78,22 @@ pub(crate) struct Completions {
 }
 
 impl Completions {
-    /// A queue delivering to `on_done(batchJson)` on the JavaScript thread.
-    pub(crate) fn new(on_done: Function<'_, String, ()>) -> Result<Self> {
+    /// A queue delivering to `on_done(batchJson)` on the JavaScript thread, its calls run by
+    /// `event_loop` (this thread's runtime) or, without one, by tokio workers.
+    pub(crate) fn new(
+        on_done: Function<'_, String, ()>,
+        event_loop: Option<&Rc<crate::event_loop::EventLoop>>,
+    ) -> Result<Self> {
+        let local = match event_loop {
+            Some(_) => Some(on_done.create_ref()?),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             batch: Mutex::new(Batch::default()),
             pending: AtomicU32::new(0),
             raw: AtomicPtr::new(std::ptr::null_mut()),
+            local,
+            thread: std::thread::current().id(),
         });
         let drained = shared.clone();
         let tsfn = on_done
@@ -94,9 +114,21 @@ impl Completions {
     where
         F: Future<Output = Result<String>> + Send + 'static,
     {
+        if self.shared.local.is_some()
+            && let Some(el) = crate::event_loop::current()
+        {
+            let queue = self.clone();
+            el.submit(Box::pin(async move { queue.finish(call_id, work.await) }));
+            return;
+        }
         self.begin(env);
         let queue = self.clone();
         napi::bindgen_prelude::spawn(async move { queue.finish(call_id, work.await) });
+    }
+
+    /// Whether the calls run on the JavaScript thread's own runtime ([`crate::event_loop`]).
+    pub(crate) fn on_event_loop(&self) -> bool {
+        self.shared.local.is_some()
     }
 
     /// Delivers a turn event of call `call_id` (its JSON), ahead of the call's outcome.
@@ -155,10 +187,44 @@ impl Completions {
         text.push_str(json);
         batch.finished += u32::from(finished);
         drop(batch);
-        if was_empty {
+        if !was_empty {
+            return;
+        }
+        if let Some(el) = self.local_loop() {
+            el.mark_dirty(self.clone());
+        } else {
             // Fails only while the environment shuts down: nobody is left to answer.
             self.tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
+    }
+
+    /// The runtime that delivers this queue's batches itself: this thread's, when the calls
+    /// run there and this is that thread.
+    fn local_loop(&self) -> Option<Rc<crate::event_loop::EventLoop>> {
+        if self.shared.local.is_none() || std::thread::current().id() != self.shared.thread {
+            return None;
+        }
+        crate::event_loop::current()
+    }
+
+    /// On the JavaScript thread, after a turn: the batch as a JSON array, how many finished
+    /// calls it holds, and the callback to give it to (`None` when nothing is queued).
+    pub(crate) fn take_local(&self, env: sys::napi_env) -> Option<(String, u32, sys::napi_value)> {
+        let func = self.shared.local.as_ref()?;
+        let Batch { mut text, finished } = std::mem::take(
+            &mut *self
+                .shared
+                .batch
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        if text.is_empty() {
+            return None;
+        }
+        text.push(']');
+        let env = Env::from_raw(env);
+        let func = func.borrow_back(&env).ok()?;
+        Some((text, finished, func.value().value))
     }
 }
 
@@ -170,7 +236,10 @@ impl Shared {
             mut text,
             finished: count,
         } = std::mem::take(&mut *self.batch.lock().unwrap_or_else(PoisonError::into_inner));
-        if count > 0 && self.pending.fetch_sub(count, Ordering::Relaxed) == count {
+        if self.local.is_some() {
+            // Calls counted by the thread's runtime (a batch that came this way regardless).
+            crate::event_loop::with_current(|el| el.settled(count));
+        } else if count > 0 && self.pending.fetch_sub(count, Ordering::Relaxed) == count {
             // SAFETY: on the JavaScript thread, from the threadsafe function's own callback.
             unsafe {
                 sys::napi_unref_threadsafe_function(env.raw(), self.raw.load(Ordering::Acquire))

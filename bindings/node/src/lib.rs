@@ -31,8 +31,10 @@ use tokio_util::sync::CancellationToken;
 
 mod completions;
 mod emulator;
+mod event_loop;
 mod logging;
 mod overrides;
+mod uv;
 
 use completions::Completions;
 
@@ -231,7 +233,7 @@ impl NativeClient {
         constructor,
         ts_args_type = "optionsJson: string, onDone: (batchJson: string) => void"
     )]
-    pub fn new(options_json: String, on_done: Function<String, ()>) -> Result<Self> {
+    pub fn new(env: &Env, options_json: String, on_done: Function<String, ()>) -> Result<Self> {
         let options: nairi::ClientOptions = parse("options", &options_json)?;
         if let Some(key) = &options.api_key {
             logging::remember_secret(key);
@@ -242,7 +244,9 @@ impl NativeClient {
             logging::remember_secret(&key);
         }
         let inner = options.build().map_err(|e| core_error(&e))?;
-        let completions = Completions::new(on_done)?;
+        let event_loop = event_loop::for_thread(env.raw())
+            .map_err(|message| core_error(&nairi::Error::Config(message)))?;
+        let completions = Completions::new(on_done, event_loop.as_ref())?;
         Ok(NativeClient { inner, completions })
     }
 
@@ -316,6 +320,18 @@ impl NativeClient {
     #[napi(getter)]
     pub fn queued(&self) -> u32 {
         self.completions.queued()
+    }
+
+    /// Where this client's calls run: `"event-loop"` (this JavaScript thread's own runtime,
+    /// turned by Node's event loop: the default on Linux) or `"threads"` (tokio workers:
+    /// elsewhere, or with `NAIRI_NODE_IO=threads`).
+    #[napi(getter, ts_return_type = "'event-loop' | 'threads'")]
+    pub fn runtime(&self) -> &'static str {
+        if self.completions.on_event_loop() {
+            "event-loop"
+        } else {
+            "threads"
+        }
     }
 
     /// Panics inside a call, as a bug would: for the test that a panic becomes a rejection
