@@ -137,7 +137,8 @@ impl Completions {
     }
 
     /// How many finished calls wait for the next delivery (diagnostics, and the tests'
-    /// proof that calls finished while the JavaScript thread was busy arrive in one batch).
+    /// proof that calls finished on workers while the JavaScript thread was busy arrive in one
+    /// batch; on the event loop only between a turn and its delivery).
     pub(crate) fn queued(&self) -> u32 {
         self.shared
             .batch
@@ -209,6 +210,7 @@ impl Completions {
 
     /// On the JavaScript thread, after a turn: the batch as a JSON array, how many finished
     /// calls it holds, and the callback to give it to (`None` when nothing is queued).
+    #[cfg(target_os = "linux")]
     pub(crate) fn take_local(&self, env: sys::napi_env) -> Option<(String, u32, sys::napi_value)> {
         let func = self.shared.local.as_ref()?;
         let Batch { mut text, finished } = std::mem::take(

@@ -18,8 +18,9 @@
 //! 8 ms while it finds the runtime quiet) runs the timers (retry back-offs, timeouts, the
 //! waits' polls) and anything that became ready between the hook's last look and tokio's.
 //!
-//! Linux only (the descriptor is found in `/proc/self/fd`); elsewhere, when it cannot be
-//! found, or with `NAIRI_NODE_IO=threads`, calls run on tokio workers as before.
+//! Linux only (the descriptor is found in `/proc/self/fd`; elsewhere `event_loop_elsewhere.rs`
+//! stands in); when it cannot be found, or with `NAIRI_NODE_IO=threads`, calls run on tokio
+//! workers.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -38,10 +39,6 @@ use crate::uv;
 
 /// A call's work, as the runtime runs it.
 pub(crate) type Job = futures::future::BoxFuture<'static, ()>;
-
-/// The environment variable choosing where calls run: `event-loop` (the default) or
-/// `threads` (tokio workers).
-pub(crate) const MODE_VAR: &str = "NAIRI_NODE_IO";
 
 /// The longest the back-stop timer waits while the runtime stays quiet (ms).
 const BACKSTOP_MAX_MS: u64 = 8;
@@ -95,16 +92,7 @@ pub(crate) fn for_thread(env: sys::napi_env) -> Result<Option<Rc<EventLoop>>, St
     if let Some(existing) = CURRENT.with(|c| c.borrow().clone()) {
         return Ok(existing);
     }
-    let wanted = match std::env::var(MODE_VAR) {
-        Err(_) => true,
-        Ok(v) if v.is_empty() || v == "event-loop" => true,
-        Ok(v) if v == "threads" => false,
-        Ok(v) => {
-            return Err(format!(
-                "{MODE_VAR} must be `event-loop` or `threads`, not {v:?}"
-            ));
-        }
-    };
+    let wanted = crate::wants_event_loop()?;
     let created = if wanted {
         EventLoop::create(env).map(Rc::new)
     } else {
@@ -162,9 +150,6 @@ fn eventpoll_fds() -> Option<BTreeMap<String, c_int>> {
 impl EventLoop {
     /// The runtime and its handles on `env`'s loop, or `None` where that cannot be done.
     fn create(env: sys::napi_env) -> Option<EventLoop> {
-        if !cfg!(target_os = "linux") {
-            return None;
-        }
         let (rt, epfd) = {
             let _one_at_a_time = CREATING.lock().unwrap_or_else(|e| e.into_inner());
             let before = eventpoll_fds()?;

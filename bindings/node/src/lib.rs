@@ -31,15 +31,37 @@ use tokio_util::sync::CancellationToken;
 
 mod completions;
 mod emulator;
+#[cfg(target_os = "linux")]
+mod event_loop;
+#[cfg(not(target_os = "linux"))]
+#[path = "event_loop_elsewhere.rs"]
 mod event_loop;
 mod logging;
 mod overrides;
+#[cfg(target_os = "linux")]
 mod uv;
 
 use completions::Completions;
 
 pub use emulator::{NativeEmulator, start_emulator};
 pub use logging::set_logger;
+
+/// The environment variable choosing where calls run: `event-loop` (the default, Linux
+/// only) or `threads` (tokio workers).
+const IO_MODE_VAR: &str = "NAIRI_NODE_IO";
+
+/// Whether `NAIRI_NODE_IO` asks for the event-loop runtime (unset: yes); a message naming it
+/// for any other value than the two.
+fn wants_event_loop() -> std::result::Result<bool, String> {
+    match std::env::var(IO_MODE_VAR) {
+        Err(_) => Ok(true),
+        Ok(v) if v.is_empty() || v == "event-loop" => Ok(true),
+        Ok(v) if v == "threads" => Ok(false),
+        Ok(v) => Err(format!(
+            "{IO_MODE_VAR} must be `event-loop` or `threads`, not {v:?}"
+        )),
+    }
+}
 
 /// The class of the envelope a cancelled call rejects with; the facade turns it into its
 /// `AbortError` (it is none of the core's classes).

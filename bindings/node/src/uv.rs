@@ -81,7 +81,6 @@ pub(crate) extern "C" fn free_on_close(handle: *mut Handle) {
 }
 
 /// Whether `fd` has something to read right now (`poll(2)` with a zero timeout).
-#[cfg(unix)]
 pub(crate) fn readable_now(fd: c_int) -> bool {
     let mut pfd = libc::pollfd {
         fd,
@@ -90,10 +89,4 @@ pub(crate) fn readable_now(fd: c_int) -> bool {
     };
     // SAFETY: one valid pollfd, no waiting.
     unsafe { libc::poll(&mut pfd, 1, 0) > 0 && pfd.revents & libc::POLLIN != 0 }
-}
-
-/// Never used where the event-loop runtime is not built (see `EventLoop::create`).
-#[cfg(not(unix))]
-pub(crate) fn readable_now(_fd: c_int) -> bool {
-    false
 }
