@@ -457,6 +457,12 @@ extern "C" fn on_timer(_handle: *mut uv::Handle) {
 
 /// The environment is going away: close the handles and drop the runtime (its tasks with it).
 unsafe extern "C" fn on_env_cleanup(_arg: *mut c_void) {
+    // A panic must not unwind into Node; what is left is freed with the thread.
+    let _ = std::panic::catch_unwind(close_current);
+}
+
+/// Closes this thread's handles and drops its runtime (see [`on_env_cleanup`]).
+fn close_current() {
     let Some(el) = CURRENT.with(|c| c.borrow_mut().take().flatten()) else {
         return;
     };
