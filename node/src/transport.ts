@@ -235,23 +235,21 @@ export class Transport {
     return new Transport(this.#native.withOptions(overrides), this.#calls);
   }
 
-  /** Runs `id` with `args` through the core's generic call; resolves to the parsed result. */
-  call<R>(id: string, args: CallArguments, options?: RunRequestOptions, file?: FileInput): Promise<R> {
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    const onEvent = options?.onEvent;
+  /**
+   * Submits one entry of the completion queue under a fresh id (`start` hands it to the
+   * addon) and resolves with what its batch carries. `token`, when given, is detached from
+   * `signal` when the entry settles; a token shared by several entries is passed as undefined.
+   */
+  #submit<R>(
+    start: (callId: number) => void,
+    signal: AbortSignal | undefined,
+    token: native.CancelToken | undefined,
+    onEvent?: (event: TurnEvent) => void,
+  ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const callId = this.#calls.nextId();
-      const token = signal ? attach(signal) : undefined;
       try {
-        this.#native.call(
-          callId,
-          id,
-          JSON.stringify(args),
-          file === undefined ? undefined : nativeFile(file),
-          token,
-          onEvent !== undefined,
-        );
+        start(callId);
       } catch (err) {
         if (signal && token) detach(signal, token);
         reject(toSdkError(err, signal));
@@ -263,10 +261,33 @@ export class Transport {
     });
   }
 
+  /** Runs `id` with `args` through the core's generic call; resolves to the parsed result. */
+  call<R>(id: string, args: CallArguments, options?: RunRequestOptions, file?: FileInput): Promise<R> {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const onEvent = options?.onEvent;
+    const token = signal ? attach(signal) : undefined;
+    return this.#submit<R>(
+      (callId) =>
+        this.#native.call(
+          callId,
+          id,
+          JSON.stringify(args),
+          file === undefined ? undefined : nativeFile(file),
+          token,
+          onEvent !== undefined,
+        ),
+      signal,
+      token,
+      onEvent,
+    );
+  }
+
   /** Iterates a streaming call; breaking out, returning or aborting drops the Rust stream. */
   stream<R>(id: string, args: CallArguments, options?: RequestOptions): AsyncIterableIterator<R> {
     const client = this.#native;
     const signal = options?.signal;
+    const submit = <T>(start: (callId: number) => void): Promise<T> => this.#submit<T>(start, signal, undefined);
     async function* items(): AsyncGenerator<R, void, undefined> {
       if (signal?.aborted) throw abortError(signal);
       let stream: native.NativeStream;
@@ -275,17 +296,13 @@ export class Transport {
       } catch (err) {
         throw toSdkError(err, signal);
       }
+      // One token for the whole stream, detached when it ends (not by each item).
       const token = signal ? attach(signal) : undefined;
       try {
         for (;;) {
-          let json: string | null;
-          try {
-            json = await stream.next(token);
-          } catch (err) {
-            throw toSdkError(err, signal);
-          }
-          if (json === null) return;
-          yield JSON.parse(json) as R;
+          const item = await submit<R | null>((callId) => stream.next(callId, token));
+          if (item === null) return;
+          yield item;
         }
       } finally {
         stream.close();
@@ -310,13 +327,11 @@ export class Transport {
     const signal = options?.signal;
     if (signal?.aborted) throw abortError(signal);
     const token = signal ? attach(signal) : undefined;
-    try {
-      const json = await this.#native.saveAttachment(attachmentId, dir, token);
-      return (JSON.parse(json) as { path: string }).path;
-    } catch (err) {
-      throw toSdkError(err, signal);
-    } finally {
-      if (signal && token) detach(signal, token);
-    }
+    const saved = await this.#submit<{ path: string }>(
+      (callId) => this.#native.saveAttachment(callId, attachmentId, dir, token),
+      signal,
+      token,
+    );
+    return saved.path;
   }
 }

@@ -81,13 +81,7 @@ test('calls finished together arrive in one batch, each once, with their outcome
   const cancelled = new native.CancelToken();
   cancelled.cancel();
   client.call(N, 'agents.list', '{}', undefined, cancelled);
-  if (RUNTIME === 'threads') {
-    spinUntil(() => client.queued === N, `${N} finished calls (have ${client.queued})`);
-  } else {
-    // Nothing runs while this thread is busy: the I/O and the calls are its own.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-    assert.equal(client.queued, 0);
-  }
+  if (RUNTIME === 'threads') spinUntil(() => client.queued === N, `${N} finished calls (have ${client.queued})`);
   while (batches.length === 0) await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
   assert.equal(batches.length, 1);
@@ -97,6 +91,27 @@ test('calls finished together arrive in one batch, each once, with their outcome
   assert.equal(byId.get(N).kind, 1);
   assert.equal(byId.get(N).value.class, 'AbortError');
   assert.equal(client.queued, 0);
+});
+
+test('a chain of calls, each submitted from the last one\'s callback, leaves the event loop its turn', async () => {
+  // Calls that finish at once, each callback submitting the next: without a limit on how
+  // long one wake-up keeps the thread, timers and setImmediate would wait for the chain's end.
+  const LIMIT = 200_000;
+  let submitted = 0;
+  let stop = false;
+  let done;
+  const finished = new Promise((resolve) => (done = resolve));
+  const client = nativeClient(() => {
+    if (stop || submitted >= LIMIT) return done(submitted);
+    client.panicForTest(++submitted, '');
+  });
+  client.panicForTest(++submitted, '');
+  const atImmediate = await new Promise((resolve) => setImmediate(() => resolve(submitted)));
+  const atTimer = await new Promise((resolve) => setTimeout(() => resolve(submitted), 0));
+  stop = true;
+  const total = await finished;
+  assert.ok(atImmediate < LIMIT && atTimer < LIMIT, `the loop ran only after ${atImmediate} / ${atTimer} calls`);
+  assert.ok(total < LIMIT, `the chain ran to its end (${total}) before the loop could stop it`);
 });
 
 test('fifty calls answered while the event loop is blocked are all delivered, once each', async () => {

@@ -212,7 +212,9 @@ impl Completions {
     /// calls it holds, and the callback to give it to (`None` when nothing is queued).
     #[cfg(target_os = "linux")]
     pub(crate) fn take_local(&self, env: sys::napi_env) -> Option<(String, u32, sys::napi_value)> {
-        let func = self.shared.local.as_ref()?;
+        let env = Env::from_raw(env);
+        // The callback first: a batch taken is a batch delivered.
+        let func = self.shared.local.as_ref()?.borrow_back(&env).ok()?;
         let Batch { mut text, finished } = std::mem::take(
             &mut *self
                 .shared
@@ -224,8 +226,6 @@ impl Completions {
             return None;
         }
         text.push(']');
-        let env = Env::from_raw(env);
-        let func = func.borrow_back(&env).ok()?;
         Some((text, finished, func.value().value))
     }
 }
@@ -238,10 +238,11 @@ impl Shared {
             mut text,
             finished: count,
         } = std::mem::take(&mut *self.batch.lock().unwrap_or_else(PoisonError::into_inner));
-        if self.local.is_some() {
-            // Calls counted by the thread's runtime (a batch that came this way regardless).
-            crate::event_loop::with_current(|el| el.settled(count));
-        } else if count > 0 && self.pending.fetch_sub(count, Ordering::Relaxed) == count {
+        // Calls counted by the thread's runtime, when they ran there; the others (a queue of
+        // the event loop whose runtime was already torn down) were counted by `begin`.
+        let on_loop = self.local.is_some()
+            && crate::event_loop::with_current(|el| el.settled(count)).is_some();
+        if !on_loop && count > 0 && self.pending.fetch_sub(count, Ordering::Relaxed) == count {
             // SAFETY: on the JavaScript thread, from the threadsafe function's own callback.
             unsafe {
                 sys::napi_unref_threadsafe_function(env.raw(), self.raw.load(Ordering::Acquire))

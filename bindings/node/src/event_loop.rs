@@ -11,12 +11,16 @@
 //!
 //! A turn is one `block_on` of [`Turn`]: it spawns the calls submitted since the last turn
 //! (from inside the runtime, so tokio writes no wake-up to its own eventfd), and ends when the
-//! run queue is empty and the epoll descriptor has nothing more. That moment is tokio's
-//! `on_thread_park` hook ([`at_park`]); the hook wakes the turn, so tokio polls its driver
-//! without blocking and never sleeps on the JavaScript thread. What tokio cannot tell us is
-//! when its next timer is due: a one-shot libuv timer after every turn (1 ms, doubling to
-//! 8 ms while it finds the runtime quiet) runs the timers (retry back-offs, timeouts, the
-//! waits' polls) and anything that became ready between the hook's last look and tokio's.
+//! run queue is empty and the epoll descriptor has had nothing twice in a row. Those moments
+//! are tokio's `on_thread_park` hook ([`at_park`]); the hook wakes the turn, so tokio polls
+//! its driver without blocking and never sleeps on the JavaScript thread (the second look
+//! lets the tasks that poll woke, timers due among them, run in the same turn). A wake-up
+//! keeps the thread for at most [`BUDGET`]; the rest waits for the loop's next iteration, so
+//! Node's timers and other callbacks run under any load. What tokio cannot tell us is when
+//! its next timer is due: a one-shot libuv timer after every wake-up (1 ms, doubling to 8 ms
+//! while only it fires; it stops once no call is pending) runs the timers (retry back-offs,
+//! timeouts, the waits' polls) and anything that became ready between the hook's last look
+//! and tokio's last poll.
 //!
 //! Linux only (the descriptor is found in `/proc/self/fd`; elsewhere `event_loop_elsewhere.rs`
 //! stands in); when it cannot be found, or with `NAIRI_NODE_IO=threads`, calls run on tokio
@@ -31,6 +35,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use napi::sys;
 
@@ -43,9 +48,11 @@ pub(crate) type Job = futures::future::BoxFuture<'static, ()>;
 /// The longest the back-stop timer waits while the runtime stays quiet (ms).
 const BACKSTOP_MAX_MS: u64 = 8;
 
-/// How many times a turn looks again for ready sockets before it lets libuv run other
-/// callbacks (the rest is taken at once in the next loop iteration).
-const ROUNDS_PER_TURN: u32 = 64;
+/// How long one wake-up may keep the thread before libuv runs its other callbacks (timers,
+/// other sockets, `setImmediate`): a turn that takes longer ends at its next look for ready
+/// sockets, and settling that submits more calls stops turning again; the rest is taken in
+/// the loop's next iteration.
+const BUDGET: Duration = Duration::from_millis(1);
 
 /// One JavaScript thread's runtime and the libuv handles that turn it.
 pub(crate) struct EventLoop {
@@ -72,15 +79,22 @@ thread_local! {
     /// This thread's runtime, once a client asked for it (`None` inside: not available).
     static CURRENT: RefCell<Option<Option<Rc<EventLoop>>>> = const { RefCell::new(None) };
     /// What the turn and the park hook share while a turn runs.
-    static TURN: RefCell<TurnState> = const { RefCell::new(TurnState { epfd: -1, waker: None, quiet: false, rounds: 0 }) };
+    static TURN: RefCell<TurnState> = const {
+        RefCell::new(TurnState { epfd: -1, waker: None, quiet: false, idle_looks: 0, deadline: None })
+    };
 }
 
 struct TurnState {
     epfd: c_int,
     waker: Option<Waker>,
-    /// Set by the hook when it found the run queue empty and nothing ready.
+    /// Set by the hook when the turn may end.
     quiet: bool,
-    rounds: u32,
+    /// The hook's looks in a row that found nothing ready: the turn ends at the second, so
+    /// that what tokio's driver poll after the first one woke (timers due, a late socket) runs
+    /// in this turn.
+    idle_looks: u8,
+    /// When the turn gives the thread back (see [`BUDGET`]).
+    deadline: Option<Instant>,
 }
 
 /// Runtimes are created one at a time, so the new epoll descriptor is this runtime's own.
@@ -220,10 +234,8 @@ impl EventLoop {
             unsafe { uv::uv_ref(self.poll) };
         }
         self.pending.set(self.pending.get() + 1);
-        if !self.in_drive.get() && !self.idle_started.get() {
-            self.idle_started.set(true);
-            // SAFETY: our live idle handle, on its loop's thread.
-            unsafe { uv::uv_idle_start(self.idle, on_idle) };
+        if !self.in_drive.get() {
+            self.turn_soon();
         }
     }
 
@@ -242,32 +254,51 @@ impl EventLoop {
         self.dirty.borrow_mut().push(queue);
     }
 
-    /// Turns the runtime and settles what finished, until the settling submits nothing more.
+    /// Turns the runtime and settles what finished, until the settling submits nothing more
+    /// (or [`BUDGET`] is spent: the loop's next iteration goes on).
     fn drive(&self) {
         if self.in_drive.replace(true) {
             return;
         }
+        let deadline = Instant::now() + BUDGET;
         loop {
-            self.turn();
+            self.turn(deadline);
             self.deliver();
             if self.incoming.borrow().is_empty() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                self.turn_soon();
                 break;
             }
         }
         self.in_drive.set(false);
     }
 
+    /// Makes the loop's next iteration turn the runtime (before it waits for sockets).
+    fn turn_soon(&self) {
+        if !self.idle_started.replace(true) {
+            // SAFETY: our live idle handle, on its loop's thread.
+            unsafe { uv::uv_idle_start(self.idle, on_idle) };
+        }
+    }
+
     /// One `block_on` of [`Turn`].
-    fn turn(&self) {
+    fn turn(&self, deadline: Instant) {
         let jobs = std::mem::take(&mut *self.incoming.borrow_mut());
         TURN.with(|t| {
             let mut t = t.borrow_mut();
             t.epfd = self.epfd;
             t.quiet = false;
-            t.rounds = 0;
+            t.idle_looks = 0;
+            t.deadline = Some(deadline);
         });
         self.rt.block_on(Turn { jobs: Some(jobs) });
         TURN.with(|t| t.borrow_mut().waker = None);
+        // Woken from another thread during the last driver poll: still queued, run next.
+        if self.rt.metrics().global_queue_depth() > 0 {
+            self.turn_soon();
+        }
     }
 
     /// Settles the batches of the clients marked dirty.
@@ -395,16 +426,21 @@ impl Future for Turn {
 }
 
 /// tokio's `on_thread_park`: the run queue is empty. Wakes the turn so that tokio only polls
-/// its driver (never sleeps on this thread); the turn ends there unless sockets are ready
-/// (then their tasks run first and the hook comes again).
+/// its driver (never sleeps on this thread); the turn ends at the second look in a row that
+/// finds no socket ready, or once its budget is spent (then the loop's next iteration turns
+/// again).
 fn at_park() {
     TURN.with(|t| {
         let mut t = t.borrow_mut();
-        t.rounds += 1;
-        t.quiet = t.rounds >= ROUNDS_PER_TURN || !uv::readable_now(t.epfd);
-        if t.rounds >= ROUNDS_PER_TURN {
-            // Still busy: take the rest in the loop's next iteration.
-            with_current_idle_restart();
+        let spent = t.deadline.is_some_and(|d| Instant::now() >= d);
+        if uv::readable_now(t.epfd) {
+            t.idle_looks = 0;
+        } else {
+            t.idle_looks = t.idle_looks.saturating_add(1);
+        }
+        t.quiet = spent || t.idle_looks >= 2;
+        if spent {
+            with_current(|el| el.turn_soon());
         }
         match t.waker.take() {
             Some(waker) => waker.wake(),
@@ -413,16 +449,6 @@ fn at_park() {
             None => drop(tokio::spawn(async {})),
         }
     });
-}
-
-/// Makes the loop's next iteration turn again (a turn cut short by [`ROUNDS_PER_TURN`]).
-fn with_current_idle_restart() {
-    if let Some(el) = current()
-        && !el.idle_started.replace(true)
-    {
-        // SAFETY: our live idle handle, on its loop's thread.
-        unsafe { uv::uv_idle_start(el.idle, on_idle) };
-    }
 }
 
 /// Runs a drive from a libuv callback: a panic must not unwind into libuv.

@@ -67,6 +67,9 @@ fn wants_event_loop() -> std::result::Result<bool, String> {
 /// `AbortError` (it is none of the core's classes).
 const ABORTED_CLASS: &str = "AbortError";
 
+/// The JSON of a stream's end.
+const NULL: &str = "null";
+
 /// A rejection carrying the JSON of a core error.
 fn core_error(err: &nairi::Error) -> Error {
     let payload = serde_json::to_string(&err.to_payload()).unwrap_or_else(|e| {
@@ -120,17 +123,6 @@ where
         None => work.await,
     };
     outcome.unwrap_or_else(|payload| Err(panicked(payload)))
-}
-
-/// Runs `work` on the addon's tokio runtime as a promise of its own (napi's `spawn_future`):
-/// for the streams' items and downloads, whose calls are few; the per-call path is
-/// [`NativeClient::call`] and its completion queue.
-fn guarded<T, F>(env: &Env, token: Option<CancellationToken>, work: F) -> Result<PromiseRaw<'_, T>>
-where
-    T: 'static + Send + ToNapiValue,
-    F: 'static + Send + Future<Output = Result<T>>,
-{
-    env.spawn_future(guard(token, work))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T> {
@@ -382,24 +374,26 @@ impl NativeClient {
         Ok(NativeStream {
             inner: Arc::new(tokio::sync::Mutex::new(Some(stream))),
             closed: CancellationToken::new(),
+            completions: self.completions.clone(),
         })
     }
 
     /// Downloads an attachment and writes it into `dir` under its sanitised file name (the
-    /// core's `Attachment::save_to_dir`); resolves to the JSON `{"path": ..}` of the file.
+    /// core's `Attachment::save_to_dir`); its outcome arrives as entry `call_id` of a batch:
+    /// the JSON `{"path": ..}` of the file, or an error payload.
     #[napi(
-        ts_return_type = "Promise<string>",
-        ts_args_type = "attachmentId: string, dir: string, token?: CancelToken | undefined | null"
+        ts_args_type = "callId: number, attachmentId: string, dir: string, token?: CancelToken | undefined | null"
     )]
-    pub fn save_attachment<'env>(
+    pub fn save_attachment(
         &self,
-        env: &'env Env,
+        env: &Env,
+        call_id: u32,
         attachment_id: String,
         dir: String,
         token: Option<&CancelToken>,
-    ) -> Result<PromiseRaw<'env, String>> {
+    ) {
         let client = self.inner.clone();
-        guarded(env, token.map(|t| t.inner.clone()), async move {
+        let work: futures::future::BoxFuture<'static, Result<String>> = Box::pin(async move {
             let attachment = client
                 .attachments()
                 .get(&attachment_id)
@@ -410,7 +404,9 @@ impl NativeClient {
                 .await
                 .map_err(|e| core_error(&e))?;
             to_json(&serde_json::json!({ "path": path.to_string_lossy() }))
-        })
+        });
+        let work = guard(token.map(|t| t.inner.clone()), work);
+        self.completions.submit(env, call_id, work);
     }
 }
 
@@ -426,33 +422,30 @@ fn event_sink(queue: Completions, call_id: u32) -> Arc<nairi::conversation::Even
     })
 }
 
-/// The items of a streaming call, read one at a time.
+/// The items of a streaming call, read one at a time; each `next` is a call of the client's
+/// completion queue, so it runs where the client's calls run.
 #[napi]
 pub struct NativeStream {
     inner: Arc<tokio::sync::Mutex<Option<BoxStream<'static, nairi::Result<String>>>>>,
     closed: CancellationToken,
+    completions: Completions,
 }
 
 #[napi]
 impl NativeStream {
-    /// The next item's JSON, or `null` at the end. An error item rejects and ends the stream;
-    /// cancelling `token` (or [`NativeStream::close`]) drops the stream and its Rust work.
-    #[napi(
-        ts_return_type = "Promise<string | null>",
-        ts_args_type = "token?: CancelToken | undefined | null"
-    )]
-    pub fn next<'env>(
-        &self,
-        env: &'env Env,
-        token: Option<&CancelToken>,
-    ) -> Result<PromiseRaw<'env, Option<String>>> {
+    /// Reads the next item; its outcome arrives as entry `call_id` of a batch of the client's
+    /// queue: the item's JSON, or `null` at the end. An error item is an error payload and ends
+    /// the stream; cancelling `token` (or [`NativeStream::close`]) drops the stream and its
+    /// Rust work.
+    #[napi(ts_args_type = "callId: number, token?: CancelToken | undefined | null")]
+    pub fn next(&self, env: &Env, call_id: u32, token: Option<&CancelToken>) {
         let inner = self.inner.clone();
         let closed = self.closed.clone();
         let token = token.map(|t| t.inner.clone());
-        guarded(env, None, async move {
+        let work: futures::future::BoxFuture<'static, Result<String>> = Box::pin(async move {
             let mut slot = inner.lock().await;
             let Some(stream) = slot.as_mut() else {
-                return Ok(None);
+                return Ok(NULL.to_owned());
             };
             let cancelled = async {
                 match &token {
@@ -472,15 +465,16 @@ impl NativeStream {
             match item {
                 None | Some(None) => {
                     *slot = None;
-                    Ok(None)
+                    Ok(NULL.to_owned())
                 }
-                Some(Some(Ok(json))) => Ok(Some(json)),
+                Some(Some(Ok(json))) => Ok(json),
                 Some(Some(Err(e))) => {
                     *slot = None;
                     Err(core_error(&e))
                 }
             }
-        })
+        });
+        self.completions.submit(env, call_id, guard(None, work));
     }
 
     /// Ends the stream: a pending `next` resolves to `null` and the Rust work is dropped.
@@ -491,18 +485,6 @@ impl NativeStream {
             *slot = None;
         }
     }
-}
-
-/// Panics inside the addon, as a bug would: for the test that a panic becomes a rejected
-/// promise (through the same guard as every call) and the process goes on.
-#[napi(ts_return_type = "Promise<string>")]
-pub fn panic_for_test(env: &Env, message: String) -> Result<PromiseRaw<'_, String>> {
-    guarded(env, None, async move {
-        if !message.is_empty() {
-            panic!("{message}");
-        }
-        Ok(message)
-    })
 }
 
 /// The core's version (`nairi` crate), for the user agent and diagnostics.
