@@ -7,8 +7,11 @@
 //! `agents.conversations.list_all` ([`NativeStream`]), cancellation ([`CancelToken`]), the
 //! core's tracing events ([`set_logger`]) and the emulator ([`start_emulator`]). Values cross
 //! as JSON strings (faster than napi value conversion for models, see BINDINGS.md) and errors
-//! as the JSON of [`nairi::ErrorPayload`] in the rejection's message, which the TypeScript
-//! facade turns into its generated `Error` subclasses.
+//! as the JSON of [`nairi::ErrorPayload`], which the TypeScript facade turns into its
+//! generated `Error` subclasses. Every call, stream item and download of a client comes back
+//! through its completion queue (`completions`), from the runtime its calls run on: on Linux
+//! the JavaScript thread's own, turned by Node's event loop (`event_loop`), else tokio
+//! workers.
 //!
 //! Cancellation: the facade adds its own `abort` listener to the caller's `AbortSignal` and
 //! removes it when the call settles, and that listener calls [`CancelToken::cancel`]. napi's
