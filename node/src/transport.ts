@@ -143,6 +143,27 @@ function nativeFile(file: FileInput): native.NativeFile {
   return out;
 }
 
+/** What an iterator of a streaming call holds open: closed once, however it ends. */
+interface OpenStream {
+  signal: AbortSignal | undefined;
+  stream?: native.NativeStream;
+  token?: native.CancelToken | undefined;
+  closed?: boolean;
+}
+
+function closeStream(open: OpenStream): void {
+  if (open.closed) return;
+  open.closed = true;
+  try {
+    open.stream?.close();
+  } finally {
+    if (open.signal && open.token) detach(open.signal, open.token);
+  }
+}
+
+/** Iterators left unfinished (never returned): their stream and listener go when they do. */
+const abandoned = new FinalizationRegistry<OpenStream>(closeStream);
+
 /** A call submitted to the addon and not settled yet. */
 interface Pending {
   resolve: (value: unknown) => void;
@@ -283,11 +304,15 @@ export class Transport {
     );
   }
 
-  /** Iterates a streaming call; breaking out, returning or aborting drops the Rust stream. */
+  /**
+   * Iterates a streaming call; breaking out, returning or aborting drops the Rust stream, and
+   * so does the iterator being garbage-collected unfinished (its abort listener goes with it).
+   */
   stream<R>(id: string, args: CallArguments, options?: RequestOptions): AsyncIterableIterator<R> {
     const client = this.#native;
     const signal = options?.signal;
     const submit = <T>(start: (callId: number) => void): Promise<T> => this.#submit<T>(start, signal, undefined);
+    const open: OpenStream = { signal };
     async function* items(): AsyncGenerator<R, void, undefined> {
       if (signal?.aborted) throw abortError(signal);
       let stream: native.NativeStream;
@@ -296,8 +321,10 @@ export class Transport {
       } catch (err) {
         throw toSdkError(err, signal);
       }
+      open.stream = stream;
       // One token for the whole stream, detached when it ends (not by each item).
       const token = signal ? attach(signal) : undefined;
+      open.token = token;
       try {
         for (;;) {
           const item = await submit<R | null>((callId) => stream.next(callId, token));
@@ -305,11 +332,12 @@ export class Transport {
           yield item;
         }
       } finally {
-        stream.close();
-        if (signal && token) detach(signal, token);
+        closeStream(open);
       }
     }
-    return items();
+    const iterator = items();
+    abandoned.register(iterator, open);
+    return iterator;
   }
 
   /** `attachments.get`, its base64 `data` decoded into a Buffer. */

@@ -209,12 +209,15 @@ impl Completions {
     }
 
     /// On the JavaScript thread, after a turn: the batch as a JSON array, how many finished
-    /// calls it holds, and the callback to give it to (`None` when nothing is queued).
+    /// calls it holds, and the callback to give it to (`None` when nothing is queued; no
+    /// callback if its reference could not be read, which napi does not do for a live one:
+    /// the batch is dropped rather than left to hold the process).
     #[cfg(target_os = "linux")]
-    pub(crate) fn take_local(&self, env: sys::napi_env) -> Option<(String, u32, sys::napi_value)> {
-        let env = Env::from_raw(env);
-        // The callback first: a batch taken is a batch delivered.
-        let func = self.shared.local.as_ref()?.borrow_back(&env).ok()?;
+    pub(crate) fn take_local(
+        &self,
+        env: sys::napi_env,
+    ) -> Option<(String, u32, Option<sys::napi_value>)> {
+        let local = self.shared.local.as_ref()?;
         let Batch { mut text, finished } = std::mem::take(
             &mut *self
                 .shared
@@ -226,7 +229,9 @@ impl Completions {
             return None;
         }
         text.push(']');
-        Some((text, finished, func.value().value))
+        let env = Env::from_raw(env);
+        let func = local.borrow_back(&env).ok().map(|f| f.value().value);
+        Some((text, finished, func))
     }
 }
 

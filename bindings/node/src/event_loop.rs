@@ -45,6 +45,10 @@ use crate::uv;
 /// A call's work, as the runtime runs it.
 pub(crate) type Job = futures::future::BoxFuture<'static, ()>;
 
+/// The most calls one turn starts: the budget is looked at between turns and when the run
+/// queue is empty, so a burst of submits is started a slice at a time.
+const JOBS_PER_TURN: usize = 256;
+
 /// The longest the back-stop timer waits while the runtime stays quiet (ms).
 const BACKSTOP_MAX_MS: u64 = 8;
 
@@ -283,9 +287,17 @@ impl EventLoop {
         }
     }
 
-    /// One `block_on` of [`Turn`].
+    /// One `block_on` of [`Turn`], with at most [`JOBS_PER_TURN`] of the calls submitted.
     fn turn(&self, deadline: Instant) {
-        let jobs = std::mem::take(&mut *self.incoming.borrow_mut());
+        let jobs = {
+            let mut incoming = self.incoming.borrow_mut();
+            if incoming.len() > JOBS_PER_TURN {
+                let rest = incoming.split_off(JOBS_PER_TURN);
+                std::mem::replace(&mut *incoming, rest)
+            } else {
+                std::mem::take(&mut *incoming)
+            }
+        };
         TURN.with(|t| {
             let mut t = t.borrow_mut();
             t.epfd = self.epfd;
@@ -316,8 +328,10 @@ impl EventLoop {
                 continue;
             };
             self.settled(finished);
-            // SAFETY: in the handle scope above, `func` a value of this scope.
-            unsafe { call_js(env, self.async_context, func, &text) };
+            if let Some(func) = func {
+                // SAFETY: in the handle scope above, `func` a value of this scope.
+                unsafe { call_js(env, self.async_context, func, &text) };
+            }
         }
         // SAFETY: the scope opened above.
         unsafe { sys::napi_close_handle_scope(env, scope) };
@@ -461,8 +475,15 @@ fn drive_from_loop(from_timer: bool) {
     }));
     if outcome.is_err() {
         // The guard of every call catches its own panics; this is the runtime's machinery.
-        with_current(|el| el.in_drive.set(false));
         tracing::error!(target: "nairi::node", "the event-loop runtime panicked during a turn");
+        // What the turn left is taken up again: by the next iteration, and the back-stop.
+        let _ = std::panic::catch_unwind(|| {
+            with_current(|el| {
+                el.in_drive.set(false);
+                el.turn_soon();
+                el.arm_backstop(false);
+            })
+        });
     }
 }
 

@@ -446,20 +446,26 @@ impl NativeStream {
         let closed = self.closed.clone();
         let token = token.map(|t| t.inner.clone());
         let work: futures::future::BoxFuture<'static, Result<String>> = Box::pin(async move {
-            let mut slot = inner.lock().await;
-            let Some(stream) = slot.as_mut() else {
-                return Ok(NULL.to_owned());
-            };
-            let cancelled = async {
+            let cancelled = || async {
                 match &token {
                     Some(t) => t.cancelled().await,
                     None => std::future::pending().await,
                 }
             };
+            // Waiting for another `next` to finish is cancellable too.
+            let mut slot = tokio::select! {
+                biased;
+                () = closed.cancelled() => return Ok(NULL.to_owned()),
+                () = cancelled() => return Err(aborted()),
+                slot = inner.lock() => slot,
+            };
+            let Some(stream) = slot.as_mut() else {
+                return Ok(NULL.to_owned());
+            };
             let item = tokio::select! {
                 biased;
                 () = closed.cancelled() => None,
-                () = cancelled => {
+                () = cancelled() => {
                     *slot = None;
                     return Err(aborted());
                 }
