@@ -10,9 +10,8 @@
 //!
 //! Every async entry point of the asyncio client goes through a queue: operation and turn calls
 //! (`NativeClient.submit`), the next item of a stream (`NativeStream.submit_next`) and saving an
-//! attachment (`NativeClient.submit_save_attachment`). Only the coroutine fallback and
-//! `call_with_meta` (which the package does not use) wake Python from a worker, through
-//! `exit_gate`.
+//! attachment (`NativeClient.submit_save_attachment`). Only the coroutine fallback wakes
+//! Python from a worker, through `exit_gate`.
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -4,8 +4,8 @@
 //! Once `Py_FinalizeEx` has marked the runtime as finalising, CPython ends any other thread that
 //! asks for the GIL with `pthread_exit`; on a tokio worker that unwinds through Rust frames that
 //! cannot unwind, and the process aborts (SIGABRT). Only two things still take the GIL from a
-//! worker: the waker of a pyo3 coroutine (the fallback for loops without `add_reader`, and
-//! `call_with_meta`), and the logging bridge. Both go through `attach`, which counts the threads
+//! worker: the waker of a pyo3 coroutine (the fallback for loops without `add_reader`), and
+//! the logging bridge. Both go through `attach`, which counts the threads
 //! inside; the hook (`close`, registered with `atexit` when the module loads, so it runs after
 //! the hooks a program registers later: `atexit` runs them last in, first out) shuts the gate
 //! and then waits, with the GIL released, for the threads already inside to leave. `atexit`

@@ -346,25 +346,6 @@ impl NativeClient {
             Ok(out.into_bytes())
         })
     }
-
-    fn prepare_meta(
-        &self,
-        id: String,
-        args: Vec<u8>,
-        file: Option<FileArg>,
-    ) -> Outcome<impl Future<Output = Outcome<WithMeta>> + Send + 'static> {
-        let fut = self.prepare(id, args, file)?;
-        Ok(async move {
-            let (out, meta) = nairi::with_response_meta(fut).await;
-            let meta = meta.map(|m| {
-                serde_json::to_vec(&serde_json::json!({
-                    "status": m.status, "request_id": m.request_id, "endpoint": m.endpoint
-                }))
-                .unwrap_or_default()
-            });
-            out.map(|o| (o, meta))
-        })
-    }
 }
 
 #[pymethods]
@@ -491,27 +472,6 @@ impl NativeClient {
         await_task(spawn(fut), cancel).await.map(into_pybytes)
     }
 
-    /// `call`, also returning the status and request id of the last answer (JSON bytes).
-    #[pyo3(signature = (id, args, file_data=None, file_path=None, filename=None, content_type=None))]
-    #[allow(clippy::too_many_arguments)]
-    async fn call_with_meta(
-        &self,
-        id: String,
-        args: Vec<u8>,
-        file_data: Option<Vec<u8>>,
-        file_path: Option<PathBuf>,
-        filename: Option<String>,
-        content_type: Option<String>,
-        #[pyo3(cancel_handle)] cancel: CancelHandle,
-    ) -> PyResult<(Py<PyBytes>, Option<Py<PyBytes>>)> {
-        self.home.require_shared()?;
-        let fut = file_arg(file_data, file_path, filename, content_type)
-            .and_then(|file| self.prepare_meta(id, args, file))
-            .map_err(to_pyerr)?;
-        let (out, meta) = await_task(spawn(fut), cancel).await?;
-        Ok((into_pybytes(out), meta.map(into_pybytes)))
-    }
-
     /// `call`, blocking with the GIL released (Ctrl+C interrupts it).
     #[pyo3(signature = (id, args, file_data=None, file_path=None, filename=None, content_type=None))]
     #[allow(clippy::too_many_arguments)]
@@ -532,31 +492,6 @@ impl NativeClient {
             self.home
                 .block(py, fut)
                 .map(|b| PyBytes::new(py, &b).unbind())
-        })
-    }
-
-    /// `call_with_meta`, blocking with the GIL released.
-    #[pyo3(signature = (id, args, file_data=None, file_path=None, filename=None, content_type=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn call_with_meta_blocking(
-        &self,
-        py: Python<'_>,
-        id: String,
-        args: Vec<u8>,
-        file_data: Option<Vec<u8>>,
-        file_path: Option<PathBuf>,
-        filename: Option<String>,
-        content_type: Option<String>,
-    ) -> PyResult<(Py<PyBytes>, Option<Py<PyBytes>>)> {
-        guard(|| {
-            let fut = file_arg(file_data, file_path, filename, content_type)
-                .and_then(|file| self.prepare_meta(id, args, file))
-                .map_err(|f| f.into_py(py))?;
-            let (out, meta) = self.home.block(py, fut)?;
-            Ok((
-                PyBytes::new(py, &out).unbind(),
-                meta.map(|m| PyBytes::new(py, &m).unbind()),
-            ))
         })
     }
 
@@ -622,9 +557,6 @@ async fn save(attachment: Vec<u8>, dir: PathBuf) -> Outcome<PathBuf> {
         .map_err(|e| nairi::Error::validation("attachment", e.to_string()))?;
     Ok(attachment.save_to_dir(dir).await?)
 }
-
-/// A result and the JSON of its response meta.
-type WithMeta = (Vec<u8>, Option<Vec<u8>>);
 
 type ItemStream = BoxStream<'static, nairi::Result<String>>;
 

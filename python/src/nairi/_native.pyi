@@ -26,18 +26,10 @@ class NativeClient:
         self, id: str, args: bytes, file_data: bytes | None = None, file_path: str | PathLike[str] | None = None,
         filename: str | None = None, content_type: str | None = None,
     ) -> bytes: ...
-    async def call_with_meta(
-        self, id: str, args: bytes, file_data: bytes | None = None, file_path: str | PathLike[str] | None = None,
-        filename: str | None = None, content_type: str | None = None,
-    ) -> tuple[bytes, bytes | None]: ...
     def call_blocking(
         self, id: str, args: bytes, file_data: bytes | None = None, file_path: str | PathLike[str] | None = None,
         filename: str | None = None, content_type: str | None = None,
     ) -> bytes: ...
-    def call_with_meta_blocking(
-        self, id: str, args: bytes, file_data: bytes | None = None, file_path: str | PathLike[str] | None = None,
-        filename: str | None = None, content_type: str | None = None,
-    ) -> tuple[bytes, bytes | None]: ...
     def stream(self, id: str, args: bytes) -> NativeStream: ...
     def submit_save_attachment(
         self, queue: CompletionQueue, call_id: int, attachment: bytes, dir: str | PathLike[str],
