@@ -36,7 +36,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
-## codegen: write spec/surface.json and the README's API table from the core (the tests of
+## codegen: write spec/surface.json, spec/emulator.json and the README's API table from the core and the emulator (the tests of
 ## crates/nairi-surface fail while a committed generated file is stale)
 codegen:
 	$(CARGO) run --quiet -p nairi-surface
@@ -115,7 +115,7 @@ node-deps: node/node_modules/.deps-stamp
 node-build: node-deps
 	cd node && CARGO_TARGET_DIR=$(NODE_TARGET_DIR) $(NPM) run --silent build
 
-## codegen-node: node/src/generated/ from spec/surface.json
+## codegen-node: node/src/generated/ from spec/surface.json and spec/emulator.json
 codegen-node:
 	cd node && node scripts/generate.mjs
 

@@ -24,23 +24,33 @@ import { inspect } from 'node:util';
 
 import * as native from '../native.js';
 import { Nairi } from './client';
-import type { Agent, ClientOptions, ProgressEvent } from './generated/types';
+import type { Agent, ClientOptions } from './generated/types';
+import type {
+  AgentSeed,
+  FailSpec,
+  Fault,
+  JobSeed,
+  LoggedRequest,
+  ScriptedAttachment,
+  ScriptedProgress,
+  ScriptedTurn,
+  ScriptedUsage,
+  Timings,
+} from './generated/emulator';
 
-/** Delays of the fake agent and of deploys, in milliseconds. */
-export interface Timings {
-  /** Time a message stays `queued` after an instance is free. */
-  pickup_ms?: number;
-  /** Time between two progress events. */
-  step_ms?: number;
-  /** Time from the last progress event to the reply. */
-  reply_ms?: number;
-  /** Time from the reply to a trailing system message. */
-  system_after_ms?: number;
-  /** Time a deploy takes. */
-  deploy_ms?: number;
-  /** How long the user message's status lags behind the reply. */
-  status_lag_ms?: number;
-}
+// The emulator's control types, generated from its Rust definitions (spec/emulator.json).
+export type {
+  AgentSeed,
+  FailSpec,
+  Fault,
+  JobSeed,
+  LoggedRequest,
+  ScriptedAttachment,
+  ScriptedProgress,
+  ScriptedTurn,
+  ScriptedUsage,
+  Timings,
+};
 
 /** How to start the emulator. */
 export interface EmulatorOptions {
@@ -50,142 +60,6 @@ export interface EmulatorOptions {
   api_key?: string;
   /** Options of `emulator.client` besides its key and base URL (seconds). */
   client?: ClientOptions;
-}
-
-/** An agent created by the emulator's control API. */
-export interface AgentSeed {
-  /** Display name. */
-  name: string;
-  /** Explicit slug (may contain `/`); derived from the name when absent. */
-  slug?: string;
-  /** Already deployed: messages are picked up at once. */
-  deployed?: boolean;
-  /** Concurrent jobs (default 1). */
-  instances_count?: number;
-}
-
-/** Cost and tokens a scripted turn reports. */
-export interface ScriptedUsage {
-  cost_usd?: number;
-  input_tokens?: number;
-  output_tokens?: number;
-  cache_read_tokens?: number;
-  cache_write_tokens?: number;
-  model?: string;
-}
-
-/** How a scripted turn fails. */
-export interface FailSpec {
-  /** The failure detail after the prefix. */
-  detail?: string;
-  /** The daemon prefix (`nairid`, `eksecd`, `ccagent`). */
-  prefix?: string;
-  /** Two system messages instead of one. */
-  double?: boolean;
-}
-
-/** One scripted turn of the fake agent (the emulator's `ScriptedTurn`). */
-export interface ScriptedTurn {
-  /** The assistant reply. */
-  reply?: string;
-  /** Usage reported with the reply (`null`: none). */
-  usage?: ScriptedUsage | null;
-  /** Progress events before the reply. */
-  progress?: Partial<ProgressEvent>[];
-  /** Progress events after the reply. */
-  late_progress?: Partial<ProgressEvent>[];
-  /** Files the agent attaches to its reply (`data_base64`: the bytes, standard base64). */
-  attachments?: { filename: string; content_type?: string; data_base64: string }[];
-  /** System messages after the reply. */
-  system_messages?: string[];
-  /** Fail the turn. */
-  fail?: FailSpec;
-  /** Never finish. */
-  stuck?: boolean;
-  /** Extra time queued, in milliseconds. */
-  queue_ms?: number;
-  /** Extra time before the reply, in milliseconds. */
-  delay_ms?: number;
-  /** How long the status lags behind the reply, in milliseconds. */
-  status_lag_ms?: number;
-  /** How long the reply lags behind the status, in milliseconds. */
-  reply_lag_ms?: number;
-}
-
-/** A fault injected into the public API (the emulator's `Fault`). */
-export interface Fault {
-  /** Requests whose path starts with this (under the host, e.g. `/api/public/v1/agents`). */
-  path_prefix: string;
-  /** Only this method. */
-  method?: string;
-  /** How many requests it hits (default 1). */
-  times?: number;
-  /** Delay before answering, in milliseconds. */
-  latency_ms?: number;
-  /** The status to answer with. */
-  status?: number;
-  /** The body to answer with. */
-  body?: string;
-  /** The body's content type. */
-  content_type?: string;
-  /** A `Retry-After` header. */
-  retry_after?: string;
-  /** Extra headers. */
-  headers?: { [name: string]: string };
-  /** Close the connection without answering. */
-  drop_connection?: boolean;
-  /** Answer 200 with a body that is not JSON. */
-  malformed_json?: boolean;
-  /** Answer with an HTML page. */
-  html?: boolean;
-  /**
-   * Carry the request out first, then answer with the fault instead (with `drop_connection`,
-   * `html` or `status` the client cannot tell whether its request was taken).
-   */
-  apply?: boolean;
-}
-
-/** One public-API request as the emulator recorded it. */
-export interface LoggedRequest {
-  /** 1-based sequence number, never reused. */
-  seq: number;
-  /** The HTTP method. */
-  method: string;
-  /** The path as sent (percent-encoded), `/api/public/v1/...`. */
-  path: string;
-  /** The query string, when there was one. */
-  query: string | null;
-  /** The status answered. */
-  status: number;
-  /** The headers (Authorization left out). */
-  headers: { [name: string]: string };
-  /** Bytes of body received. */
-  body_len: number;
-  /** When it arrived (RFC 3339). */
-  at: string;
-  /** The id of the fault that answered it, if one did. */
-  fault: string | null;
-}
-
-/** A conversation seeded as if it came from another surface. */
-export interface JobSeed {
-  /** Agent `cci_` id or slug. */
-  agent: string;
-  /** `slack` (default), `discord`, `web` or `api`. */
-  source?: string;
-  /** `active` (default), `completed`, `error` or `abandoned`. */
-  status?: string;
-  /** The first user message (already `completed`). */
-  prompt?: string;
-  /** An assistant reply after the prompt. */
-  reply?: string;
-  /**
-   * Earlier turns before the prompt, each a completed user message, `progress_per_turn`
-   * progress messages and a reply: a long thread (at most 200,000 messages in all).
-   */
-  earlier_turns?: number;
-  /** Progress messages in each of the `earlier_turns`. */
-  progress_per_turn?: number;
 }
 
 /** A running emulator: its client and controls. Shut it down when done. */

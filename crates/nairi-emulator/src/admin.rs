@@ -24,6 +24,7 @@ use crate::state::{Job, Message, Shared, check_job_id};
 /// An agent created through the control API.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AgentSeed {
     /// Display name.
     pub name: String,
@@ -38,6 +39,7 @@ pub struct AgentSeed {
 /// A conversation seeded as if it came from another surface.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JobSeed {
     /// Agent `cci_` id or slug.
     pub agent: String,
@@ -52,7 +54,7 @@ pub struct JobSeed {
     /// Earlier turns to fill the thread with, before the prompt: each a completed user
     /// message, `progress_per_turn` progress messages and an assistant reply (a long
     /// conversation, e.g. to measure what a client keeps of it). At most
-    /// [`MAX_SEEDED_MESSAGES`] messages in all.
+    /// 200,000 messages in all (`MAX_SEEDED_MESSAGES`).
     pub earlier_turns: u32,
     /// Progress messages in each of the `earlier_turns`, cycling through the agent's default
     /// progress events (text, tool use running and completed, step).

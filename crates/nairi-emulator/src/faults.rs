@@ -12,9 +12,10 @@ use crate::server::API_PREFIX;
 /// A fault applied to the next `times` public-API requests matching `method` and `path_prefix`.
 ///
 /// Over HTTP every field but `path_prefix` may be left out, and unknown fields are rejected.
-/// [`Fault::validate`] lists what else is refused.
+/// `Fault::validate` lists what else is refused (a bad method, `times` 0, delays over 24 hours).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Fault {
     /// HTTP method to match (any when absent), case-insensitive.
     #[serde(default)]

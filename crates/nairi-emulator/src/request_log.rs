@@ -10,19 +10,20 @@ use crate::ids;
 
 /// One public-API request as recorded by the emulator.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoggedRequest {
     /// 1-based sequence number; never reset, so it keeps growing across clears and resets.
     pub seq: u64,
     /// HTTP method.
     pub method: String,
-    /// Raw request path (truncated to [`LOG_FIELD_LIMIT`] bytes).
+    /// Raw request path (truncated to 1 KiB, `LOG_FIELD_LIMIT`).
     pub path: String,
-    /// Raw query string, if any (truncated to [`LOG_FIELD_LIMIT`] bytes).
+    /// Raw query string, if any (truncated to 1 KiB, `LOG_FIELD_LIMIT`).
     pub query: Option<String>,
     /// Response status; 0 while in flight or when no response was sent (a dropped connection).
     pub status: u16,
     /// Request headers, lower-case names; credentials redacted, each name and value truncated
-    /// to [`LOG_FIELD_LIMIT`] bytes and all of them together to [`LOG_HEADERS_LIMIT`].
+    /// to 1 KiB (`LOG_FIELD_LIMIT`) and all of them together to 16 KiB (`LOG_HEADERS_LIMIT`).
     pub headers: BTreeMap<String, String>,
     /// Request body bytes read; 0 for a request refused from its head alone.
     pub body_len: u64,

@@ -12,6 +12,7 @@ pub const MAX_DELAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// Delays of the fake agent and of deploys, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Timings {
     /// Time a message stays `queued` after an instance is free, before it turns `pending`.
     pub pickup_ms: u64,
@@ -57,6 +58,7 @@ impl Timings {
 /// Usage figures reported on an assistant message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Usage {
     /// Cost in USD.
     pub cost_usd: f64,
@@ -88,6 +90,7 @@ impl Default for Usage {
 /// One progress event of a scripted turn; every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProgressEvent {
     /// `text`, `tool_use`, `tool_heartbeat`, `step`, `subagent`, `thinking` or any other string (default `text`).
     pub progress_type: Option<String>,
@@ -114,6 +117,7 @@ pub struct ProgressEvent {
 /// A file the agent "produces" in a scripted turn.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OutboundAttachment {
     /// Stored filename.
     pub filename: String,
@@ -126,8 +130,9 @@ pub struct OutboundAttachment {
 /// How a scripted turn fails.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FailSpec {
-    /// Error details; `None` fails the user message without any system message.
+    /// Error details; absent (`None`): the user message fails without any system message.
     pub detail: Option<String>,
     /// Daemon name in the message prefix (default `nairid`): `<prefix> encountered error: <detail>`.
     pub prefix: Option<String>,
@@ -138,16 +143,18 @@ pub struct FailSpec {
 /// One scripted turn of an agent; every field is optional and `Default` is the default turn.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ScriptedTurn {
     /// Assistant content; default derived from the prompt.
     pub reply: Option<String>,
-    /// `None` = default usage; `Some(None)` = omit usage fields; `Some(Some(u))` = these figures.
+    /// Absent (`None`): the default usage; null (`Some(None)`): no usage fields; an object:
+    /// these figures.
     #[serde(
         deserialize_with = "double_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub usage: Option<Option<Usage>>,
-    /// Events before the reply; `None` = the four default events, `Some(vec![])` = none.
+    /// Events before the reply; absent or null (`None`): the four default events, `[]`: none.
     pub progress: Option<Vec<ProgressEvent>>,
     /// Events emitted after the assistant message.
     pub late_progress: Vec<ProgressEvent>,

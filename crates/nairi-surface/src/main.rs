@@ -1,4 +1,4 @@
-//! `make codegen`: writes `spec/surface.json` and the README's API table.
+//! `make codegen`: writes `spec/surface.json`, `spec/emulator.json` and the README's API table.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,6 +8,11 @@ fn main() -> ExitCode {
     let surface = root.join(nairi_surface::SURFACE_PATH);
     if let Err(e) = std::fs::write(&surface, nairi_surface::surface_json()) {
         eprintln!("cannot write {}: {e}", surface.display());
+        return ExitCode::FAILURE;
+    }
+    let emulator = root.join(nairi_surface::EMULATOR_PATH);
+    if let Err(e) = std::fs::write(&emulator, nairi_surface::emulator_json()) {
+        eprintln!("cannot write {}: {e}", emulator.display());
         return ExitCode::FAILURE;
     }
     let readme_path = root.join(nairi_surface::README_PATH);
@@ -32,8 +37,9 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!(
-        "wrote {} and the table in {}",
+        "wrote {}, {} and the table in {}",
         surface.display(),
+        emulator.display(),
         readme_path.display()
     );
     ExitCode::SUCCESS

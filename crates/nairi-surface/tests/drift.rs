@@ -18,6 +18,45 @@ fn surface_json_is_up_to_date() {
 }
 
 #[test]
+fn emulator_json_is_up_to_date() {
+    assert!(
+        read(nairi_surface::EMULATOR_PATH) == nairi_surface::emulator_json(),
+        "spec/emulator.json is stale: run `make codegen` and commit the result"
+    );
+}
+
+#[test]
+fn the_emulator_schemas_resolve_and_keep_the_control_forms() {
+    let emulator = nairi_surface::emulator();
+    let text = emulator.to_string();
+    for part in text.split("\"$ref\":\"#/").skip(1) {
+        let target = &part[..part.find('"').unwrap()];
+        let (map, name) = target.split_once('/').unwrap();
+        assert!(
+            emulator[map].get(name).is_some(),
+            "dangling reference #/{target}"
+        );
+    }
+    let inputs = &emulator["input_schemas"];
+    // Seeds and faults refuse unknown keys, as the emulator does.
+    assert_eq!(inputs["Fault"]["additionalProperties"], false);
+    assert_eq!(
+        inputs["Fault"]["required"],
+        serde_json::json!(["path_prefix"])
+    );
+    assert_eq!(inputs["ScriptedTurn"]["additionalProperties"], false);
+    // Every field of a scripted turn has a default.
+    assert!(inputs["ScriptedTurn"].get("required").is_none());
+    let logged = &emulator["output_schemas"]["LoggedRequest"];
+    assert!(
+        logged["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"status".into())
+    );
+}
+
+#[test]
 fn the_readme_table_is_up_to_date() {
     let readme = read(nairi_surface::README_PATH);
     let expected = nairi_surface::with_table(&readme).expect("the README has the table markers");

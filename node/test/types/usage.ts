@@ -32,7 +32,7 @@ import {
   type VaultSecret,
   setLogLevel,
 } from '../../dist/index.js';
-import { startEmulator, type Emulator, type LoggedRequest } from '../../dist/testing.js';
+import { startEmulator, type Emulator, type LoggedRequest, type ScriptedTurn, type Fault } from '../../dist/testing.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T>(_value: T): void {}
@@ -126,8 +126,20 @@ async function testing(): Promise<void> {
   const agent = emu.createAgent({ name: 'Billing', deployed: true });
   emu.script(agent.agent_id, [{ reply: 'Refunded.' }]);
   emu.injectFault({ path_prefix: '/api/public/v1/agents', status: 503, times: 1 });
+  // The control types are generated from the emulator's own (spec/emulator.json).
+  const turn: ScriptedTurn = {
+    reply: 'Done.',
+    progress: [{ progress_type: 'tool_use', tool_name: 'Bash', tool_status: 'running' }],
+    usage: null,
+    fail: { detail: 'boom', double: true },
+  };
+  emu.script(agent.agent_id, [turn, { usage: { cost_usd: 0.5, model: 'm' } }]);
+  // @ts-expect-error a misspelt key of a fault is refused
+  const typo: Fault = { path_prefix: '/api/public/v1/agents', latency: 5 };
+  void typo;
   const log: LoggedRequest[] = emu.requests();
   assertType<string>(log[0]!.path);
+  assertType<string | null>(log[0]!.query);
   assertType<Nairi>(emu.client);
   setLogLevel('debug');
   await emu.shutdown();
