@@ -25,32 +25,10 @@ import { inspect } from 'node:util';
 import * as native from '../native.js';
 import { Nairi } from './client';
 import type { Agent, ClientOptions } from './generated/types';
-import type {
-  AgentSeed,
-  FailSpec,
-  Fault,
-  JobSeed,
-  LoggedRequest,
-  ScriptedAttachment,
-  ScriptedProgress,
-  ScriptedTurn,
-  ScriptedUsage,
-  Timings,
-} from './generated/emulator';
+import type { AgentSeed, Fault, JobSeed, LoggedRequest, ScriptedTurn, Timings } from './generated/emulator';
 
 // The emulator's control types, generated from its Rust definitions (spec/emulator.json).
-export type {
-  AgentSeed,
-  FailSpec,
-  Fault,
-  JobSeed,
-  LoggedRequest,
-  ScriptedAttachment,
-  ScriptedProgress,
-  ScriptedTurn,
-  ScriptedUsage,
-  Timings,
-};
+export type * from './generated/emulator';
 
 /** How to start the emulator. */
 export interface EmulatorOptions {

@@ -9,6 +9,19 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Every `$ref` of `doc` points at a definition of `doc` that exists.
+fn assert_references_resolve(doc: &serde_json::Value) {
+    let text = doc.to_string();
+    for part in text.split("\"$ref\":\"#/").skip(1) {
+        let target = &part[..part.find('"').unwrap()];
+        let (map, name) = target.split_once('/').unwrap();
+        assert!(
+            doc[map].get(name).is_some(),
+            "dangling reference #/{target}"
+        );
+    }
+}
+
 #[test]
 fn surface_json_is_up_to_date() {
     assert!(
@@ -28,15 +41,7 @@ fn emulator_json_is_up_to_date() {
 #[test]
 fn the_emulator_schemas_resolve_and_keep_the_control_forms() {
     let emulator = nairi_surface::emulator();
-    let text = emulator.to_string();
-    for part in text.split("\"$ref\":\"#/").skip(1) {
-        let target = &part[..part.find('"').unwrap()];
-        let (map, name) = target.split_once('/').unwrap();
-        assert!(
-            emulator[map].get(name).is_some(),
-            "dangling reference #/{target}"
-        );
-    }
+    assert_references_resolve(&emulator);
     let inputs = &emulator["input_schemas"];
     // Seeds and faults refuse unknown keys, as the emulator does.
     assert_eq!(inputs["Fault"]["additionalProperties"], false);
@@ -71,16 +76,7 @@ fn the_surface_lists_every_operation_with_resolvable_schemas() {
     let surface = nairi_surface::surface();
     let ops = surface["operations"].as_array().unwrap();
     assert_eq!(ops.len(), 54);
-    let text = surface.to_string();
-    // Every reference points at a definition that exists.
-    for part in text.split("\"$ref\":\"#/").skip(1) {
-        let target = &part[..part.find('"').unwrap()];
-        let (map, name) = target.split_once('/').unwrap();
-        assert!(
-            surface[map].get(name).is_some(),
-            "dangling reference #/{target}"
-        );
-    }
+    assert_references_resolve(&surface);
     let update = ops.iter().find(|o| o["id"] == "agents.update").unwrap();
     assert_eq!(update["body"]["model"], "UpdateAgent");
     assert_eq!(update["path_params"], serde_json::json!(["agent_id"]));
