@@ -202,6 +202,7 @@ impl EventLoop {
                 uv::free_on_close(poll);
                 uv::free_on_close(idle);
                 uv::free_on_close(timer);
+                sys::napi_async_destroy(env, async_context);
                 return None;
             }
             uv::uv_idle_init(uv_loop, idle);
