@@ -413,8 +413,6 @@ impl NativeClient {
     }
 }
 
-/// `run` / `run_follow_up` with events: the core's `call_operation_with_events`, each event
-/// queued as its JSON for call `call_id`.
 /// The event callback of a `run` with `onEvent`: each event's JSON onto the completion queue,
 /// as entry `call_id` of kind 2.
 fn event_sink(queue: Completions, call_id: u32) -> Arc<nairi::conversation::EventCallback> {

@@ -184,7 +184,6 @@ fn take_fault(app: &Shared, method: &str, path: &str) -> Option<(String, Fault)>
     Some(out)
 }
 
-/// Fills in what is known once the request is answered (or dropped).
 /// A fault's dropped connection: logged with status 0, then the connection is closed without
 /// an answer (this future never completes once the connection task is told to stop); a 500 only
 /// if the connection cannot be reached.
@@ -203,6 +202,7 @@ async fn drop_connection(
     EmulatorError::new(500, "connection drop requested").into_response()
 }
 
+/// Fills in what is known once the request is answered (or dropped).
 fn log_outcome(app: &Shared, seq: u64, status: u16, body_len: u64, fault: Option<String>) {
     if let Some(e) = app.log().get_mut(seq) {
         e.status = status;
