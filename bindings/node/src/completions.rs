@@ -66,15 +66,15 @@ struct Shared {
     /// The callback, when the calls run on the JavaScript thread's own runtime (delivered to
     /// directly after each turn; a `FunctionRef` is released on its own thread).
     local: Option<FunctionRef<String, ()>>,
-    /// The thread of that runtime.
-    thread: std::thread::ThreadId,
 }
 
-/// One client's completion queue; cloned (an `Arc`) into every call's task.
+/// One client's completion queue; cloned (an `Arc`) into every call's task. Its calls run on
+/// this thread's event loop (`shared.local`, which counts them as pending itself) or on tokio
+/// workers (`tsfn`, which wakes the event loop and holds the process): never both.
 #[derive(Clone)]
 pub(crate) struct Completions {
     shared: Arc<Shared>,
-    tsfn: Arc<DrainFn>,
+    tsfn: Option<Arc<DrainFn>>,
 }
 
 impl Completions {
@@ -88,13 +88,16 @@ impl Completions {
             Some(_) => Some(on_done.create_ref()?),
             None => None,
         };
+        let on_loop = local.is_some();
         let shared = Arc::new(Shared {
             batch: Mutex::new(Batch::default()),
             pending: AtomicU32::new(0),
             raw: AtomicPtr::new(std::ptr::null_mut()),
             local,
-            thread: std::thread::current().id(),
         });
+        if on_loop {
+            return Ok(Completions { shared, tsfn: None });
+        }
         let drained = shared.clone();
         let tsfn = on_done
             .build_threadsafe_function::<()>()
@@ -104,7 +107,7 @@ impl Completions {
         shared.raw.store(tsfn.raw(), Ordering::Release);
         Ok(Completions {
             shared,
-            tsfn: Arc::new(tsfn),
+            tsfn: Some(Arc::new(tsfn)),
         })
     }
 
@@ -114,16 +117,18 @@ impl Completions {
     where
         F: Future<Output = Result<String>> + Send + 'static,
     {
-        if self.shared.local.is_some()
-            && let Some(el) = crate::event_loop::current()
-        {
-            let queue = self.clone();
-            el.submit(Box::pin(async move { queue.finish(call_id, work.await) }));
-            return;
-        }
-        self.begin(env);
         let queue = self.clone();
-        napi::bindgen_prelude::spawn(async move { queue.finish(call_id, work.await) });
+        let job = async move { queue.finish(call_id, work.await) };
+        match &self.tsfn {
+            Some(tsfn) => {
+                Self::begin(&self.shared, tsfn, env);
+                napi::bindgen_prelude::spawn(job);
+            }
+            // No loop any more: the environment is being torn down, nobody is left to answer.
+            None => drop(crate::event_loop::with_current(|el| {
+                el.submit(Box::pin(job))
+            })),
+        }
     }
 
     /// Whether the calls run on the JavaScript thread's own runtime ([`crate::event_loop`]).
@@ -149,11 +154,11 @@ impl Completions {
 
     /// Counts a call as pending: the first one references the threadsafe function so that
     /// the process waits for its answer.
-    fn begin(&self, env: &Env) {
-        if self.shared.pending.fetch_add(1, Ordering::Relaxed) == 0 {
+    fn begin(shared: &Shared, tsfn: &DrainFn, env: &Env) {
+        if shared.pending.fetch_add(1, Ordering::Relaxed) == 0 {
             // SAFETY: on the JavaScript thread of `env`, with the live threadsafe function
             // this queue owns (so the call cannot fail: its status is not checked).
-            unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.tsfn.raw()) };
+            unsafe { sys::napi_ref_threadsafe_function(env.raw(), tsfn.raw()) };
         }
     }
 
@@ -191,21 +196,14 @@ impl Completions {
         if !was_empty {
             return;
         }
-        if let Some(el) = self.local_loop() {
-            el.mark_dirty(self.clone());
-        } else {
+        match &self.tsfn {
             // Fails only while the environment shuts down: nobody is left to answer.
-            self.tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            Some(tsfn) => drop(tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking)),
+            // On the JavaScript thread: the event loop's tasks run nowhere else.
+            None => drop(crate::event_loop::with_current(|el| {
+                el.mark_dirty(self.clone())
+            })),
         }
-    }
-
-    /// The runtime that delivers this queue's batches itself: this thread's, when the calls
-    /// run there and this is that thread.
-    fn local_loop(&self) -> Option<Rc<crate::event_loop::EventLoop>> {
-        if self.shared.local.is_none() || std::thread::current().id() != self.shared.thread {
-            return None;
-        }
-        crate::event_loop::current()
     }
 
     /// On the JavaScript thread, after a turn: the batch as a JSON array, how many finished
@@ -236,18 +234,14 @@ impl Completions {
 }
 
 impl Shared {
-    /// On the JavaScript thread: takes the batch as a JSON array and releases the process
-    /// once no call is pending any more.
+    /// On the JavaScript thread, in the threadsafe function's callback (calls on workers):
+    /// takes the batch as a JSON array and releases the process once no call is pending.
     fn take(&self, env: &Env) -> String {
         let Batch {
             mut text,
             finished: count,
         } = std::mem::take(&mut *self.batch.lock().unwrap_or_else(PoisonError::into_inner));
-        // Calls counted by the thread's runtime, when they ran there; the others (a queue of
-        // the event loop whose runtime was already torn down) were counted by `begin`.
-        let on_loop = self.local.is_some()
-            && crate::event_loop::with_current(|el| el.settled(count)).is_some();
-        if !on_loop && count > 0 && self.pending.fetch_sub(count, Ordering::Relaxed) == count {
+        if count > 0 && self.pending.fetch_sub(count, Ordering::Relaxed) == count {
             // SAFETY: on the JavaScript thread, from the threadsafe function's own callback.
             unsafe {
                 sys::napi_unref_threadsafe_function(env.raw(), self.raw.load(Ordering::Acquire))
