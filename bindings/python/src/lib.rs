@@ -396,18 +396,18 @@ impl NativeClient {
                 .map(nairi::RequestOptions::timeout_from_secs)
                 .transpose()
                 .map_err(|e| to_pyerr(e.into()))?;
-            let merged = nairi::RequestOptions {
-                max_retries: max_retries.or(self.options.max_retries),
-                timeout: timeout.or(self.options.timeout),
-                recover_prompts: recover_prompts.or(self.options.recover_prompts),
-            };
+            // The core merges them over this client's own.
             let client = self
                 .client()
                 .map_err(to_pyerr)?
-                .with_options(merged.clone());
+                .with_options(nairi::RequestOptions {
+                    max_retries,
+                    timeout,
+                    recover_prompts,
+                });
             Ok(NativeClient {
                 config: self.config.clone(),
-                options: merged,
+                options: client.request_options().clone(),
                 home: self.home,
                 cached: Mutex::new((std::process::id(), client)),
             })

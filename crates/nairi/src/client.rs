@@ -145,6 +145,12 @@ impl Client {
         }
     }
 
+    /// The per-call overrides this client's calls use (those of [`Client::with_options`],
+    /// merged; all `None` for a client built from its options).
+    pub fn request_options(&self) -> &RequestOptions {
+        &self.options
+    }
+
     /// The API root, ending in `/api/public/v1`.
     pub fn base_url(&self) -> &Url {
         &self.inner.config.base_url

@@ -360,6 +360,36 @@ async fn per_call_max_retries_override() {
     assert_eq!(requests(&server).await.len(), 5);
 }
 
+#[test]
+fn overrides_merge_over_the_copy_they_are_made_from() {
+    let client = nairi::Client::builder()
+        .api_key("nr_test")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    assert_eq!(client.request_options(), &RequestOptions::default());
+    let first = client.with_options(RequestOptions {
+        max_retries: Some(0),
+        timeout: Some(Duration::from_secs(5)),
+        ..Default::default()
+    });
+    // A later override wins; what it leaves out stays the copy's.
+    let second = first.with_options(RequestOptions {
+        timeout: Some(Duration::from_secs(1)),
+        recover_prompts: Some(false),
+        ..Default::default()
+    });
+    assert_eq!(
+        second.request_options(),
+        &RequestOptions {
+            max_retries: Some(0),
+            timeout: Some(Duration::from_secs(1)),
+            recover_prompts: Some(false),
+        }
+    );
+    assert_eq!(client.request_options(), &RequestOptions::default());
+}
+
 #[tokio::test]
 async fn per_call_timeout_override() {
     let (server, client) = setup().await; // client timeout: 10 s
