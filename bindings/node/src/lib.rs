@@ -215,13 +215,11 @@ impl PendingFile {
 
     async fn load(self) -> nairi::Result<nairi::types::FileUpload> {
         match self.source {
-            FileSource::Memory(data) => {
-                let filename = self.filename.unwrap_or_else(|| "upload.bin".to_owned());
-                let content_type = self
-                    .content_type
-                    .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
-                Ok(nairi::types::FileUpload::new(filename, content_type, data))
-            }
+            FileSource::Memory(data) => Ok(nairi::types::FileUpload::from_bytes(
+                self.filename.unwrap_or_else(|| "upload.bin".to_owned()),
+                self.content_type,
+                data,
+            )),
             // The core reads it: name, MIME type and the size limit checked before reading.
             FileSource::Path(path) => Ok(nairi::types::FileUpload::from_path(&path)
                 .await?

@@ -203,11 +203,11 @@ async fn read_file(file: FileArg) -> nairi::Result<nairi::types::FileUpload> {
             filename,
             content_type,
             data,
-        } => {
-            let content_type = content_type
-                .unwrap_or_else(|| nairi::types::guess_content_type(&filename).to_owned());
-            Ok(nairi::types::FileUpload::new(filename, content_type, data))
-        }
+        } => Ok(nairi::types::FileUpload::from_bytes(
+            filename,
+            content_type,
+            data,
+        )),
         // The core reads it: name, MIME type and the size limit checked before reading.
         FileArg::Path {
             path,

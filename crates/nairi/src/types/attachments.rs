@@ -275,6 +275,18 @@ impl FileUpload {
         Self::read(path.as_ref(), MAX_ATTACHMENT_BYTES).await
     }
 
+    /// An upload of bytes in memory: the MIME type is `content_type` or, absent, guessed from
+    /// the file name (as for a path).
+    pub fn from_bytes(
+        filename: impl Into<String>,
+        content_type: Option<String>,
+        data: impl Into<Bytes>,
+    ) -> Self {
+        let filename = filename.into();
+        let content_type = content_type.unwrap_or_else(|| guess_content_type(&filename).to_owned());
+        FileUpload::new(filename, content_type, data)
+    }
+
     /// The same upload under another file name or MIME type, when given (an unset MIME type
     /// with a new name is guessed from that name).
     pub fn renamed(mut self, filename: Option<String>, content_type: Option<String>) -> Self {
@@ -472,6 +484,18 @@ mod base64_bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_take_the_given_mime_type_or_one_guessed_from_the_name() {
+        let f = FileUpload::from_bytes("notes.txt", None, b"hi".to_vec());
+        assert_eq!(
+            (f.filename.as_str(), f.content_type.as_str()),
+            ("notes.txt", "text/plain")
+        );
+        let f = FileUpload::from_bytes("notes.txt", Some("text/markdown".into()), b"hi".to_vec());
+        assert_eq!(f.content_type, "text/markdown");
+        assert_eq!(&f.data[..], b"hi");
+    }
 
     #[tokio::test]
     async fn from_path_reads_names_guesses_and_can_be_renamed() {
