@@ -101,7 +101,8 @@ struct TurnState {
     deadline: Option<Instant>,
 }
 
-/// Runtimes are created one at a time, so the new epoll descriptor is this runtime's own.
+/// Runtimes are created one at a time, so a new epoll descriptor is this runtime's own unless
+/// another library made one meanwhile (then [`woken_by`] tells them apart).
 static CREATING: Mutex<()> = Mutex::new(());
 
 /// Where this thread's calls run: its event loop (created on first use) or, when that is not
@@ -165,6 +166,23 @@ fn eventpoll_fds() -> Option<BTreeMap<String, c_int>> {
     Some(out)
 }
 
+/// Which of `candidates` is `rt`'s own: the one a wake-up of `rt` from outside (a task
+/// spawned from this thread, not yet inside the runtime: tokio writes its eventfd) makes
+/// readable. The task is a no-op that the first turn runs, and that turn reads the wake-up.
+fn woken_by(rt: &tokio::runtime::Runtime, candidates: &[c_int]) -> Option<c_int> {
+    let idle: Vec<c_int> = candidates
+        .iter()
+        .copied()
+        .filter(|&fd| !uv::readable_now(fd))
+        .collect();
+    drop(rt.spawn(async {}));
+    let mut woken = idle.into_iter().filter(|&fd| uv::readable_now(fd));
+    match (woken.next(), woken.next()) {
+        (Some(fd), None) => Some(fd),
+        _ => None,
+    }
+}
+
 impl EventLoop {
     /// The runtime and its handles on `env`'s loop, or `None` where that cannot be done.
     fn create(env: sys::napi_env) -> Option<EventLoop> {
@@ -177,13 +195,18 @@ impl EventLoop {
                 .build()
                 .ok()?;
             let after = eventpoll_fds()?;
-            let mut new = after
+            let new: Vec<c_int> = after
                 .iter()
-                .filter(|(watched, _)| !before.contains_key(*watched));
-            match (new.next(), new.next()) {
-                (Some((_, &fd)), None) => (rt, fd),
-                _ => return None,
-            }
+                .filter(|(watched, _)| !before.contains_key(*watched))
+                .map(|(_, &fd)| fd)
+                .collect();
+            let fd = match new.as_slice() {
+                [fd] => *fd,
+                // Another thread made one meanwhile (a `Worker`'s own libuv loop, say).
+                [_, _, ..] => woken_by(&rt, &new)?,
+                [] => return None,
+            };
+            (rt, fd)
         };
         let mut uv_loop = std::ptr::null_mut();
         // SAFETY: on the JavaScript thread of `env` (the client's constructor).
