@@ -48,21 +48,23 @@ class _LoopQueue:
             else:
                 fut.set_result(value)
 
-    async def run(self, submit: Callable[..., _native.NativeCall], *args: Any) -> Any:
-        """Submits a native call (`submit(queue, call_id, *args)`) and awaits its value; a
-        cancelled await aborts it. (`Runner.__call__` inlines the same steps.)"""
+    async def run(self, submit: Callable[..., _native.NativeCall], *args: Any, **kwargs: Any) -> Any:
+        """Submits a native call (`submit(queue, call_id, *args, **kwargs)`) and awaits its
+        value; a cancelled await aborts it."""
         call_id = next(self.ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         pending = self.pending
         pending[call_id] = fut
         try:
-            handle = submit(self.native, call_id, *args)
+            handle = submit(self.native, call_id, *args, **kwargs)
         except BaseException:
             del pending[call_id]
             raise
         try:
             return await fut
         except BaseException:
+            # Cancelled (or closed): stop the Rust task now (the handle would also abort it
+            # when dropped, but a traceback may keep this frame alive for a while).
             handle.abort()
             pending.pop(call_id, None)
             raise
@@ -128,31 +130,11 @@ class Runner:
 
     async def __call__(self, op: str, args: bytes, extra: dict[str, Any]) -> bytes:
         """Runs a native call and returns its JSON bytes."""
-        # The queue lookup and `_LoopQueue.run` inlined: this is every call's path.
-        loop = asyncio.get_running_loop()
-        ref, queue, forks = self._last
-        if ref() is not loop or forks != _forks:
-            queue = queue_for(loop)
-            self._last = (weakref.ref(loop), queue, _forks)
+        queue = self._queue(asyncio.get_running_loop())
         if queue is None:
             return await self.native.call(op, args, **extra)
-        call_id = next(queue.ids)
-        fut: asyncio.Future[bytes] = loop.create_future()
-        pending = queue.pending
-        pending[call_id] = fut
-        try:
-            handle = self.native.submit(queue.native, call_id, op, args, **extra)
-        except BaseException:
-            del pending[call_id]
-            raise
-        try:
-            return await fut
-        except BaseException:
-            # Cancelled (or closed): stop the Rust task now (the handle would also abort it
-            # when dropped, but a traceback may keep this frame alive for a while).
-            handle.abort()
-            pending.pop(call_id, None)
-            raise
+        out: bytes = await queue.run(self.native.submit, op, args, **extra)
+        return out
 
 
 def _forget_queues() -> None:
